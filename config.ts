@@ -1,0 +1,706 @@
+/**
+ * The ONE place that reads stack configuration.
+ *
+ * Every `herd:` key is declared once, in `KEYS` below: its Pulumi.yaml type, its default, its description and the
+ * zod schema that validates it. `loadConfig()` reads the stack's raw values, validates all of them (and the rules
+ * that span several keys), and either returns one typed `HerdConfig` or throws one `ConfigError` listing every
+ * problem: the key, what was expected and what was given. Unknown `herd:` keys are problems too, with a
+ * did-you-mean suggestion, so a typo is never silently ignored.
+ *
+ * Pulumi.yaml declares the same keys; `tests/config-schema.test.ts` proves the two agree.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+export const NAMESPACE = "herd";
+export const PLATFORMS = ["aws", "gcp", "onprem"] as const;
+export type PlatformName = (typeof PLATFORMS)[number];
+
+/** How a key is declared in Pulumi.yaml (`config:` block). */
+export type DeclaredType = "string" | "integer" | "boolean" | "array";
+
+export interface KeySpec {
+    /** Pulumi.yaml type. Arrays are arrays of strings. */
+    readonly type: DeclaredType;
+    /**
+     * The default, exactly as Pulumi.yaml declares it. `undefined` means the key is required and has no default.
+     * For optional strings the default is `""`, which means "not set" (Pulumi.yaml cannot declare an optional key
+     * without a default: the CLI then demands a value).
+     */
+    readonly default: string | number | boolean | readonly string[] | undefined;
+    readonly description: string;
+    /** The value is a credential: it must be set with `pulumi config set --secret` and stays a secret Output. */
+    readonly secret?: boolean;
+    /** Platforms that read this key; a non-default value on another platform is an error. Absent: all platforms. */
+    readonly platforms?: readonly PlatformName[];
+    /** Validates the raw string Pulumi hands the program (arrays arrive as JSON text). */
+    readonly schema: z.ZodType;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Building blocks for the per-key schemas. Messages say what was expected; the formatter adds what was given.
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Every string schema starts here, so a value of the wrong type says so plainly. */
+const string = () => z.string({ error: () => "expected a string" });
+const text = () => string();
+const optionalText = () => string().trim();
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+    z.enum(values, { error: () => `expected one of ${values.join(", ")}` });
+const optional = (inner: z.ZodType<string, string>) => z.union([z.literal(""), inner], { error: () => "" });
+
+const dnsLabel = (what: string) =>
+    string()
+        .max(63, `expected ${what}: at most 63 characters`)
+        .regex(DNS_LABEL, `expected ${what}: lowercase letters, digits and '-', starting and ending alphanumeric`);
+
+const dnsSubdomain = (what: string) =>
+    string()
+        .max(253, `expected ${what}: at most 253 characters`)
+        .regex(DNS_SUBDOMAIN, `expected ${what}: a DNS subdomain (lowercase letters, digits, '-' and '.')`);
+
+/** A registry location: host[:port][/path], no scheme, no tag. */
+const registryLocation = string()
+    .regex(
+        /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+        "expected a registry location such as registry.example.com:5000/herd (host[:port][/path], no scheme or tag)",
+    );
+
+/** An image reference pinned by digest or by an explicit tag other than `latest`. */
+export const PINNED_IMAGE =
+    /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)+(:(?!latest$)[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const pinnedImage = string()
+    .regex(PINNED_IMAGE, "expected an image reference with registry and path, e.g. registry.example.com/herd/api:1.4.2")
+    .refine((v) => /@sha256:[a-f0-9]{64}$/.test(v) || /:[\w][\w.-]*$/.test(v.replace(/^[^/]*\//, "")), {
+        message: "expected an image pinned by tag or digest (never untagged or 'latest')",
+    });
+
+const kubeconfigDocument = string().refine(
+    (v) => /(^|\n)\s*clusters\s*:/.test(v) && /(^|\n)\s*(contexts|users)\s*:/.test(v),
+    "expected the contents of a kubeconfig file (YAML with clusters, contexts and users)",
+);
+
+const keyValue = string()
+    .regex(/^[A-Za-z0-9][-A-Za-z0-9_./]*=.*$/, "expected key=value");
+
+/** JSON text (how Pulumi passes arrays) decoded into an array of strings each validated by `item`. */
+const stringArray = (item: z.ZodType<string, string>) =>
+    string()
+        .transform((raw, ctx) => {
+            try {
+                return JSON.parse(raw) as unknown;
+            } catch {
+                ctx.addIssue({ code: "custom", message: "expected a list of strings (YAML sequence)" });
+                return z.NEVER;
+            }
+        })
+        .pipe(z.array(item, { error: () => "expected a list of strings (YAML sequence)" }));
+
+
+// ---------------------------------------------------------------------------------------------------------------
+// The keys. Order here is the order of Pulumi.yaml and of the README's reference.
+
+export const KEYS = {
+    platform: {
+        type: "string",
+        default: undefined,
+        description: "Where this stack runs: aws (EKS it creates), gcp (GKE it creates) or onprem (an existing cluster). Required.",
+        schema: oneOf(PLATFORMS),
+    },
+    namespace: {
+        type: "string",
+        default: "herd",
+        description: "Kubernetes namespace for the app; herd creates it with Pod Security 'restricted' enforced.",
+        schema: dnsLabel("a namespace name"),
+    },
+
+    // --- onprem -------------------------------------------------------------------------------------------------
+    kubeconfig: {
+        type: "string",
+        default: "",
+        secret: true,
+        platforms: ["onprem"],
+        description:
+            "onprem: contents of the kubeconfig for the target cluster (set with --secret). Empty: the ambient context (KUBECONFIG or ~/.kube/config).",
+        schema: optional(kubeconfigDocument),
+    },
+    kubeContext: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description: "onprem: kubeconfig context to use. Empty: the kubeconfig's current context.",
+        schema: optionalText(),
+    },
+    storageClass: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem: StorageClass for data volumes. Without storageProvisioner it must already exist; with it, herd creates it under this name (empty: herd-retain).",
+        schema: optional(dnsSubdomain("a StorageClass name")),
+    },
+    storageProvisioner: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem: CSI provisioner (e.g. driver.longhorn.io). When set, herd creates a StorageClass with Retain, volume expansion and WaitForFirstConsumer.",
+        schema: optional(dnsSubdomain("a provisioner name such as driver.longhorn.io")),
+    },
+    storageParameters: {
+        type: "array",
+        default: [],
+        platforms: ["onprem"],
+        description: "onprem: parameters for the StorageClass herd creates, as key=value strings.",
+        schema: stringArray(keyValue),
+    },
+    registry: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem: registry herd pushes the api and frontend images to, as host[:port][/path]. Not needed when apiImage and frontendImage are set.",
+        schema: optional(registryLocation),
+    },
+    registryUsername: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description: "onprem: username for the registry.",
+        schema: optionalText(),
+    },
+    registryPassword: {
+        type: "string",
+        default: "",
+        secret: true,
+        platforms: ["onprem"],
+        description: "onprem: password or token for the registry (set with --secret).",
+        schema: text(),
+    },
+    apiImage: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description: "onprem: prebuilt API image, pinned by tag or digest. Set with frontendImage to skip building images.",
+        schema: optional(pinnedImage),
+    },
+    frontendImage: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description: "onprem: prebuilt front-end image, pinned by tag or digest. Set with apiImage to skip building images.",
+        schema: optional(pinnedImage),
+    },
+    ingressClass: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem: IngressClass that exposes the front end (e.g. nginx). Empty: a LoadBalancer Service (MetalLB, kube-vip) that reports an IP.",
+        schema: optional(dnsSubdomain("an IngressClass name")),
+    },
+    backupBucket: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description: "onprem: S3-compatible bucket for backups. Empty: backups go to a volume in the cluster.",
+        schema: optional(
+            string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected a bucket name (3-63 lowercase letters, digits, '.', '-')"),
+        ),
+    },
+    backupEndpoint: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description: "onprem: endpoint URL of the S3-compatible store (e.g. https://minio.example.com). Empty: AWS S3.",
+        schema: optional(z.url({ protocol: /^https?$/, error: () => "expected an http(s) URL" })),
+    },
+    backupRegion: {
+        type: "string",
+        default: "us-east-1",
+        platforms: ["onprem"],
+        description: "onprem: region of the S3-compatible store.",
+        schema: string().regex(/^[a-z0-9-]+$/, "expected a region name such as us-east-1"),
+    },
+    backupCredentialsSecret: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem: name of a Secret you create in the app namespace with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the backup bucket.",
+        schema: optional(dnsSubdomain("a Secret name")),
+    },
+    renderDirectory: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem: render every Kubernetes object as YAML into this directory instead of applying it (air-gapped handoff; see README).",
+        schema: optionalText().refine((v) => !v.includes("\0"), "expected a directory path"),
+    },
+
+    // --- aws ----------------------------------------------------------------------------------------------------
+    awsRegion: {
+        type: "string",
+        default: "",
+        platforms: ["aws"],
+        description: "aws: region to create the EKS cluster in (e.g. eu-west-1). Required on aws.",
+        schema: optional(string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "expected an AWS region such as eu-west-1")),
+    },
+
+    // --- gcp ----------------------------------------------------------------------------------------------------
+    gcpProject: {
+        type: "string",
+        default: "",
+        platforms: ["gcp"],
+        description: "gcp: project ID to create the GKE cluster in. Required on gcp.",
+        schema: optional(
+            string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "expected a GCP project ID (6-30 lowercase letters, digits, '-')"),
+        ),
+    },
+    gcpRegion: {
+        type: "string",
+        default: "",
+        platforms: ["gcp"],
+        description: "gcp: region for the regional GKE cluster (e.g. europe-west1). Required on gcp.",
+        schema: optional(string().regex(/^[a-z]+-[a-z]+\d+$/, "expected a GCP region such as europe-west1")),
+    },
+} as const satisfies Record<string, KeySpec>;
+
+export type KeyName = keyof typeof KEYS;
+export const KEY_NAMES = Object.keys(KEYS) as KeyName[];
+
+/** The `herd:`-qualified name of a key, as users write it. */
+export const qualified = (key: string): string => `${NAMESPACE}:${key}`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The typed result.
+
+export interface Registry {
+    /** host[:port][/path]; images are `${location}/api` and `${location}/frontend`. */
+    readonly location: string;
+    /** host[:port]: what `docker login` talks to. */
+    readonly server: string;
+    readonly username: string;
+    readonly password: pulumi.Output<string>;
+}
+
+export interface OnpremConfig {
+    /** Kubeconfig contents (secret); undefined: the ambient context. */
+    readonly kubeconfig: pulumi.Output<string> | undefined;
+    readonly kubeContext: string | undefined;
+    readonly storage:
+        | { readonly mode: "existing"; readonly className: string }
+        | {
+              readonly mode: "create";
+              readonly className: string;
+              readonly provisioner: string;
+              readonly parameters: Readonly<Record<string, string>>;
+          };
+    readonly images:
+        | { readonly mode: "build"; readonly registry: Registry }
+        | { readonly mode: "prebuilt"; readonly api: string; readonly frontend: string };
+    readonly ingressClass: string | undefined;
+    readonly backup:
+        | { readonly mode: "volume" }
+        | {
+              readonly mode: "s3";
+              readonly bucket: string;
+              readonly endpoint: string | undefined;
+              readonly region: string;
+              readonly credentialsSecret: string;
+          };
+    readonly renderDirectory: string | undefined;
+}
+
+export interface AwsConfig {
+    readonly region: string;
+}
+
+export interface GcpConfig {
+    readonly project: string;
+    readonly region: string;
+}
+
+interface CommonConfig {
+    /** The Pulumi stack name. */
+    readonly stack: string;
+    readonly namespace: string;
+}
+
+export type HerdConfig = CommonConfig &
+    (
+        | { readonly platform: "onprem"; readonly onprem: OnpremConfig }
+        | { readonly platform: "aws"; readonly aws: AwsConfig }
+        | { readonly platform: "gcp"; readonly gcp: GcpConfig }
+    );
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors.
+
+export interface ConfigProblem {
+    /** Fully qualified key, e.g. `herd:namespace`. */
+    readonly key: string;
+    readonly message: string;
+}
+
+/** Every problem in the stack's configuration, in one error. */
+export class ConfigError extends pulumi.RunError {
+    constructor(
+        readonly problems: readonly ConfigProblem[],
+        stack: string,
+    ) {
+        super(
+            `Stack '${stack}' has ${problems.length} configuration problem${problems.length === 1 ? "" : "s"}:\n` +
+                problems.map((p) => `  - ${p.key}: ${p.message}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+/** Levenshtein distance, for did-you-mean suggestions. */
+export function editDistance(a: string, b: string): number {
+    const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        let diag = prev[0];
+        prev[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const up = prev[j];
+            prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+            diag = up;
+        }
+    }
+    return prev[b.length];
+}
+
+function suggest(unknown: string): string | undefined {
+    const lower = unknown.toLowerCase();
+    let best: { key: string; distance: number } | undefined;
+    for (const key of KEY_NAMES) {
+        const distance = key.toLowerCase() === lower ? 0 : editDistance(lower, key.toLowerCase());
+        if (best === undefined || distance < best.distance) {
+            best = { key, distance };
+        }
+    }
+    return best !== undefined && best.distance <= Math.max(2, Math.floor(unknown.length / 3)) ? best.key : undefined;
+}
+
+/** What was given, for a message: quoted, truncated, and never the value of a secret. */
+function describeGiven(value: unknown, secret: boolean): string {
+    if (value === undefined) {
+        return "nothing";
+    }
+    if (secret) {
+        return "a value (not shown: secret)";
+    }
+    const shown = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value);
+    return shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parsing.
+
+export interface RawConfig {
+    /** The stack's config values for every namespace, as Pulumi passes them: `{"herd:namespace": "herd", ...}`. */
+    readonly values: Readonly<Record<string, string>>;
+    /** Fully qualified keys whose values were set with --secret. */
+    readonly secretKeys: ReadonlySet<string>;
+    readonly stack: string;
+}
+
+/** Decodes the raw text of a value for the "got" part of a message (arrays arrive as JSON). */
+function decodeForMessage(spec: KeySpec, raw: string): unknown {
+    if (spec.type === "array") {
+        try {
+            return JSON.parse(raw) as unknown;
+        } catch {
+            return raw;
+        }
+    }
+    return raw;
+}
+
+function at(value: unknown, path: readonly PropertyKey[]): unknown {
+    let cur = value;
+    for (const p of path) {
+        if (cur === null || typeof cur !== "object") {
+            return undefined;
+        }
+        cur = (cur as Record<PropertyKey, unknown>)[p];
+    }
+    return cur;
+}
+
+/**
+ * Validates raw stack configuration and builds the typed config. Pure: tests call it directly.
+ * Throws `ConfigError` with every problem found.
+ */
+export function parseConfig(raw: RawConfig): HerdConfig {
+    const problems: ConfigProblem[] = [];
+    const prefix = `${NAMESPACE}:`;
+    const given: Partial<Record<KeyName, string>> = {};
+
+    for (const [fullKey, value] of Object.entries(raw.values)) {
+        if (!fullKey.startsWith(prefix)) {
+            continue; // other namespaces (aws:, kubernetes:, ...) belong to their providers
+        }
+        const key = fullKey.slice(prefix.length);
+        if (Object.prototype.hasOwnProperty.call(KEYS, key)) {
+            given[key as KeyName] = value;
+        } else {
+            const hint = suggest(key);
+            problems.push({
+                key: fullKey,
+                message: `unknown key${hint !== undefined ? `; did you mean ${qualified(hint)}?` : ""} (herd reads only the keys listed in Pulumi.yaml)`,
+            });
+        }
+    }
+
+    // Per-key validation.
+    const values: Partial<Record<KeyName, unknown>> = {};
+    for (const key of KEY_NAMES) {
+        const spec: KeySpec = KEYS[key];
+        const rawValue = given[key] ?? defaultAsRaw(spec);
+        if (rawValue === undefined) {
+            problems.push({ key: qualified(key), message: `required: ${expectation(spec)}, got nothing` });
+            continue;
+        }
+        const secret = spec.secret === true;
+        if (secret && rawValue !== "" && !raw.secretKeys.has(qualified(key))) {
+            problems.push({
+                key: qualified(key),
+                message: `expected a secret value (pulumi config set --secret ${qualified(key)} ...), got a plaintext value`,
+            });
+            continue;
+        }
+        const result = spec.schema.safeParse(rawValue);
+        if (result.success) {
+            values[key] = result.data;
+            continue;
+        }
+        const decoded = decodeForMessage(spec, rawValue);
+        for (const issue of dedupeIssues(result.error.issues)) {
+            const sub = issue.path.length > 0 ? `[${issue.path.map(String).join("][")}]` : "";
+            const got = issue.path.length > 0 ? at(decoded, issue.path) : decoded;
+            problems.push({
+                key: `${qualified(key)}${sub}`,
+                message: `${issue.message !== "" ? issue.message : expectation(spec)}, got ${describeGiven(got, secret)}`,
+            });
+        }
+    }
+
+    // Keys that only one platform reads must not be set (to a non-default value) on another.
+    const platform = values.platform as PlatformName | undefined;
+    if (platform !== undefined) {
+        for (const key of KEY_NAMES) {
+            const spec: KeySpec = KEYS[key];
+            const value = given[key];
+            if (spec.platforms === undefined || spec.platforms.includes(platform) || value === undefined) {
+                continue;
+            }
+            if (value !== defaultAsRaw(spec)) {
+                problems.push({
+                    key: qualified(key),
+                    message: `applies only to platform ${spec.platforms.join(", ")}, but this stack's platform is ${platform}; remove it, got ${describeGiven(decodeForMessage(spec, value), spec.secret === true)}`,
+                });
+            }
+        }
+    }
+
+    const built = platform === undefined ? undefined : build(platform, values, raw, problems);
+    if (problems.length > 0 || built === undefined) {
+        throw new ConfigError(problems, raw.stack);
+    }
+    return built;
+}
+
+function defaultAsRaw(spec: KeySpec): string | undefined {
+    if (spec.default === undefined) {
+        return undefined;
+    }
+    return Array.isArray(spec.default) ? JSON.stringify(spec.default) : String(spec.default);
+}
+
+function expectation(spec: KeySpec): string {
+    if (spec.schema instanceof z.ZodEnum) {
+        return `expected one of ${(spec.schema.options as string[]).join(", ")}`;
+    }
+    return `expected ${spec.type === "array" ? "a list" : `a ${spec.type}`}`;
+}
+
+/** zod reports a union's failure once per branch; keep the informative message. */
+function dedupeIssues(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+    const out: z.core.$ZodIssue[] = [];
+    for (const issue of issues) {
+        if (issue.code === "invalid_union") {
+            const inner = issue.errors.flat().filter((i) => i.message !== "" && !(i.code === "invalid_value"));
+            out.push(...(inner.length > 0 ? inner.slice(0, 1) : [issue]).map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
+        } else {
+            out.push(issue);
+        }
+    }
+    return out;
+}
+
+/** Cross-field rules and the typed result for one platform. */
+function build(
+    platform: PlatformName,
+    v: Partial<Record<KeyName, unknown>>,
+    raw: RawConfig,
+    problems: ConfigProblem[],
+): HerdConfig | undefined {
+    const str = (key: KeyName): string => (typeof v[key] === "string" ? (v[key] as string) : "");
+    const set = (key: KeyName): string | undefined => (str(key) === "" ? undefined : str(key));
+    const problem = (key: KeyName, message: string) => problems.push({ key: qualified(key), message });
+    const common: CommonConfig = { stack: raw.stack, namespace: str("namespace") };
+
+    switch (platform) {
+        case "onprem": {
+            const secretValue = (key: KeyName) => pulumi.secret(raw.values[qualified(key)] ?? "");
+
+            const className = set("storageClass");
+            const provisioner = set("storageProvisioner");
+            const parameters = (v.storageParameters as string[] | undefined) ?? [];
+            let storage: OnpremConfig["storage"] | undefined;
+            if (provisioner !== undefined) {
+                storage = {
+                    mode: "create",
+                    className: className ?? "herd-retain",
+                    provisioner,
+                    parameters: Object.fromEntries(parameters.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+                };
+            } else if (className !== undefined) {
+                storage = { mode: "existing", className };
+                if (parameters.length > 0) {
+                    problem("storageParameters", "only used with herd:storageProvisioner (herd does not change an existing StorageClass), got parameters without a provisioner");
+                }
+            } else {
+                problem(
+                    "storageClass",
+                    "expected the name of an existing StorageClass, or set herd:storageProvisioner so herd creates one; got neither",
+                );
+            }
+
+            const location = set("registry");
+            const apiImage = set("apiImage");
+            const frontendImage = set("frontendImage");
+            let images: OnpremConfig["images"] | undefined;
+            if (apiImage !== undefined && frontendImage !== undefined) {
+                images = { mode: "prebuilt", api: apiImage, frontend: frontendImage };
+            } else if (apiImage !== undefined || frontendImage !== undefined) {
+                problem(
+                    apiImage === undefined ? "apiImage" : "frontendImage",
+                    `expected both herd:apiImage and herd:frontendImage (prebuilt images) or neither, got only ${apiImage === undefined ? "herd:frontendImage" : "herd:apiImage"}`,
+                );
+            } else if (location !== undefined) {
+                const username = str("registryUsername");
+                const hasPassword = (raw.values[qualified("registryPassword")] ?? "") !== "";
+                if (username === "" && hasPassword) {
+                    problem("registryUsername", "expected a username to go with herd:registryPassword, got nothing");
+                }
+                if (username !== "" && !hasPassword) {
+                    problem("registryPassword", "expected a password (set with --secret) to go with herd:registryUsername, got nothing");
+                }
+                images = {
+                    mode: "build",
+                    registry: { location, server: location.split("/")[0], username, password: secretValue("registryPassword") },
+                };
+            } else {
+                problem(
+                    "registry",
+                    "expected a registry to push built images to, or prebuilt images in herd:apiImage and herd:frontendImage; got neither",
+                );
+            }
+
+            const bucket = set("backupBucket");
+            let backup: OnpremConfig["backup"] = { mode: "volume" };
+            if (bucket !== undefined) {
+                const credentialsSecret = set("backupCredentialsSecret");
+                if (credentialsSecret === undefined) {
+                    problem(
+                        "backupCredentialsSecret",
+                        "expected the name of the Secret holding the backup bucket's credentials (required with herd:backupBucket), got nothing",
+                    );
+                }
+                backup = {
+                    mode: "s3",
+                    bucket,
+                    endpoint: set("backupEndpoint"),
+                    region: str("backupRegion"),
+                    credentialsSecret: credentialsSecret ?? "",
+                };
+            } else {
+                for (const key of ["backupEndpoint", "backupCredentialsSecret"] as const) {
+                    if (set(key) !== undefined) {
+                        problem(key, `only used with herd:backupBucket, got ${JSON.stringify(str(key))} without a bucket`);
+                    }
+                }
+            }
+
+            if (storage === undefined || images === undefined) {
+                return undefined;
+            }
+            const kubeconfigRaw = raw.values[qualified("kubeconfig")] ?? "";
+            return {
+                ...common,
+                platform,
+                onprem: {
+                    kubeconfig: kubeconfigRaw === "" ? undefined : pulumi.secret(kubeconfigRaw),
+                    kubeContext: set("kubeContext"),
+                    storage,
+                    images,
+                    ingressClass: set("ingressClass"),
+                    backup,
+                    renderDirectory: set("renderDirectory"),
+                },
+            };
+        }
+        case "aws": {
+            const region = set("awsRegion");
+            if (region === undefined) {
+                problem("awsRegion", "required on platform aws: expected an AWS region such as eu-west-1, got nothing");
+                return undefined;
+            }
+            return { ...common, platform, aws: { region } };
+        }
+        case "gcp": {
+            const project = set("gcpProject");
+            const region = set("gcpRegion");
+            if (project === undefined) {
+                problem("gcpProject", "required on platform gcp: expected a GCP project ID, got nothing");
+            }
+            if (region === undefined) {
+                problem("gcpRegion", "required on platform gcp: expected a GCP region such as europe-west1, got nothing");
+            }
+            if (project === undefined || region === undefined) {
+                return undefined;
+            }
+            return { ...common, platform, gcp: { project, region } };
+        }
+    }
+}
+
+/**
+ * Reads this stack's configuration from the Pulumi runtime and validates it. The only reader of stack config.
+ */
+export function loadConfig(): HerdConfig {
+    // `isConfigSecret` is exported by the runtime module but missing from its type declarations; fall back to the
+    // environment variable the CLI sets (a JSON array of secret keys) if a future SDK drops it.
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+    const values = pulumi.runtime.allConfig();
+    const secretKeys = new Set<string>();
+    const fromEnv = process.env["PULUMI_CONFIG_SECRET_KEYS"];
+    for (const key of Object.keys(values)) {
+        if (runtime.isConfigSecret?.(key) === true) {
+            secretKeys.add(key);
+        }
+    }
+    if (runtime.isConfigSecret === undefined && fromEnv !== undefined) {
+        for (const key of JSON.parse(fromEnv) as string[]) {
+            secretKeys.add(key);
+        }
+    }
+    return parseConfig({ values, secretKeys, stack: pulumi.getStack() });
+}

@@ -1,0 +1,126 @@
+/**
+ * onprem: an existing cluster the customer runs. herd creates no cluster; it takes a kubeconfig (or the ambient
+ * context), a StorageClass (given, or created from a provisioner), a registry (or prebuilt images), and optionally
+ * renders every object to YAML instead of applying it.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { HerdConfig, OnpremConfig } from "../config";
+import { recommendedLabels } from "../components/labels";
+import type { BackupStore, Exposure, IdentityBinding, ImageSource, Platform, WorkloadIdentity } from "./index";
+
+export type OnpremStackConfig = HerdConfig & { platform: "onprem" };
+
+/** The StorageClass herd creates on a given provisioner: data survives its claim, volumes can grow, and binding
+ * waits for the pod so the volume lands in the pod's zone. */
+export function retainStorageClassArgs(storage: Extract<OnpremConfig["storage"], { mode: "create" }>): k8s.storage.v1.StorageClassArgs {
+    return {
+        metadata: {
+            name: storage.className,
+            labels: recommendedLabels({ name: "storage", instance: storage.className, component: "storage-class" }),
+        },
+        provisioner: storage.provisioner,
+        parameters: { ...storage.parameters },
+        reclaimPolicy: "Retain",
+        allowVolumeExpansion: true,
+        volumeBindingMode: "WaitForFirstConsumer",
+    };
+}
+
+export class OnpremPlatform extends pulumi.ComponentResource implements Platform {
+    readonly name = "onprem" as const;
+    readonly provider: k8s.Provider;
+    readonly storageClassName: pulumi.Output<string>;
+    readonly images: ImageSource;
+    readonly exposure: Exposure;
+    readonly backupStore: BackupStore;
+    readonly workloadIdentity: WorkloadIdentity;
+    readonly outputs: Readonly<Record<string, pulumi.Input<unknown>>>;
+
+    constructor(name: string, cfg: OnpremStackConfig, opts?: pulumi.ComponentResourceOptions) {
+        super("herd:index:OnpremPlatform", name, {}, opts);
+        const onprem = cfg.onprem;
+
+        this.provider = new k8s.Provider(
+            `${name}-k8s`,
+            {
+                // undefined: the ambient context (KUBECONFIG or ~/.kube/config), exactly as kubectl would use it.
+                kubeconfig: onprem.kubeconfig,
+                context: onprem.kubeContext,
+                renderYamlToDirectory: onprem.renderDirectory,
+                enableServerSideApply: true,
+            },
+            { parent: this },
+        );
+
+        if (onprem.storage.mode === "create") {
+            const storageClass = new k8s.storage.v1.StorageClass(`${name}-storage`, retainStorageClassArgs(onprem.storage), {
+                parent: this,
+                provider: this.provider,
+            });
+            this.storageClassName = storageClass.metadata.name;
+        } else {
+            this.storageClassName = pulumi.output(onprem.storage.className);
+        }
+
+        this.images =
+            onprem.images.mode === "prebuilt"
+                ? { kind: "prebuilt", api: onprem.images.api, frontend: onprem.images.frontend }
+                : {
+                      kind: "build",
+                      registry: {
+                          server: onprem.images.registry.server,
+                          username: onprem.images.registry.username,
+                          password: onprem.images.registry.password,
+                      },
+                      repositories: {
+                          api: `${onprem.images.registry.location}/api`,
+                          frontend: `${onprem.images.registry.location}/frontend`,
+                      },
+                  };
+
+        this.exposure =
+            onprem.ingressClass !== undefined
+                ? { kind: "ingress", className: onprem.ingressClass, annotations: {} }
+                : { kind: "loadBalancer", annotations: {}, reportsAddressAs: "ip" };
+
+        const backup = onprem.backup;
+        this.backupStore =
+            backup.mode === "s3"
+                ? { kind: "s3", bucket: backup.bucket, region: backup.region, endpoint: backup.endpoint }
+                : { kind: "volume", storageClassName: this.storageClassName };
+        this.workloadIdentity = { bind: () => onpremBackupIdentity(onprem.backup) };
+
+        this.outputs = {
+            platform: "onprem",
+            kubeContext: onprem.kubeContext ?? "(ambient)",
+            storageClass: this.storageClassName,
+            images: onprem.images.mode === "prebuilt" ? "prebuilt" : onprem.images.registry.location,
+            exposure: this.exposure.kind === "ingress" ? `ingress (${this.exposure.className})` : "loadBalancer",
+            backups: backup.mode === "s3" ? `s3://${backup.bucket}` : "volume",
+            renderDirectory: onprem.renderDirectory ?? "",
+        };
+        this.registerOutputs({ storageClassName: this.storageClassName });
+    }
+}
+
+/** On a customer's cluster there is no cloud identity: a backup job reads the bucket's keys from the Secret the
+ * customer created (named in config), and only through secretKeyRef. */
+export function onpremBackupIdentity(backup: OnpremConfig["backup"]): IdentityBinding {
+    if (backup.mode === "volume") {
+        return { serviceAccountAnnotations: {}, env: [] };
+    }
+    const fromSecret = (key: string): k8s.types.input.core.v1.EnvVar => ({
+        name: key,
+        valueFrom: { secretKeyRef: { name: backup.credentialsSecret, key } },
+    });
+    return {
+        serviceAccountAnnotations: {},
+        env: [
+            fromSecret("AWS_ACCESS_KEY_ID"),
+            fromSecret("AWS_SECRET_ACCESS_KEY"),
+            { name: "AWS_REGION", value: backup.region },
+            ...(backup.endpoint !== undefined ? [{ name: "AWS_ENDPOINT_URL", value: backup.endpoint }] : []),
+        ],
+    };
+}

@@ -1,0 +1,65 @@
+/**
+ * npm run --silent manifests -- --stack <name> [--config-file <path>] --out <dir>
+ *
+ * Evaluates herd for one stack offline (Pulumi mocks: no CLI, network or credentials) and writes
+ *   <dir>/manifests.yaml   every Kubernetes object, multi-document, schema-validated, Secret data redacted
+ *   <dir>/resources.json   [{type, name, parent, inputs, ...}] for every resource, secret values redacted
+ * Invalid config or an invalid manifest: exit 1, every problem printed, nothing written.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { evaluateStack } from "../tests/harness/evaluate";
+import { buildManifests, renderYaml } from "../tests/harness/manifests";
+
+const USAGE = "usage: npm run --silent manifests -- --stack <name> [--config-file <path>] --out <dir>";
+
+async function main(argv: string[]): Promise<number> {
+    let args;
+    try {
+        args = parseArgs({
+            args: argv,
+            options: { stack: { type: "string" }, "config-file": { type: "string" }, out: { type: "string" } },
+            strict: true,
+        }).values;
+    } catch (err) {
+        process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+        return 2;
+    }
+    if (args.stack === undefined || args.out === undefined) {
+        process.stderr.write(`${args.stack === undefined ? "--stack" : "--out"} is required\n${USAGE}\n`);
+        return 2;
+    }
+
+    let written: { manifests: string; resources: string };
+    try {
+        const evaluation = await evaluateStack({ stack: args.stack, configFile: args["config-file"] });
+        const { redacted } = buildManifests(evaluation);
+        written = {
+            manifests: renderYaml(redacted),
+            resources: `${JSON.stringify(evaluation.resources, null, 2)}\n`,
+        };
+        // Belt and braces: no secret's plaintext may reach the files.
+        for (const secret of evaluation.secretValues) {
+            if (secret.length >= 6 && (written.manifests.includes(secret) || written.resources.includes(secret))) {
+                throw new Error("refusing to write: a secret value would appear in the output (this is a herd bug)");
+            }
+        }
+    } catch (err) {
+        process.stderr.write(`herd manifests --stack ${args.stack}: ${(err as Error).message}\n`);
+        return 1;
+    }
+
+    fs.mkdirSync(args.out, { recursive: true });
+    fs.writeFileSync(path.join(args.out, "manifests.yaml"), written.manifests);
+    fs.writeFileSync(path.join(args.out, "resources.json"), written.resources);
+    return 0;
+}
+
+main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+        process.stderr.write(`${String(err)}\n`);
+        process.exit(1);
+    },
+);

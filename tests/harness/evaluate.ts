@@ -1,0 +1,192 @@
+/**
+ * Evaluates the herd program for one stack under Pulumi's mocks, with no CLI, network or credentials, and records
+ * every resource (type, name, parent, inputs, options) and the stack outputs.
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockRecord, RecordingMocks, REDACTED, redact, unwrap } from "./mocks";
+import { PROJECT_DIR, readStackConfig, StackConfigOptions } from "./stack-config";
+
+export interface RecordedResource {
+    readonly type: string;
+    readonly name: string;
+    /** Name of the parent resource; null for resources directly under the stack. */
+    readonly parent: string | null;
+    readonly parentType: string | null;
+    /** Inputs with every secret value replaced by `[secret]`. */
+    readonly inputs: Record<string, unknown>;
+    readonly options: {
+        readonly protect: boolean;
+        readonly retainOnDelete: boolean;
+        readonly deleteBeforeReplace: boolean;
+        readonly ignoreChanges: readonly string[];
+        readonly dependsOn: readonly string[];
+        /** Name of the explicit provider, if any (inherited providers are not listed). */
+        readonly provider: string | null;
+    };
+}
+
+export interface Evaluation {
+    readonly stack: string;
+    readonly configFile: string;
+    readonly resources: readonly RecordedResource[];
+    /** The raw mock records, with secret markers kept (for building manifests). */
+    readonly records: readonly MockRecord[];
+    /** Stack outputs with every secret value replaced by `[secret]`. */
+    readonly outputs: Record<string, unknown>;
+    /** Plaintext of every secret the stack config held (so tests can prove none leaks). */
+    readonly secretValues: readonly string[];
+}
+
+interface Captured {
+    readonly parent: pulumi.Resource | undefined;
+    readonly options: pulumi.ResourceOptions;
+    readonly resource: pulumi.Resource;
+}
+
+/** Resolves every Output in a value, replacing secrets by `[secret]`. */
+async function resolveRedacted(value: unknown): Promise<unknown> {
+    if (pulumi.Output.isInstance(value)) {
+        const output = value as pulumi.Output<unknown>;
+        if (await pulumi.isSecret(output)) {
+            return REDACTED;
+        }
+        const inner = await new Promise<unknown>((resolve) => output.apply((v) => resolve(v)));
+        return resolveRedacted(inner);
+    }
+    if (value instanceof Promise) {
+        return resolveRedacted(await value);
+    }
+    if (pulumi.Resource.isInstance(value)) {
+        return "[resource]";
+    }
+    if (Array.isArray(value)) {
+        return Promise.all(value.map(resolveRedacted));
+    }
+    if (typeof value === "object" && value !== null) {
+        const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveRedacted(v)] as const));
+        return Object.fromEntries(entries);
+    }
+    return value;
+}
+
+type Program = () => Promise<Record<string, unknown>>;
+
+function loadProgram(projectDir: string): Program {
+    // The program module exports a function (see index.ts); Pulumi calls it, and so do we, once per stack.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require(path.join(projectDir, "index.ts")) as unknown;
+    if (typeof program !== "function") {
+        throw new Error(`${projectDir}/index.ts must export a function (export = async () => {...})`);
+    }
+    return program as Program;
+}
+
+/** Waits until every pending resource registration has reached the mocks. */
+async function settle(): Promise<void> {
+    // `waitForRPCs` is exported by the runtime but not declared in its types.
+    const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
+    if (runtime.waitForRPCs !== undefined) {
+        await runtime.waitForRPCs();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+}
+
+let running = false;
+
+export async function evaluateStack(opts: StackConfigOptions): Promise<Evaluation> {
+    if (running) {
+        throw new Error("evaluateStack: one evaluation at a time per process (Pulumi's runtime state is global)");
+    }
+    running = true;
+    const projectDir = opts.projectDir ?? PROJECT_DIR;
+    const config = readStackConfig({ ...opts, projectDir });
+    const mocks = new RecordingMocks();
+    const captured = new Map<string, Captured[]>();
+    const names = new WeakMap<pulumi.Resource, { name: string; type: string }>();
+    const asyncErrors: unknown[] = [];
+    const onAsyncError = (err: unknown) => asyncErrors.push(err);
+    process.on("unhandledRejection", onAsyncError);
+
+    try {
+        pulumi.runtime.setAllConfig(config.values, [...config.secretKeys]);
+        await pulumi.runtime.setMocks(mocks, config.project, config.stack, false);
+        const program = loadProgram(projectDir);
+
+        const rawOutputs = await pulumi.runtime.runInPulumiStack(async () => {
+            pulumi.runtime.registerStackTransformation((args) => {
+                names.set(args.resource, { name: args.name, type: args.type });
+                const key = `${args.type}::${args.name}`;
+                const list = captured.get(key) ?? [];
+                list.push({ parent: args.opts.parent, options: args.opts, resource: args.resource });
+                captured.set(key, list);
+                return undefined;
+            });
+            return program();
+        });
+        await settle();
+        if (asyncErrors.length > 0) {
+            throw asyncErrors[0];
+        }
+
+        const outputs = (await resolveRedacted(rawOutputs ?? {})) as Record<string, unknown>;
+        await settle();
+
+        const nameOf = (r: pulumi.Resource | undefined) => (r === undefined ? undefined : names.get(r));
+        const resources: RecordedResource[] = mocks.records
+            .filter((r) => r.type !== "pulumi:pulumi:Stack")
+            .map((record) => {
+                const queue = captured.get(`${record.type}::${record.name}`) ?? [];
+                const capture = queue.shift();
+                const o = capture?.options ?? {};
+                const parent = nameOf(capture?.parent);
+                const dependsOn = Array.isArray(o.dependsOn) ? (o.dependsOn as unknown[]) : o.dependsOn === undefined ? [] : [o.dependsOn];
+                return {
+                    type: record.type,
+                    name: record.name,
+                    parent: parent?.name ?? null,
+                    parentType: parent?.type ?? null,
+                    inputs: redact(record.inputs) as Record<string, unknown>,
+                    options: {
+                        protect: o.protect === true,
+                        retainOnDelete: o.retainOnDelete === true,
+                        deleteBeforeReplace: (o as pulumi.CustomResourceOptions).deleteBeforeReplace === true,
+                        ignoreChanges: o.ignoreChanges ?? [],
+                        dependsOn: dependsOn
+                            .filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d))
+                            .map((d) => nameOf(d)?.name ?? "?"),
+                        provider: nameOf(o.provider)?.name ?? null,
+                    },
+                };
+            });
+
+        const secretValues = [...config.secretKeys].map((k) => config.values[k]).filter((v) => v !== "");
+        for (const record of mocks.records) {
+            collectSecrets(record.state, secretValues);
+        }
+        return { stack: config.stack, configFile: config.file, resources, records: mocks.records, outputs, secretValues };
+    } finally {
+        process.off("unhandledRejection", onAsyncError);
+        running = false;
+    }
+}
+
+/** Adds the plaintext of every secret in a mock state (generated passwords, ...). */
+function collectSecrets(v: unknown, into: string[]): void {
+    if (typeof v !== "object" || v === null) {
+        return;
+    }
+    if (Array.isArray(v)) {
+        v.forEach((x) => collectSecrets(x, into));
+        return;
+    }
+    const record = v as Record<string, unknown>;
+    if (record[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) {
+        const plain = unwrap(record["value"]);
+        if (typeof plain === "string" && plain !== "") {
+            into.push(plain);
+        }
+        return;
+    }
+    Object.values(record).forEach((x) => collectSecrets(x, into));
+}

@@ -1,0 +1,156 @@
+/**
+ * Turns the Kubernetes resources an evaluation recorded into manifests, validates each against the Kubernetes
+ * schema (kubernetes-models 4.x), and renders them as multi-document YAML with Secret data redacted.
+ */
+import { stringify } from "yaml";
+import type { Evaluation } from "./evaluate";
+import { containsSecret, MockRecord, unwrap, isWrappedSecret } from "./mocks";
+
+export interface Manifest {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; [k: string]: unknown };
+    [field: string]: unknown;
+}
+
+/** Types under `kubernetes:` that are not objects in the cluster (multi-object components, list and patch types). */
+const NOT_OBJECTS = /^kubernetes:(yaml|helm\.sh|kustomize)\/|List$|Patch$/;
+
+/**
+ * apiVersion and kind from a pulumi-kubernetes type token: `kubernetes:<group>/<version>:<Kind>`, where the core
+ * group is spelled `core` (`kubernetes:core/v1:Namespace` -> v1 Namespace, `kubernetes:storage.k8s.io/v1:StorageClass`
+ * -> storage.k8s.io/v1 StorageClass). Undefined for types that are not Kubernetes objects; an error for a
+ * `kubernetes:` token it cannot read, so nothing is ever dropped silently.
+ */
+export function apiVersionKind(type: string): { apiVersion: string; kind: string } | undefined {
+    if (!type.startsWith("kubernetes:") || NOT_OBJECTS.test(type)) {
+        return undefined;
+    }
+    const m = /^kubernetes:([a-z0-9.-]+)\/([a-z0-9]+):([A-Za-z0-9]+)$/.exec(type);
+    if (m === null) {
+        throw new Error(`cannot read the Kubernetes type token ${JSON.stringify(type)} (expected kubernetes:<group>/<version>:<Kind>)`);
+    }
+    const [, group, version, kind] = m;
+    return { apiVersion: group === "core" ? version : `${group}/${version}`, kind };
+}
+
+export class SchemaError extends Error {
+    constructor(readonly problems: readonly string[]) {
+        super(`${problems.length} manifest${problems.length === 1 ? "" : "s"} failed Kubernetes schema validation:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "SchemaError";
+    }
+}
+
+function objectName(m: { kind: string; metadata: { name: string; namespace?: string } }): string {
+    return `${m.kind} ${m.metadata.namespace !== undefined ? `${m.metadata.namespace}/` : ""}${m.metadata.name}`;
+}
+
+/** Builds the manifest of one recorded resource, from the state the cluster would hold (auto-names applied). */
+function toManifest(record: MockRecord): { manifest: Manifest; secret: Manifest } | undefined {
+    const gvk = apiVersionKind(record.type);
+    if (gvk === undefined) {
+        return undefined;
+    }
+    const { status: _status, ...fields } = record.state;
+    // apiVersion, kind and metadata first, as kubectl prints them.
+    const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = fields;
+    const withSecrets = { apiVersion: gvk.apiVersion, kind: gvk.kind, metadata: fields["metadata"], ...rest } as Manifest;
+    const metadata = unwrap(withSecrets.metadata) as Manifest["metadata"];
+    const { uid: _uid, ...cleanMetadata } = metadata;
+    const plain = { ...(unwrap(withSecrets) as Manifest), metadata: cleanMetadata as Manifest["metadata"] };
+    return { manifest: plain, secret: { ...withSecrets, metadata: cleanMetadata as Manifest["metadata"] } };
+}
+
+const REDACTED_TEXT = "<redacted>";
+const REDACTED_BASE64 = Buffer.from(REDACTED_TEXT).toString("base64");
+
+/** Secret data (and any other secret value) replaced by a marker; everything else as is. */
+function redactManifest(withSecrets: Manifest): Manifest {
+    const walk = (v: unknown): unknown => {
+        if (isWrappedSecret(v)) {
+            return REDACTED_TEXT;
+        }
+        if (Array.isArray(v)) {
+            return v.map(walk);
+        }
+        if (typeof v === "object" && v !== null) {
+            return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+        }
+        return v;
+    };
+    const out = walk(withSecrets) as Manifest;
+    if (out.kind === "Secret" && out.apiVersion === "v1") {
+        for (const field of ["data", "stringData"] as const) {
+            const values = out[field];
+            if (typeof values === "object" && values !== null) {
+                out[field] = Object.fromEntries(
+                    Object.keys(values).map((k) => [k, field === "data" ? REDACTED_BASE64 : REDACTED_TEXT]),
+                );
+            }
+        }
+    }
+    return out;
+}
+
+type Model = new (data: unknown) => { validate(): void };
+
+function modelFor(apiVersion: string, kind: string): Model | undefined {
+    try {
+        // kubernetes-models lays out one module per group/version, e.g. kubernetes-models/apps/v1.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const mod = require(`kubernetes-models/${apiVersion}`) as Record<string, unknown>;
+        const model = mod[kind];
+        return typeof model === "function" ? (model as Model) : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Validates one manifest; returns the problems, each naming the object and the field. */
+export function validateManifest(m: Manifest): string[] {
+    const model = modelFor(m.apiVersion, m.kind);
+    if (model === undefined) {
+        return [`${objectName(m)}: no schema for ${m.apiVersion} ${m.kind} in kubernetes-models (unknown or removed API)`];
+    }
+    try {
+        new model(m).validate();
+        return [];
+    } catch (err) {
+        const errors = (err as { errors?: { instancePath?: string; message?: string }[] }).errors;
+        if (Array.isArray(errors) && errors.length > 0) {
+            return errors.map((e) => `${objectName(m)}: ${(e.instancePath ?? "").replace(/^\//, "").replace(/\//g, ".") || "(root)"} ${e.message ?? "is invalid"}`);
+        }
+        return [`${objectName(m)}: ${(err as Error).message}`];
+    }
+}
+
+export interface ManifestSet {
+    /** Plain manifests (secret values in clear): for assertions in tests, never written to disk. */
+    readonly manifests: readonly Manifest[];
+    /** The same manifests with every secret value redacted: what `manifests.yaml` holds. */
+    readonly redacted: readonly Manifest[];
+}
+
+/** Builds and validates every manifest of an evaluation; throws SchemaError listing every problem. */
+export function buildManifests(evaluation: Pick<Evaluation, "records">): ManifestSet {
+    const manifests: Manifest[] = [];
+    const redacted: Manifest[] = [];
+    const problems: string[] = [];
+    for (const record of evaluation.records) {
+        const built = toManifest(record);
+        if (built === undefined) {
+            continue;
+        }
+        problems.push(...validateManifest(built.manifest));
+        manifests.push(built.manifest);
+        redacted.push(containsSecret(built.secret) || built.secret.kind === "Secret" ? redactManifest(built.secret) : built.manifest);
+    }
+    if (problems.length > 0) {
+        throw new SchemaError(problems);
+    }
+    return { manifests, redacted };
+}
+
+export function renderYaml(manifests: readonly Manifest[]): string {
+    return manifests.map((m) => stringify(m, { lineWidth: 0 })).join("---\n");
+}
