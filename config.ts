@@ -10,6 +10,7 @@
  * Pulumi.yaml declares the same keys; `tests/config-schema.test.ts` proves the two agree.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
 export const NAMESPACE = "herd";
@@ -35,6 +36,8 @@ export interface KeySpec {
     readonly platforms?: readonly PlatformName[];
     /** Validates the raw string Pulumi hands the program (arrays arrive as JSON text). */
     readonly schema: z.ZodType;
+    /** A string key whose value may itself be a JSON document (a kubeconfig); others reject mappings and lists. */
+    readonly acceptsDocument?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -77,10 +80,19 @@ const pinnedImage = string()
         message: "expected an image pinned by tag or digest (never untagged or 'latest')",
     });
 
-const kubeconfigDocument = string().refine(
-    (v) => /(^|\n)\s*clusters\s*:/.test(v) && /(^|\n)\s*(contexts|users)\s*:/.test(v),
-    "expected the contents of a kubeconfig file (YAML with clusters, contexts and users)",
-);
+/** A kubeconfig document (YAML or JSON) with clusters, contexts and users. */
+const kubeconfigDocument = string().refine((v) => {
+    try {
+        const doc = parseYaml(v) as unknown;
+        if (typeof doc !== "object" || doc === null) {
+            return false;
+        }
+        const d = doc as Record<string, unknown>;
+        return Array.isArray(d["clusters"]) && Array.isArray(d["contexts"]) && Array.isArray(d["users"]);
+    } catch {
+        return false;
+    }
+}, "expected the contents of a kubeconfig file (YAML or JSON with clusters, contexts and users)");
 
 const keyValue = string()
     .regex(/^[A-Za-z0-9][-A-Za-z0-9_./]*=.*$/, "expected key=value");
@@ -121,6 +133,7 @@ export const KEYS = {
         type: "string",
         default: "",
         secret: true,
+        acceptsDocument: true,
         platforms: ["onprem"],
         description:
             "onprem: contents of the kubeconfig for the target cluster (set with --secret). Empty: the ambient context (KUBECONFIG or ~/.kube/config).",
@@ -475,6 +488,12 @@ export function parseConfig(raw: RawConfig): HerdConfig {
             });
             continue;
         }
+        const structured = structuredKind(rawValue);
+        if (spec.type === "string" && spec.acceptsDocument !== true && structured !== undefined) {
+            // The CLI hands a mapping or list written in the stack file to the program as JSON text.
+            problems.push({ key: qualified(key), message: `expected a string, got a ${structured}: ${describeGiven(rawValue, secret)}` });
+            continue;
+        }
         const result = spec.schema.safeParse(rawValue);
         if (result.success) {
             values[key] = result.data;
@@ -514,6 +533,20 @@ export function parseConfig(raw: RawConfig): HerdConfig {
         throw new ConfigError(problems, raw.stack);
     }
     return built;
+}
+
+/** "mapping" or "list" when the raw text is a JSON object or array (how the CLI passes structured values). */
+function structuredKind(raw: string): "mapping" | "list" | undefined {
+    const t = raw.trim();
+    if (!(t.startsWith("{") || t.startsWith("["))) {
+        return undefined;
+    }
+    try {
+        const v = JSON.parse(t) as unknown;
+        return Array.isArray(v) ? "list" : typeof v === "object" && v !== null ? "mapping" : undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 function defaultAsRaw(spec: KeySpec): string | undefined {

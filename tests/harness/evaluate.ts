@@ -83,7 +83,7 @@ function loadProgram(projectDir: string): Program {
 }
 
 /** Waits until every pending resource registration has reached the mocks. */
-async function settle(): Promise<void> {
+export async function settle(): Promise<void> {
     // `waitForRPCs` is exported by the runtime but not declared in its types.
     const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
     if (runtime.waitForRPCs !== undefined) {
@@ -107,6 +107,7 @@ export async function evaluateStack(opts: StackConfigOptions): Promise<Evaluatio
     const asyncErrors: unknown[] = [];
     const onAsyncError = (err: unknown) => asyncErrors.push(err);
     process.on("unhandledRejection", onAsyncError);
+    let programError: { err: unknown } | undefined;
 
     try {
         pulumi.runtime.setAllConfig(config.values, [...config.secretKeys]);
@@ -122,9 +123,19 @@ export async function evaluateStack(opts: StackConfigOptions): Promise<Evaluatio
                 captured.set(key, list);
                 return undefined;
             });
-            return program();
+            // A program error is caught here and rethrown after the runtime settles: thrown inside the stack's
+            // init it would leave rejected promises behind that surface as unhandled rejections later.
+            try {
+                return await program();
+            } catch (err) {
+                programError = { err };
+                return {};
+            }
         });
         await settle();
+        if (programError !== undefined) {
+            throw programError.err;
+        }
         if (asyncErrors.length > 0) {
             throw asyncErrors[0];
         }
@@ -165,6 +176,14 @@ export async function evaluateStack(opts: StackConfigOptions): Promise<Evaluatio
             collectSecrets(record.state, secretValues);
         }
         return { stack: config.stack, configFile: config.file, resources, records: mocks.records, outputs, secretValues };
+    } catch (err) {
+        // A failed program leaves rejected promises behind (the stack's outputs, pending registrations); let them
+        // surface now, into this evaluation's handler, so they cannot leak into the next evaluation.
+        await settle().catch(() => undefined);
+        for (let i = 0; i < 3; i++) {
+            await new Promise((resolve) => setImmediate(resolve));
+        }
+        throw err;
     } finally {
         process.off("unhandledRejection", onAsyncError);
         running = false;

@@ -1,0 +1,217 @@
+/**
+ * Every config rule: defaults, overrides, each validation error naming its key, all problems in one error, unknown
+ * keys with suggestions, and secrets that stay secret.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConfigError, editDistance, KEYS, KEY_NAMES } from "../config";
+import { inspect, keysOf, MINIMAL_ONPREM, parse, problemsOf } from "./helpers";
+
+const KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n";
+
+function onprem(extra: Record<string, string> = {}) {
+    const cfg = parse({ ...MINIMAL_ONPREM, ...extra }, Object.keys(extra).filter((k) => k === "herd:kubeconfig" || k === "herd:registryPassword"));
+    assert.equal(cfg.platform, "onprem");
+    return cfg.onprem;
+}
+
+describe("defaults", () => {
+    it("namespace defaults to herd", () => {
+        assert.equal(parse({ ...MINIMAL_ONPREM }).namespace, "herd");
+    });
+    it("onprem uses the ambient kube context when no kubeconfig or context is given", () => {
+        const o = onprem();
+        assert.equal(o.kubeconfig, undefined);
+        assert.equal(o.kubeContext, undefined);
+    });
+    it("backups go to a volume when no bucket is configured", () => {
+        assert.deepEqual(onprem().backup, { mode: "volume" });
+    });
+    it("the front end is exposed by a LoadBalancer Service when no ingress class is given", () => {
+        assert.equal(onprem().ingressClass, undefined);
+    });
+    it("nothing is rendered to a directory unless asked", () => {
+        assert.equal(onprem().renderDirectory, undefined);
+    });
+    it("a StorageClass herd creates is called herd-retain unless named", () => {
+        const o = parse({ "herd:platform": "onprem", "herd:storageProvisioner": "driver.longhorn.io", "herd:registry": "r.example.com/herd" });
+        assert.equal(o.platform === "onprem" && o.onprem.storage.mode === "create" && o.onprem.storage.className, "herd-retain");
+    });
+    it("an S3 backup store defaults to region us-east-1 and AWS's own endpoint", () => {
+        const o = onprem({ "herd:backupBucket": "herd-backups", "herd:backupCredentialsSecret": "s3-creds" });
+        assert.deepEqual(o.backup, { mode: "s3", bucket: "herd-backups", endpoint: undefined, region: "us-east-1", credentialsSecret: "s3-creds" });
+    });
+    it("keys of other platforms left at their defaults are accepted (the CLI fills every declared default in)", () => {
+        const defaults = Object.fromEntries(
+            KEY_NAMES.filter((k) => KEYS[k].default !== undefined).map((k) => {
+                const d = KEYS[k].default;
+                return [`herd:${k}`, Array.isArray(d) ? JSON.stringify(d) : String(d)];
+            }),
+        );
+        assert.doesNotThrow(() => parse({ ...defaults, ...MINIMAL_ONPREM }));
+    });
+});
+
+describe("overrides", () => {
+    it("namespace", () => assert.equal(parse({ ...MINIMAL_ONPREM, "herd:namespace": "shop-prod" }).namespace, "shop-prod"));
+    it("kube context", () => assert.equal(onprem({ "herd:kubeContext": "customer-prod" }).kubeContext, "customer-prod"));
+    it("an existing storage class", () => assert.deepEqual(onprem().storage, { mode: "existing", className: "fast-ssd" }));
+    it("a storage class herd creates, with parameters", () => {
+        const o = parse({
+            "herd:platform": "onprem",
+            "herd:storageProvisioner": "driver.longhorn.io",
+            "herd:storageClass": "herd-data",
+            "herd:storageParameters": JSON.stringify(["numberOfReplicas=3", "fsType=ext4"]),
+            "herd:registry": "r.example.com/herd",
+        });
+        assert.ok(o.platform === "onprem");
+        assert.deepEqual(o.onprem.storage, {
+            mode: "create",
+            className: "herd-data",
+            provisioner: "driver.longhorn.io",
+            parameters: { numberOfReplicas: "3", fsType: "ext4" },
+        });
+    });
+    it("a registry: push location, login server and credentials", async () => {
+        const o = onprem({ "herd:registryUsername": "ci", "herd:registryPassword": "s3cret-token" });
+        assert.ok(o.images.mode === "build");
+        assert.equal(o.images.registry.location, "registry.example.com:5000/herd");
+        assert.equal(o.images.registry.server, "registry.example.com:5000");
+        assert.equal(o.images.registry.username, "ci");
+        assert.deepEqual(await inspect(o.images.registry.password), { value: "s3cret-token", secret: true });
+    });
+    it("prebuilt images instead of a registry", () => {
+        const api = `registry.example.com/herd/api@sha256:${"a".repeat(64)}`;
+        const o = parse({ "herd:platform": "onprem", "herd:storageClass": "x", "herd:apiImage": api, "herd:frontendImage": "registry.example.com/herd/frontend:1.4.2" });
+        assert.ok(o.platform === "onprem");
+        assert.deepEqual(o.onprem.images, { mode: "prebuilt", api, frontend: "registry.example.com/herd/frontend:1.4.2" });
+    });
+    it("ingress class, S3-compatible backups and render directory", () => {
+        const o = onprem({
+            "herd:ingressClass": "nginx",
+            "herd:backupBucket": "herd-backups",
+            "herd:backupEndpoint": "https://minio.example.com",
+            "herd:backupRegion": "eu-central-1",
+            "herd:backupCredentialsSecret": "backup-s3",
+            "herd:renderDirectory": "./rendered",
+        });
+        assert.equal(o.ingressClass, "nginx");
+        assert.deepEqual(o.backup, { mode: "s3", bucket: "herd-backups", endpoint: "https://minio.example.com", region: "eu-central-1", credentialsSecret: "backup-s3" });
+        assert.equal(o.renderDirectory, "./rendered");
+    });
+    it("aws and gcp read their own keys", () => {
+        const aws = parse({ "herd:platform": "aws", "herd:awsRegion": "eu-west-1" });
+        assert.deepEqual(aws.platform === "aws" && aws.aws, { region: "eu-west-1" });
+        const gcp = parse({ "herd:platform": "gcp", "herd:gcpProject": "acme-prod-1", "herd:gcpRegion": "europe-west1" });
+        assert.deepEqual(gcp.platform === "gcp" && gcp.gcp, { project: "acme-prod-1", region: "europe-west1" });
+    });
+});
+
+describe("secrets", () => {
+    it("the kubeconfig is read as a secret and stays a secret Output", async () => {
+        const o = onprem({ "herd:kubeconfig": KUBECONFIG });
+        assert.ok(o.kubeconfig !== undefined);
+        assert.deepEqual(await inspect(o.kubeconfig), { value: KUBECONFIG, secret: true });
+    });
+    it("a secret key set in plaintext is rejected, naming the key and the command to fix it", () => {
+        const err = problemsOf({ ...MINIMAL_ONPREM, "herd:kubeconfig": KUBECONFIG });
+        assert.deepEqual(keysOf(err), ["herd:kubeconfig"]);
+        assert.match(err.message, /pulumi config set --secret herd:kubeconfig/);
+    });
+    it("a malformed secret is reported without printing its value", () => {
+        const err = problemsOf({ ...MINIMAL_ONPREM, "herd:kubeconfig": "hunter2-not-a-kubeconfig" }, ["herd:kubeconfig"]);
+        assert.deepEqual(keysOf(err), ["herd:kubeconfig"]);
+        assert.match(err.message, /kubeconfig file/);
+        assert.doesNotMatch(err.message, /hunter2/);
+    });
+    it("registryPassword must be a secret", () => {
+        const err = problemsOf({ ...MINIMAL_ONPREM, "herd:registryUsername": "ci", "herd:registryPassword": "pw" });
+        assert.deepEqual(keysOf(err), ["herd:registryPassword"]);
+    });
+});
+
+describe("validation errors name the key, what was expected and what was given", () => {
+    const cases: { name: string; values: Record<string, string>; key: string; expected: RegExp; secret?: string[] }[] = [
+        { name: "missing platform", values: { "herd:storageClass": "x" }, key: "herd:platform", expected: /required: expected one of aws, gcp, onprem, got nothing/ },
+        { name: "unknown platform", values: { "herd:platform": "azure" }, key: "herd:platform", expected: /expected one of aws, gcp, onprem, got "azure"/ },
+        { name: "namespace not a DNS label", values: { ...MINIMAL_ONPREM, "herd:namespace": "Shop_Prod" }, key: "herd:namespace", expected: /lowercase.*got "Shop_Prod"/ },
+        { name: "namespace too long", values: { ...MINIMAL_ONPREM, "herd:namespace": "a".repeat(64) }, key: "herd:namespace", expected: /at most 63/ },
+        { name: "storage class name invalid", values: { ...MINIMAL_ONPREM, "herd:storageClass": "Fast SSD" }, key: "herd:storageClass", expected: /StorageClass name.*got "Fast SSD"/ },
+        { name: "storageParameters not a list", values: { ...MINIMAL_ONPREM, "herd:storageProvisioner": "p.example.com", "herd:storageParameters": "numberOfReplicas=3" }, key: "herd:storageParameters", expected: /expected a list of strings/ },
+        { name: "storageParameters item not key=value", values: { ...MINIMAL_ONPREM, "herd:storageProvisioner": "p.example.com", "herd:storageParameters": '["ok=1","broken"]' }, key: "herd:storageParameters[1]", expected: /expected key=value, got "broken"/ },
+        { name: "storageParameters item not a string", values: { ...MINIMAL_ONPREM, "herd:storageProvisioner": "p.example.com", "herd:storageParameters": "[3]" }, key: "herd:storageParameters[0]", expected: /expected a string, got 3/ },
+        { name: "registry with a scheme", values: { ...MINIMAL_ONPREM, "herd:registry": "https://registry.example.com" }, key: "herd:registry", expected: /no scheme.*got "https:\/\/registry.example.com"/ },
+        { name: "prebuilt image tagged latest", values: { "herd:platform": "onprem", "herd:storageClass": "x", "herd:apiImage": "registry.example.com/herd/api:latest", "herd:frontendImage": "registry.example.com/herd/frontend:1.0" }, key: "herd:apiImage", expected: /pinned|registry and path/ },
+        { name: "prebuilt image untagged", values: { "herd:platform": "onprem", "herd:storageClass": "x", "herd:apiImage": "registry.example.com/herd/api:1.0", "herd:frontendImage": "registry.example.com/herd/frontend" }, key: "herd:frontendImage", expected: /pinned by tag or digest/ },
+        { name: "only one prebuilt image", values: { "herd:platform": "onprem", "herd:storageClass": "x", "herd:apiImage": "registry.example.com/herd/api:1.0" }, key: "herd:frontendImage", expected: /both herd:apiImage and herd:frontendImage/ },
+        { name: "neither registry nor prebuilt images", values: { "herd:platform": "onprem", "herd:storageClass": "x" }, key: "herd:registry", expected: /got neither/ },
+        { name: "neither storage class nor provisioner", values: { "herd:platform": "onprem", "herd:registry": "r.example.com/herd" }, key: "herd:storageClass", expected: /existing StorageClass.*got neither/ },
+        { name: "parameters for an existing class", values: { ...MINIMAL_ONPREM, "herd:storageParameters": '["a=b"]' }, key: "herd:storageParameters", expected: /only used with herd:storageProvisioner/ },
+        { name: "registry username without password", values: { ...MINIMAL_ONPREM, "herd:registryUsername": "ci" }, key: "herd:registryPassword", expected: /expected a password/ },
+        { name: "registry password without username", values: { ...MINIMAL_ONPREM, "herd:registryPassword": "pw" }, secret: ["herd:registryPassword"], key: "herd:registryUsername", expected: /expected a username/ },
+        { name: "backup bucket without credentials", values: { ...MINIMAL_ONPREM, "herd:backupBucket": "herd-backups" }, key: "herd:backupCredentialsSecret", expected: /required with herd:backupBucket/ },
+        { name: "backup endpoint without bucket", values: { ...MINIMAL_ONPREM, "herd:backupEndpoint": "https://minio.example.com" }, key: "herd:backupEndpoint", expected: /only used with herd:backupBucket/ },
+        { name: "backup endpoint not http(s)", values: { ...MINIMAL_ONPREM, "herd:backupBucket": "b-1", "herd:backupCredentialsSecret": "c", "herd:backupEndpoint": "ftp://minio" }, key: "herd:backupEndpoint", expected: /http\(s\) URL, got "ftp:\/\/minio"/ },
+        { name: "bad bucket name", values: { ...MINIMAL_ONPREM, "herd:backupBucket": "Herd_Backups", "herd:backupCredentialsSecret": "c" }, key: "herd:backupBucket", expected: /bucket name/ },
+        { name: "a key of another platform", values: { ...MINIMAL_ONPREM, "herd:awsRegion": "eu-west-1" }, key: "herd:awsRegion", expected: /applies only to platform aws, but this stack's platform is onprem/ },
+        { name: "an onprem key on aws", values: { "herd:platform": "aws", "herd:awsRegion": "eu-west-1", "herd:storageClass": "gp2" }, key: "herd:storageClass", expected: /applies only to platform onprem/ },
+        { name: "aws without a region", values: { "herd:platform": "aws" }, key: "herd:awsRegion", expected: /required on platform aws/ },
+        { name: "malformed aws region", values: { "herd:platform": "aws", "herd:awsRegion": "Ireland" }, key: "herd:awsRegion", expected: /AWS region.*got "Ireland"/ },
+        { name: "gcp without a project", values: { "herd:platform": "gcp", "herd:gcpRegion": "europe-west1" }, key: "herd:gcpProject", expected: /required on platform gcp/ },
+        { name: "malformed gcp project", values: { "herd:platform": "gcp", "herd:gcpProject": "ACME", "herd:gcpRegion": "europe-west1" }, key: "herd:gcpProject", expected: /project ID.*got "ACME"/ },
+        { name: "malformed gcp region", values: { "herd:platform": "gcp", "herd:gcpProject": "acme-prod", "herd:gcpRegion": "europe" }, key: "herd:gcpRegion", expected: /GCP region.*got "europe"/ },
+    ];
+    for (const c of cases) {
+        it(c.name, () => {
+            const err = problemsOf(c.values, c.secret);
+            assert.ok(keysOf(err).includes(c.key), `expected ${c.key} among ${JSON.stringify(keysOf(err))}`);
+            const problem = err.problems.find((p) => p.key === c.key);
+            assert.match(problem?.message ?? "", c.expected);
+            assert.ok(err.message.includes(`${c.key}: `), "the message names the key");
+        });
+    }
+});
+
+describe("unknown keys", () => {
+    it("a typo is an error with a did-you-mean suggestion", () => {
+        const err = problemsOf({ ...MINIMAL_ONPREM, "herd:namepsace": "shop" });
+        assert.deepEqual(keysOf(err), ["herd:namepsace"]);
+        assert.match(err.message, /unknown key; did you mean herd:namespace\?/);
+    });
+    it("a wrong case is caught too", () => {
+        assert.match(problemsOf({ ...MINIMAL_ONPREM, "herd:StorageClass": "x" }).message, /did you mean herd:storageClass\?/);
+    });
+    it("a key unlike any other gets no suggestion but is still an error", () => {
+        const err = problemsOf({ ...MINIMAL_ONPREM, "herd:enableTelemetry": "true" });
+        assert.deepEqual(keysOf(err), ["herd:enableTelemetry"]);
+        assert.doesNotMatch(err.message, /did you mean/);
+    });
+    it("other namespaces belong to their providers and are left alone", () => {
+        assert.doesNotThrow(() => parse({ ...MINIMAL_ONPREM, "kubernetes:enableServerSideApply": "true", "aws:region": "eu-west-1" }));
+    });
+    it("edit distance", () => {
+        assert.equal(editDistance("namepsace", "namespace"), 2);
+        assert.equal(editDistance("", "abc"), 3);
+        assert.equal(editDistance("same", "same"), 0);
+    });
+});
+
+describe("all problems at once", () => {
+    it("one error lists every problem, each naming its key", () => {
+        const err = problemsOf({
+            "herd:platform": "onprem",
+            "herd:namespace": "Bad_NS",
+            "herd:platfrom": "onprem",
+            "herd:storageParameters": '["x"]',
+            "herd:apiImage": "nginx",
+            "herd:awsRegion": "eu-west-1",
+        });
+        assert.ok(err instanceof ConfigError);
+        const keys = keysOf(err);
+        for (const key of ["herd:namespace", "herd:platfrom", "herd:storageParameters[0]", "herd:apiImage", "herd:awsRegion"]) {
+            assert.ok(keys.includes(key), `${key} missing from ${JSON.stringify(keys)}`);
+        }
+        assert.match(err.message, new RegExp(`^Stack 'test' has ${err.problems.length} configuration problems:`));
+        assert.equal(err.message.split("\n").length, err.problems.length + 1);
+    });
+});

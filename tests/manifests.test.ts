@@ -1,0 +1,165 @@
+/**
+ * The `manifests` command and the pieces behind it: the command contract on success and failure, schema validation
+ * naming object and field, Secret redaction, and mocks that answer realistically.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { parseAllDocuments } from "yaml";
+import { apiVersionKind, buildManifests, Manifest, SchemaError, validateManifest } from "./harness/manifests";
+import { MockRecord, RecordingMocks, wrapSecret } from "./harness/mocks";
+import { runScript, tempDir, writeStackFile } from "./helpers";
+
+describe("npm run manifests", () => {
+    it("writes schema-valid manifests.yaml and resources.json for the onprem stack", () => {
+        const out = path.join(tempDir(), "onprem");
+        const result = runScript("manifests", ["--stack", "onprem", "--out", out]);
+        assert.equal(result.status, 0, result.stderr);
+        const docs = parseAllDocuments(fs.readFileSync(path.join(out, "manifests.yaml"), "utf8")).map((d) => d.toJS() as Manifest);
+        assert.ok(docs.length >= 2);
+        for (const doc of docs) {
+            assert.deepEqual(validateManifest(doc), [], `${doc.kind} ${doc.metadata.name}`);
+        }
+        assert.deepEqual(docs.map((d) => d.kind).sort(), ["Namespace", "StorageClass"]);
+
+        const resources = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as Record<string, unknown>[];
+        for (const r of resources) {
+            assert.deepEqual(Object.keys(r).slice(0, 4), ["type", "name", "parent", "parentType"]);
+            assert.ok("inputs" in r);
+        }
+        const types = resources.map((r) => r["type"]);
+        for (const t of ["herd:index:OnpremPlatform", "pulumi:providers:kubernetes", "kubernetes:core/v1:Namespace", "kubernetes:storage.k8s.io/v1:StorageClass"]) {
+            assert.ok(types.includes(t), `${t} recorded`);
+        }
+    });
+
+    it("--config-file evaluates another file in the same format", () => {
+        const file = writeStackFile({ "herd:platform": "onprem", "herd:namespace": "shop", "herd:storageClass": "ssd", "herd:registry": "r.example.com/x" });
+        const out = path.join(tempDir(), "custom");
+        const result = runScript("manifests", ["--stack", "custom", "--config-file", file, "--out", out]);
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(fs.readFileSync(path.join(out, "manifests.yaml"), "utf8"), /name: shop/);
+    });
+
+    it("aws and gcp validate their config first, then fail with a clear not-implemented error and write nothing", () => {
+        for (const stack of ["aws", "gcp"]) {
+            const out = path.join(tempDir(), stack);
+            const result = runScript("manifests", ["--stack", stack, "--out", out]);
+            assert.equal(result.status, 1);
+            assert.match(result.stderr, new RegExp(`platform ${stack} is not implemented yet: the stack's configuration is valid`));
+            assert.equal(fs.existsSync(out), false);
+        }
+        const bad = writeStackFile({ "herd:platform": "aws", "herd:awsRegion": "moon-1" });
+        const result = runScript("manifests", ["--stack", "aws", "--config-file", bad, "--out", path.join(tempDir(), "x")]);
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /herd:awsRegion: expected an AWS region/);
+        assert.doesNotMatch(result.stderr, /not implemented/, "config is validated before the platform is built");
+    });
+
+    it("a missing stack file is a clear error", () => {
+        const out = path.join(tempDir(), "none");
+        const result = runScript("manifests", ["--stack", "staging", "--out", out]);
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /no stack file for stack 'staging'.*Pulumi\.staging\.yaml does not exist/);
+        assert.equal(fs.existsSync(out), false);
+    });
+
+    it("usage errors exit 2 and print the usage", () => {
+        const result = runScript("manifests", ["--stack", "onprem"]);
+        assert.equal(result.status, 2);
+        assert.match(result.stderr, /--out is required\nusage: npm run --silent manifests/);
+        assert.equal(runScript("manifests", ["--stack", "onprem", "--out", "x", "--bogus"]).status, 2);
+    });
+});
+
+function record(type: string, name: string, inputs: Record<string, unknown>): MockRecord {
+    const mocks = new RecordingMocks();
+    mocks.newResource({ type, name, inputs, custom: true });
+    return mocks.records[0];
+}
+
+describe("schema validation", () => {
+    it("names the object and the field", () => {
+        const problems = validateManifest({
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            metadata: { name: "postgres", namespace: "herd" },
+            spec: { serviceName: 5, selector: { matchLabels: { a: "b" } }, template: { spec: { containers: [{ name: "pg", image: "postgres:16.4", ports: [{ containerPort: "5432" }] }] } } },
+        });
+        assert.deepEqual(problems, [
+            "StatefulSet herd/postgres: spec.serviceName must be string",
+            "StatefulSet herd/postgres: spec.template.spec.containers.0.ports.0.containerPort must be integer",
+        ]);
+    });
+    it("an unknown or removed API is an error, not a pass", () => {
+        assert.match(validateManifest({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "x" } })[0], /Widget x: no schema for example.com\/v1 Widget/);
+        assert.match(validateManifest({ apiVersion: "apps/v1", kind: "Deploymnet", metadata: { name: "x" } })[0], /no schema for apps\/v1 Deploymnet/);
+    });
+    it("buildManifests fails with every problem, naming each object", () => {
+        const bad = record("kubernetes:core/v1:Service", "api", { metadata: { name: "api" }, spec: { ports: [{ port: "http" }] } });
+        const worse = record("kubernetes:core/v1:ConfigMap", "cm", { metadata: { name: "cm" }, data: { a: 1 } });
+        assert.throws(() => buildManifests({ records: [bad, worse] }), (err: unknown) => {
+            assert.ok(err instanceof SchemaError);
+            assert.match(err.message, /Service api: spec\.ports\.0\.port must be integer/);
+            assert.match(err.message, /ConfigMap cm: data\.a must be string/);
+            return true;
+        });
+    });
+    it("reads type tokens for the core and named groups, and refuses ones it cannot read", () => {
+        assert.deepEqual(apiVersionKind("kubernetes:core/v1:Namespace"), { apiVersion: "v1", kind: "Namespace" });
+        assert.deepEqual(apiVersionKind("kubernetes:apps/v1:StatefulSet"), { apiVersion: "apps/v1", kind: "StatefulSet" });
+        assert.deepEqual(apiVersionKind("kubernetes:networking.k8s.io/v1:NetworkPolicy"), { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" });
+        assert.equal(apiVersionKind("kubernetes:yaml/v2:ConfigGroup"), undefined);
+        assert.equal(apiVersionKind("kubernetes:core/v1:ConfigMapPatch"), undefined);
+        assert.equal(apiVersionKind("pulumi:providers:kubernetes"), undefined);
+        assert.throws(() => apiVersionKind("kubernetes:weird"), /cannot read the Kubernetes type token/);
+    });
+});
+
+describe("redaction", () => {
+    it("Secret data is redacted in what is written, and valid in what is validated", () => {
+        const secret = record("kubernetes:core/v1:Secret", "pg", {
+            metadata: { name: "pg", namespace: "herd" },
+            data: { password: wrapSecret(Buffer.from("pg-password-123").toString("base64")) },
+            stringData: { user: "app" },
+        });
+        const { manifests, redacted } = buildManifests({ records: [secret] });
+        assert.equal((manifests[0]["data"] as Record<string, string>)["password"], Buffer.from("pg-password-123").toString("base64"));
+        const written = JSON.stringify(redacted);
+        assert.ok(!written.includes(Buffer.from("pg-password-123").toString("base64")));
+        assert.deepEqual(redacted[0]["data"], { password: Buffer.from("<redacted>").toString("base64") });
+        assert.deepEqual(redacted[0]["stringData"], { user: "<redacted>" }, "every Secret value is redacted, secret-marked or not");
+        assert.deepEqual(validateManifest(redacted[0]), []);
+    });
+    it("a secret value outside a Secret is redacted too", () => {
+        const cm = record("kubernetes:core/v1:ConfigMap", "cm", { metadata: { name: "cm" }, data: { dsn: wrapSecret("postgres://u:hunter2@db") } });
+        const { redacted } = buildManifests({ records: [cm] });
+        assert.deepEqual(redacted[0]["data"], { dsn: "<redacted>" });
+    });
+});
+
+describe("mocks answer realistically", () => {
+    it("auto-names Kubernetes objects like the provider, deterministically", () => {
+        const a = record("kubernetes:core/v1:ConfigMap", "settings", { metadata: {} });
+        const b = record("kubernetes:core/v1:ConfigMap", "settings", { metadata: {} });
+        const name = (r: MockRecord) => (r.state["metadata"] as { name: string }).name;
+        assert.match(name(a), /^settings-[0-9a-f]{8}$/);
+        assert.equal(name(a), name(b));
+        assert.equal(a.id, name(a));
+    });
+    it("namespaced ids are namespace/name, and LoadBalancer Services report an address", () => {
+        const svc = record("kubernetes:core/v1:Service", "web", { metadata: { name: "web", namespace: "herd" }, spec: { type: "LoadBalancer" } });
+        assert.equal(svc.id, "herd/web");
+        assert.deepEqual(svc.state["status"], { loadBalancer: { ingress: [{ ip: "203.0.113.10" }] } });
+    });
+    it("generated passwords are secret and stable", () => {
+        const a = record("random:index/randomPassword:RandomPassword", "pg", { length: 24 });
+        const b = record("random:index/randomPassword:RandomPassword", "pg", { length: 24 });
+        assert.deepEqual(a.state["result"], b.state["result"]);
+        assert.ok(JSON.stringify(a.state["result"]).includes("1b47061264138c4ac30d75fd1eb44270"), "marked secret");
+    });
+    it("an invoke with no mock fails loudly instead of answering nothing", () => {
+        assert.throws(() => new RecordingMocks().call({ token: "aws:index/getRegion:getRegion", inputs: {} }), /no mock for the invoke aws:index\/getRegion:getRegion/);
+    });
+});

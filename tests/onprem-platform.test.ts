@@ -1,0 +1,169 @@
+/**
+ * The onprem platform, evaluated through the whole program under mocks: kubeconfig vs ambient context, storage
+ * class given vs created, registry vs prebuilt images, render to a directory, and the app namespace.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { parseConfig } from "../config";
+import { onpremBackupIdentity, OnpremPlatform } from "../platform/onprem";
+import { evaluateStack, Evaluation, RecordedResource, settle } from "./harness/evaluate";
+import { buildManifests } from "./harness/manifests";
+import { RecordingMocks } from "./harness/mocks";
+import { inspect, writeStackFile } from "./helpers";
+
+const BASE = {
+    "herd:platform": "onprem",
+    "herd:storageClass": "fast-ssd",
+    "herd:registry": "registry.example.com:5000/herd",
+};
+const KUBECONFIG =
+    "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://10.0.0.1:6443'}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\nusers:\n- name: u\n  user: {token: tok-9f8e7d6c5b4a}\n";
+
+async function evaluate(config: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<Evaluation> {
+    return evaluateStack({ stack: "test", configFile: writeStackFile(config), secrets });
+}
+
+function one(e: Evaluation, type: string): RecordedResource {
+    const found = e.resources.filter((r) => r.type === type);
+    assert.equal(found.length, 1, `expected one ${type}, found ${found.length}`);
+    return found[0];
+}
+
+const PROVIDER = "pulumi:providers:kubernetes";
+
+describe("kubernetes provider", () => {
+    it("uses the ambient context when no kubeconfig is configured", async () => {
+        const e = await evaluate(BASE);
+        const provider = one(e, PROVIDER);
+        assert.equal(provider.inputs["kubeconfig"], undefined);
+        assert.equal(provider.inputs["context"], undefined);
+        assert.equal(provider.parent, "onprem");
+    });
+    it("passes a configured context", async () => {
+        const provider = one(await evaluate({ ...BASE, "herd:kubeContext": "customer-prod" }), PROVIDER);
+        assert.equal(provider.inputs["context"], "customer-prod");
+    });
+    it("takes a secret kubeconfig, which stays secret in everything recorded", async () => {
+        const e = await evaluate({ ...BASE, "herd:kubeconfig": { secure: "v1:ciphertext" } }, { "herd:kubeconfig": KUBECONFIG });
+        assert.equal(one(e, PROVIDER).inputs["kubeconfig"], "[secret]");
+        const everything = JSON.stringify(e.resources) + JSON.stringify(e.outputs);
+        assert.ok(!everything.includes("tok-9f8e7d6c5b4a"), "the kubeconfig's token leaked");
+    });
+    it("every workload uses the platform's provider", async () => {
+        const e = await evaluate(BASE);
+        for (const r of e.resources.filter((x) => x.type.startsWith("kubernetes:"))) {
+            assert.equal(r.options.provider, "onprem-k8s", `${r.type} ${r.name}`);
+        }
+    });
+    it("renders to a directory when asked (Pulumi's air-gapped handoff)", async () => {
+        const provider = one(await evaluate({ ...BASE, "herd:renderDirectory": "rendered/onprem" }), PROVIDER);
+        assert.equal(provider.inputs["renderYamlToDirectory"], "rendered/onprem");
+    });
+    it("applies to the cluster when not rendering", async () => {
+        assert.equal(one(await evaluate(BASE), PROVIDER).inputs["renderYamlToDirectory"], undefined);
+    });
+});
+
+describe("storage class", () => {
+    it("uses a given class and creates none", async () => {
+        const e = await evaluate(BASE);
+        assert.equal(e.resources.filter((r) => r.type.endsWith(":StorageClass")).length, 0);
+        assert.equal((e.outputs["platform"] as Record<string, unknown>)["storageClass"], "fast-ssd");
+    });
+    it("creates one from a provisioner: Retain, expandable, WaitForFirstConsumer", async () => {
+        const e = await evaluate({
+            ...BASE,
+            "herd:storageClass": "herd-data",
+            "herd:storageProvisioner": "driver.longhorn.io",
+            "herd:storageParameters": ["numberOfReplicas=3"],
+        });
+        const sc = one(e, "kubernetes:storage.k8s.io/v1:StorageClass");
+        assert.equal((sc.inputs["metadata"] as Record<string, unknown>)["name"], "herd-data");
+        assert.equal(sc.inputs["provisioner"], "driver.longhorn.io");
+        assert.equal(sc.inputs["reclaimPolicy"], "Retain");
+        assert.equal(sc.inputs["allowVolumeExpansion"], true);
+        assert.equal(sc.inputs["volumeBindingMode"], "WaitForFirstConsumer");
+        assert.deepEqual(sc.inputs["parameters"], { numberOfReplicas: "3" });
+        assert.equal((e.outputs["platform"] as Record<string, unknown>)["storageClass"], "herd-data");
+    });
+});
+
+describe("the app namespace", () => {
+    it("has a fixed name, Pod Security restricted enforced, and survives destroy", async () => {
+        const e = await evaluate({ ...BASE, "herd:namespace": "shop" });
+        const ns = one(e, "kubernetes:core/v1:Namespace");
+        const labels = (ns.inputs["metadata"] as { labels: Record<string, string>; name: string }).labels;
+        assert.equal((ns.inputs["metadata"] as { name: string }).name, "shop");
+        assert.equal(labels["pod-security.kubernetes.io/enforce"], "restricted");
+        assert.equal(labels["pod-security.kubernetes.io/warn"], "restricted");
+        assert.equal(labels["pod-security.kubernetes.io/audit"], "restricted");
+        assert.equal(ns.options.retainOnDelete, true);
+        const manifests = buildManifests(e).manifests;
+        assert.ok(manifests.some((m) => m.kind === "Namespace" && m.metadata.name === "shop"));
+    });
+});
+
+/** Builds the platform directly under mocks to inspect the capabilities it hands components. */
+async function platformFor(values: Record<string, string>, secretKeys: string[] = []): Promise<OnpremPlatform> {
+    const cfg = parseConfig({ values, secretKeys: new Set(secretKeys), stack: "unit" });
+    assert.ok(cfg.platform === "onprem");
+    await pulumi.runtime.setMocks(new RecordingMocks(), "herd", "unit", false);
+    let platform: OnpremPlatform | undefined;
+    await pulumi.runtime.runInPulumiStack(async () => {
+        platform = new OnpremPlatform("onprem", cfg);
+        return {};
+    });
+    await settle();
+    assert.ok(platform !== undefined);
+    return platform;
+}
+
+describe("capabilities", () => {
+    it("a registry: images are built and pushed there, with the configured credentials", async () => {
+        const p = await platformFor({ ...BASE, "herd:registryUsername": "ci", "herd:registryPassword": "pw-123" }, ["herd:registryPassword"]);
+        assert.ok(p.images.kind === "build");
+        assert.deepEqual(p.images.repositories, { api: "registry.example.com:5000/herd/api", frontend: "registry.example.com:5000/herd/frontend" });
+        assert.equal(p.images.registry.server, "registry.example.com:5000");
+        assert.deepEqual(await inspect(pulumi.output(p.images.registry.password)), { value: "pw-123", secret: true });
+    });
+    it("prebuilt images: nothing is built, the pinned refs are used as given", async () => {
+        const p = await platformFor({
+            "herd:platform": "onprem",
+            "herd:storageClass": "x",
+            "herd:apiImage": "registry.example.com/herd/api:2.0.1",
+            "herd:frontendImage": "registry.example.com/herd/frontend:2.0.1",
+        });
+        assert.deepEqual(p.images, { kind: "prebuilt", api: "registry.example.com/herd/api:2.0.1", frontend: "registry.example.com/herd/frontend:2.0.1" });
+    });
+    it("exposure: an ingress class, or a LoadBalancer that reports an IP", async () => {
+        assert.deepEqual((await platformFor({ ...BASE, "herd:ingressClass": "nginx" })).exposure, { kind: "ingress", className: "nginx", annotations: {} });
+        assert.deepEqual((await platformFor(BASE)).exposure, { kind: "loadBalancer", annotations: {}, reportsAddressAs: "ip" });
+    });
+    it("backups: a volume on the data storage class when no bucket is configured", async () => {
+        const p = await platformFor(BASE);
+        assert.equal(p.backupStore.kind, "volume");
+        assert.equal(p.backupStore.kind === "volume" && (await inspect(pulumi.output(p.backupStore.storageClassName))).value, "fast-ssd");
+        assert.deepEqual(p.workloadIdentity.bind({ name: "b", namespace: "herd", serviceAccountName: "backup", parent: p }), { serviceAccountAnnotations: {}, env: [] });
+    });
+    it("backups: an S3-compatible bucket, credentials only through secretKeyRef", async () => {
+        const p = await platformFor({
+            ...BASE,
+            "herd:backupBucket": "herd-backups",
+            "herd:backupEndpoint": "https://minio.example.com",
+            "herd:backupCredentialsSecret": "backup-s3",
+        });
+        assert.deepEqual(p.backupStore, { kind: "s3", bucket: "herd-backups", region: "us-east-1", endpoint: "https://minio.example.com" });
+        const binding = p.workloadIdentity.bind({ name: "b", namespace: "herd", serviceAccountName: "backup", parent: p });
+        const byName = Object.fromEntries(binding.env.map((e) => [e.name, e]));
+        for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+            assert.deepEqual(byName[key].valueFrom, { secretKeyRef: { name: "backup-s3", key } });
+            assert.equal(byName[key].value, undefined, "never a literal");
+        }
+        assert.equal(byName["AWS_ENDPOINT_URL"].value, "https://minio.example.com");
+    });
+    it("backup identity without an endpoint talks to AWS S3 itself", () => {
+        const binding = onpremBackupIdentity({ mode: "s3", bucket: "b", endpoint: undefined, region: "eu-west-1", credentialsSecret: "s" });
+        assert.equal(binding.env.some((e) => e.name === "AWS_ENDPOINT_URL"), false);
+    });
+});
