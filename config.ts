@@ -10,11 +10,10 @@
  * Pulumi.yaml declares the same keys; `tests/config-schema.test.ts` proves the two agree.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
 export const NAMESPACE = "herd";
-export const PLATFORMS = ["aws", "gcp", "onprem"] as const;
+export const PLATFORMS: ["aws", "gcp", "onprem"] = ["aws", "gcp", "onprem"];
 export type PlatformName = (typeof PLATFORMS)[number];
 
 /** How a key is declared in Pulumi.yaml (`config:` block). */
@@ -47,12 +46,25 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Every string schema starts here, so a value of the wrong type says so plainly. */
-const string = () => z.string({ error: () => "expected a string" });
+const string = () => z.string({ invalid_type_error: "expected a string", required_error: "expected a string" });
 const text = () => string();
 const optionalText = () => string().trim();
-const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
-    z.enum(values, { error: () => `expected one of ${values.join(", ")}` });
-const optional = (inner: z.ZodType<string, string>) => z.union([z.literal(""), inner], { error: () => "" });
+const oneOf = <T extends [string, ...string[]]>(values: T) =>
+    z.enum(values, { errorMap: () => ({ message: `expected one of ${values.join(", ")}` }) });
+type StringSchema = z.ZodType<string, z.ZodTypeDef, string>;
+/** Empty means "not set"; anything else must satisfy `inner`. */
+const optional = (inner: StringSchema) =>
+    string().superRefine((value, ctx) => {
+        if (value === "") {
+            return;
+        }
+        const result = inner.safeParse(value);
+        if (!result.success) {
+            for (const issue of result.error.issues) {
+                ctx.addIssue({ code: z.ZodIssueCode.custom, message: issue.message, path: issue.path });
+            }
+        }
+    });
 
 const dnsLabel = (what: string) =>
     string()
@@ -83,7 +95,9 @@ const pinnedImage = string()
 /** A kubeconfig document (YAML or JSON) with clusters, contexts and users. */
 const kubeconfigDocument = string().refine((v) => {
     try {
-        const doc = parseYaml(v) as unknown;
+        // Loaded on demand: only stacks with a kubeconfig pay for the YAML parser at start-up.
+        const { parse } = require("yaml") as typeof import("yaml");
+        const doc = parse(v) as unknown;
         if (typeof doc !== "object" || doc === null) {
             return false;
         }
@@ -98,17 +112,17 @@ const keyValue = string()
     .regex(/^[A-Za-z0-9][-A-Za-z0-9_./]*=.*$/, "expected key=value");
 
 /** JSON text (how Pulumi passes arrays) decoded into an array of strings each validated by `item`. */
-const stringArray = (item: z.ZodType<string, string>) =>
+const stringArray = (item: StringSchema) =>
     string()
         .transform((raw, ctx) => {
             try {
                 return JSON.parse(raw) as unknown;
             } catch {
-                ctx.addIssue({ code: "custom", message: "expected a list of strings (YAML sequence)" });
+                ctx.addIssue({ code: z.ZodIssueCode.custom, message: "expected a list of strings (YAML sequence)" });
                 return z.NEVER;
             }
         })
-        .pipe(z.array(item, { error: () => "expected a list of strings (YAML sequence)" }));
+        .pipe(z.array(item, { invalid_type_error: "expected a list of strings (YAML sequence)" }));
 
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -228,7 +242,7 @@ export const KEYS = {
         default: "",
         platforms: ["onprem"],
         description: "onprem: endpoint URL of the S3-compatible store (e.g. https://minio.example.com). Empty: AWS S3.",
-        schema: optional(z.url({ protocol: /^https?$/, error: () => "expected an http(s) URL" })),
+        schema: optional(string().regex(/^https?:\/\/[^\s/?#]+[^\s]*$/, "expected an http(s) URL")),
     },
     backupRegion: {
         type: "string",
@@ -500,7 +514,7 @@ export function parseConfig(raw: RawConfig): HerdConfig {
             continue;
         }
         const decoded = decodeForMessage(spec, rawValue);
-        for (const issue of dedupeIssues(result.error.issues)) {
+        for (const issue of result.error.issues) {
             const sub = issue.path.length > 0 ? `[${issue.path.map(String).join("][")}]` : "";
             const got = issue.path.length > 0 ? at(decoded, issue.path) : decoded;
             problems.push({
@@ -561,20 +575,6 @@ function expectation(spec: KeySpec): string {
         return `expected one of ${(spec.schema.options as string[]).join(", ")}`;
     }
     return `expected ${spec.type === "array" ? "a list" : `a ${spec.type}`}`;
-}
-
-/** zod reports a union's failure once per branch; keep the informative message. */
-function dedupeIssues(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
-    const out: z.core.$ZodIssue[] = [];
-    for (const issue of issues) {
-        if (issue.code === "invalid_union") {
-            const inner = issue.errors.flat().filter((i) => i.message !== "" && !(i.code === "invalid_value"));
-            out.push(...(inner.length > 0 ? inner.slice(0, 1) : [issue]).map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
-        } else {
-            out.push(issue);
-        }
-    }
-    return out;
 }
 
 /** Cross-field rules and the typed result for one platform. */

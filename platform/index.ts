@@ -8,9 +8,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig } from "../config";
-import { createAwsPlatform } from "./aws";
-import { createGcpPlatform } from "./gcp";
-import { OnpremPlatform } from "./onprem";
+import type * as aws from "./aws";
+import type * as gcp from "./gcp";
+import type * as onprem from "./onprem";
 
 /** Credentials @pulumi/docker uses to push. */
 export interface RegistryAccess {
@@ -100,15 +100,18 @@ export interface Platform {
     readonly outputs: Readonly<Record<string, pulumi.Input<unknown>>>;
 }
 
-/** Builds the platform the stack's config names. */
+/**
+ * Builds the platform the stack's config names. Each platform's module is loaded only when chosen, so a stack never
+ * pays start-up time for the cloud SDKs it does not use (@pulumi/aws alone costs ~200 ms to import).
+ */
 export function createPlatform(cfg: HerdConfig): Platform {
     switch (cfg.platform) {
         case "onprem":
-            return new OnpremPlatform("onprem", cfg);
+            return new (require("./onprem") as typeof onprem).OnpremPlatform("onprem", cfg);
         case "aws":
-            return createAwsPlatform(cfg);
+            return (require("./aws") as typeof aws).createAwsPlatform(cfg);
         case "gcp":
-            return createGcpPlatform(cfg);
+            return (require("./gcp") as typeof gcp).createGcpPlatform(cfg);
         default: {
             const unreachable: never = cfg;
             throw new pulumi.RunError(`unknown platform ${JSON.stringify((unreachable as { platform: unknown }).platform)}`);

@@ -46,3 +46,12 @@ for (const stack of ["aws", "gcp"]) {
         });
     });
 }
+
+describe("examples/local-kind.yaml (onprem against a local kind cluster)", () => {
+    it("evaluates to schema-valid manifests using kind's existing StorageClass", async () => {
+        const e = await evaluateStack({ stack: "onprem", configFile: "examples/local-kind.yaml" });
+        const { manifests } = buildManifests(e);
+        assert.deepEqual(manifests.map((m) => m.kind), ["Namespace"], "no StorageClass created: kind's 'standard' is used");
+        assert.equal((e.outputs["platform"] as Record<string, unknown>)["storageClass"], "standard");
+    });
+});
