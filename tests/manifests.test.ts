@@ -159,7 +159,30 @@ describe("mocks answer realistically", () => {
         assert.deepEqual(a.state["result"], b.state["result"]);
         assert.ok(JSON.stringify(a.state["result"]).includes("1b47061264138c4ac30d75fd1eb44270"), "marked secret");
     });
+    it("pushed images get a content digest, so deploying by digest takes its real path", () => {
+        const a = record("docker:index/image:Image", "api", { imageName: "registry.example.com/herd/api:v1", build: { context: "images/api" } });
+        assert.match(String(a.state["repoDigest"]), /^registry\.example\.com\/herd\/api@sha256:[0-9a-f]{64}$/);
+        const b = record("docker:index/image:Image", "api", { imageName: "registry.example.com/herd/api:v1", build: { context: "images/api2" } });
+        assert.notEqual(a.state["repoDigest"], b.state["repoDigest"], "a different build gives a different digest");
+    });
+    it("cloud resources get auto-names, ARNs and cluster endpoints", () => {
+        const bucket = record("aws:s3/bucketV2:BucketV2", "backups", {});
+        assert.match(String(bucket.id), /^backups-[0-9a-f]{7}$/);
+        assert.match(String(bucket.state["arn"]), /^arn:aws:s3:[a-z0-9-]+:123456789012:/);
+        const eks = record("aws:eks/cluster:Cluster", "herd", {});
+        assert.match(String(eks.state["endpoint"]), /^https:\/\/[0-9A-F]{32}\.gr7\.[a-z0-9-]+\.eks\.amazonaws\.com$/);
+        const gke = record("gcp:container/cluster:Cluster", "herd", {});
+        assert.match(String(gke.state["endpoint"]), /^34\.\d+\.\d+\.10$/);
+    });
+    it("invokes the platforms make are answered (ECR credentials as secrets)", () => {
+        const mocks = new RecordingMocks();
+        assert.equal(mocks.call({ token: "aws:index/getCallerIdentity:getCallerIdentity", inputs: {} })["accountId"], "123456789012");
+        assert.equal((mocks.call({ token: "aws:index/getAvailabilityZones:getAvailabilityZones", inputs: {} })["names"] as string[]).length, 3);
+        const ecr = mocks.call({ token: "aws:ecr/getAuthorizationToken:getAuthorizationToken", inputs: {} });
+        assert.equal(ecr["userName"], "AWS");
+        assert.ok(JSON.stringify(ecr["password"]).includes("1b47061264138c4ac30d75fd1eb44270"), "the ECR password is a secret");
+    });
     it("an invoke with no mock fails loudly instead of answering nothing", () => {
-        assert.throws(() => new RecordingMocks().call({ token: "aws:index/getRegion:getRegion", inputs: {} }), /no mock for the invoke aws:index\/getRegion:getRegion/);
+        assert.throws(() => new RecordingMocks().call({ token: "aws:rds/getInstance:getInstance", inputs: {} }), /no mock for the invoke aws:rds\/getInstance:getInstance/);
     });
 });

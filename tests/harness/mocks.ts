@@ -109,6 +109,80 @@ function kubernetesState(args: pulumi.runtime.MockResourceArgs): { id: string; s
     return { id: ns !== undefined ? `${ns}/${metadata["name"]}` : String(metadata["name"]), state };
 }
 
+export const ACCOUNT_ID = "123456789012";
+
+/** The region the stack configured, as a provider would see it. */
+function region(): string {
+    const config = pulumi.runtime.allConfig();
+    const set = (v: string | undefined) => (v === undefined || v === "" ? undefined : v); // "" means not set
+    return set(config["herd:awsRegion"]) ?? set(config["herd:gcpRegion"]) ?? "eu-west-1";
+}
+
+/** Cloud resources: Pulumi auto-names them `${name}-${7 hex}`; ids, ARNs, endpoints and digests look like the real ones. */
+function cloudState(args: pulumi.runtime.MockResourceArgs): { id: string; state: State } {
+    const inputs = (args.inputs ?? {}) as State;
+    const physical = `${args.name}-${suffix(`${args.type}::${args.name}`, 7)}`;
+    const state: State = { name: physical, ...inputs };
+    const [pkg, module] = args.type.split(":");
+    if (pkg === "aws") {
+        const service = (module ?? "").split("/")[0];
+        state["arn"] = `arn:aws:${service}:${region()}:${ACCOUNT_ID}:${args.type.split(":").pop()?.toLowerCase()}/${String(state["name"])}`;
+    }
+    switch (args.type) {
+        case "docker:index/image:Image": {
+            const imageName = String(unwrap(inputs["imageName"]) ?? physical);
+            const repository = imageName.replace(/:[^/:]+$/, "");
+            state["repoDigest"] = `${repository}@sha256:${createHash("sha256").update(`image:${args.name}:${JSON.stringify(unwrap(inputs["build"]))}`).digest("hex")}`;
+            state["imageName"] = imageName;
+            break;
+        }
+        case "aws:eks/cluster:Cluster": {
+            const id = suffix(`eks:${args.name}`, 32).toUpperCase();
+            state["endpoint"] = `https://${id}.gr7.${region()}.eks.amazonaws.com`;
+            state["certificateAuthority"] = { data: Buffer.from(`-----BEGIN CERTIFICATE-----\nMOCK-${args.name}\n-----END CERTIFICATE-----\n`).toString("base64") };
+            state["identities"] = [{ oidcs: [{ issuer: `https://oidc.eks.${region()}.amazonaws.com/id/${id}` }] }];
+            state["status"] = "ACTIVE";
+            break;
+        }
+        case "gcp:container/cluster:Cluster": {
+            state["endpoint"] = `34.${parseInt(suffix(args.name, 2), 16)}.${parseInt(suffix(`${args.name}x`, 2), 16)}.10`;
+            state["masterAuth"] = { clusterCaCertificate: Buffer.from(`MOCK-CA-${args.name}`).toString("base64") };
+            break;
+        }
+    }
+    return { id: physical, state };
+}
+
+/** Realistic answers for the invokes herd's platforms make. */
+const INVOKES: Readonly<Record<string, (inputs: State) => State>> = {
+    "aws:index/getCallerIdentity:getCallerIdentity": () => ({
+        accountId: ACCOUNT_ID,
+        arn: `arn:aws:iam::${ACCOUNT_ID}:user/offline`,
+        userId: "AIDAOFFLINEHARNESS",
+        id: ACCOUNT_ID,
+    }),
+    "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" }),
+    "aws:index/getRegion:getRegion": () => ({ name: region(), region: region(), id: region() }),
+    "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({
+        names: ["a", "b", "c"].map((z) => `${region()}${z}`),
+        zoneIds: ["1", "2", "3"].map((z) => `euw1-az${z}`),
+        id: region(),
+    }),
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": () => ({
+        userName: "AWS",
+        password: wrapSecret("offline-ecr-token"),
+        authorizationToken: wrapSecret(Buffer.from("AWS:offline-ecr-token").toString("base64")),
+        proxyEndpoint: `https://${ACCOUNT_ID}.dkr.ecr.${region()}.amazonaws.com`,
+        id: region(),
+    }),
+    "gcp:organizations/getClientConfig:getClientConfig": () => ({
+        accessToken: wrapSecret("offline-gcp-access-token"),
+        project: pulumi.runtime.allConfig()["herd:gcpProject"] ?? "offline-project",
+        region: region(),
+        id: "offline",
+    }),
+};
+
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly records: MockRecord[] = [];
 
@@ -126,9 +200,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             const value = createHash("sha512").update(`password:${args.name}`).digest("base64url").slice(0, length);
             result = { id: "none", state: { ...inputs, result: wrapSecret(value), bcryptHash: wrapSecret(`$2a$10$${value}`) } };
         } else {
-            // Cloud resources: Pulumi auto-names them `${name}-${7 hex}`; the id is that physical name.
-            const physical = `${args.name}-${suffix(`${args.type}::${args.name}`, 7)}`;
-            result = { id: physical, state: { name: physical, ...inputs } };
+            result = cloudState(args);
         }
         this.records.push({
             type: args.type,
@@ -142,6 +214,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     }
 
     call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+        const answer = INVOKES[args.token];
+        if (answer !== undefined) {
+            return answer(args.inputs as State);
+        }
         throw new Error(
             `the offline harness has no mock for the invoke ${args.token}; add a realistic answer in tests/harness/mocks.ts`,
         );
