@@ -124,6 +124,50 @@ const stringArray = (item: StringSchema) =>
         })
         .pipe(z.array(item, { invalid_type_error: "expected a list of strings (YAML sequence)" }));
 
+/** An integer in [min, max], from the text Pulumi passes. */
+const integer = (min: number, max: number) =>
+    string()
+        .regex(/^\s*-?\d+\s*$/, "expected a whole number")
+        .transform(Number)
+        .pipe(
+            z
+                .number()
+                .int()
+                .min(min, `expected a whole number from ${min} to ${max}`)
+                .max(max, `expected a whole number from ${min} to ${max}`),
+        );
+
+/** true or false, from the text Pulumi passes. */
+const boolean = () =>
+    string()
+        .regex(/^(true|false)$/, "expected true or false")
+        .transform((v) => v === "true");
+
+/** An IPv4 CIDR block with its host bits clear, e.g. 10.0.0.0/16. */
+export function cidrProblem(v: string): string | undefined {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
+    const octets = m?.slice(1, 5).map(Number) ?? [];
+    const prefix = Number(m?.[5]);
+    if (m === null || octets.some((o) => o > 255) || prefix > 32) {
+        return "expected an IPv4 CIDR block such as 10.0.0.0/16";
+    }
+    const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+    const size = 2 ** (32 - prefix);
+    if (address % size !== 0) {
+        const network = address - (address % size);
+        const dotted = [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join(".");
+        return `expected a CIDR block with its host bits clear (did you mean ${dotted}/${prefix}?)`;
+    }
+    return undefined;
+}
+const cidr = () =>
+    string().superRefine((v, ctx) => {
+        const problem = cidrProblem(v);
+        if (problem !== undefined) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+        }
+    });
+const KUBERNETES_VERSION = /^1\.(2[89]|3\d)$/;
 
 // ---------------------------------------------------------------------------------------------------------------
 // The keys. Order here is the order of Pulumi.yaml and of the README's reference.
@@ -268,6 +312,37 @@ export const KEYS = {
         schema: optionalText().refine((v) => !v.includes("\0"), "expected a directory path"),
     },
 
+    // --- aws and gcp: the cluster herd creates ----------------------------------------------------------------
+    kubernetesVersion: {
+        type: "string",
+        default: "1.33",
+        platforms: ["aws", "gcp"],
+        description: "aws, gcp: Kubernetes minor version of the cluster herd creates (e.g. 1.33).",
+        schema: string().regex(KUBERNETES_VERSION, "expected a Kubernetes minor version from 1.28 to 1.39, e.g. 1.33"),
+    },
+    apiAccessCidrs: {
+        type: "array",
+        default: [],
+        platforms: ["aws", "gcp"],
+        description:
+            "aws, gcp: CIDR blocks allowed to reach the Kubernetes API (your CI runners, VPN). Empty: the API endpoint is private (reachable only from inside the network).",
+        schema: stringArray(cidr()),
+    },
+    apiAccessFromAnywhere: {
+        type: "boolean",
+        default: false,
+        platforms: ["aws", "gcp"],
+        description: "aws, gcp: explicit opt-in required before apiAccessCidrs may contain 0.0.0.0/0.",
+        schema: boolean(),
+    },
+    backupRetentionDays: {
+        type: "integer",
+        default: 30,
+        platforms: ["aws", "gcp"],
+        description: "aws, gcp: days a backup object is kept in the backup bucket before it expires.",
+        schema: integer(1, 3650),
+    },
+
     // --- aws ----------------------------------------------------------------------------------------------------
     awsRegion: {
         type: "string",
@@ -275,6 +350,63 @@ export const KEYS = {
         platforms: ["aws"],
         description: "aws: region to create the EKS cluster in (e.g. eu-west-1). Required on aws.",
         schema: optional(string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "expected an AWS region such as eu-west-1")),
+    },
+    awsZoneCount: {
+        type: "integer",
+        default: 3,
+        platforms: ["aws"],
+        description: "aws: availability zones the VPC and nodes span (at least 2).",
+        schema: integer(2, 6),
+    },
+    awsVpcCidr: {
+        type: "string",
+        default: "10.0.0.0/16",
+        platforms: ["aws"],
+        description: "aws: CIDR block of the VPC herd creates; split into a public and a private subnet per zone.",
+        schema: cidr().refine((v) => Number(v.split("/")[1]) <= 20, "expected a block of /20 or larger (room for 2 subnets in each of up to 6 zones)"),
+    },
+    awsNatGateways: {
+        type: "string",
+        default: "perZone",
+        platforms: ["aws"],
+        description:
+            "aws: perZone (a NAT gateway in every zone: a zone outage does not cut the others' egress) or single (one gateway: cheaper, one zone's failure cuts all egress).",
+        schema: oneOf(["perZone", "single"]),
+    },
+    awsNodeInstanceType: {
+        type: "string",
+        default: "m6i.large",
+        platforms: ["aws"],
+        description: "aws: EC2 instance type of the managed node group.",
+        schema: string().regex(/^[a-z][a-z0-9-]*\.[0-9]*[a-z]+$/, "expected an EC2 instance type such as m6i.large"),
+    },
+    awsNodeMin: {
+        type: "integer",
+        default: 3,
+        platforms: ["aws"],
+        description: "aws: minimum nodes in the managed node group.",
+        schema: integer(1, 450),
+    },
+    awsNodeDesired: {
+        type: "integer",
+        default: 3,
+        platforms: ["aws"],
+        description: "aws: nodes the managed node group starts with (between awsNodeMin and awsNodeMax).",
+        schema: integer(1, 450),
+    },
+    awsNodeMax: {
+        type: "integer",
+        default: 6,
+        platforms: ["aws"],
+        description: "aws: maximum nodes in the managed node group.",
+        schema: integer(1, 450),
+    },
+    ecrKeepImages: {
+        type: "integer",
+        default: 30,
+        platforms: ["aws"],
+        description: "aws: images each ECR repository keeps; older ones are expired by a lifecycle policy.",
+        schema: integer(1, 1000),
     },
 
     // --- gcp ----------------------------------------------------------------------------------------------------
@@ -293,6 +425,69 @@ export const KEYS = {
         platforms: ["gcp"],
         description: "gcp: region for the regional GKE cluster (e.g. europe-west1). Required on gcp.",
         schema: optional(string().regex(/^[a-z]+-[a-z]+\d+$/, "expected a GCP region such as europe-west1")),
+    },
+    gcpReleaseChannel: {
+        type: "string",
+        default: "REGULAR",
+        platforms: ["gcp"],
+        description: "gcp: GKE release channel: RAPID, REGULAR, STABLE or EXTENDED.",
+        schema: oneOf(["RAPID", "REGULAR", "STABLE", "EXTENDED"]),
+    },
+    gcpDeletionProtection: {
+        type: "boolean",
+        default: true,
+        platforms: ["gcp"],
+        description: "gcp: refuse to delete the GKE cluster (set false, pulumi up, then destroy).",
+        schema: boolean(),
+    },
+    gcpSubnetCidr: {
+        type: "string",
+        default: "10.10.0.0/20",
+        platforms: ["gcp"],
+        description: "gcp: primary range of the subnet (nodes).",
+        schema: cidr(),
+    },
+    gcpPodsCidr: {
+        type: "string",
+        default: "10.20.0.0/14",
+        platforms: ["gcp"],
+        description: "gcp: secondary range for pods.",
+        schema: cidr(),
+    },
+    gcpServicesCidr: {
+        type: "string",
+        default: "10.24.0.0/20",
+        platforms: ["gcp"],
+        description: "gcp: secondary range for Services.",
+        schema: cidr(),
+    },
+    gcpMasterCidr: {
+        type: "string",
+        default: "172.16.0.0/28",
+        platforms: ["gcp"],
+        description: "gcp: /28 range for the private control plane's endpoint.",
+        schema: cidr().refine((v) => v.endsWith("/28"), "expected a /28 block (GKE requires it)"),
+    },
+    gcpNodeMachineType: {
+        type: "string",
+        default: "e2-standard-4",
+        platforms: ["gcp"],
+        description: "gcp: machine type of the node pool.",
+        schema: string().regex(/^[a-z][a-z0-9]*-[a-z0-9-]+$/, "expected a machine type such as e2-standard-4"),
+    },
+    gcpNodeMinPerZone: {
+        type: "integer",
+        default: 1,
+        platforms: ["gcp"],
+        description: "gcp: minimum nodes per zone (the regional pool spans the region's zones).",
+        schema: integer(0, 1000),
+    },
+    gcpNodeMaxPerZone: {
+        type: "integer",
+        default: 3,
+        platforms: ["gcp"],
+        description: "gcp: maximum nodes per zone.",
+        schema: integer(1, 1000),
     },
 } as const satisfies Record<string, KeySpec>;
 
@@ -342,13 +537,30 @@ export interface OnpremConfig {
     readonly renderDirectory: string | undefined;
 }
 
-export interface AwsConfig {
-    readonly region: string;
+/** What both clouds' clusters share. */
+export interface ClusterConfig {
+    readonly kubernetesVersion: string;
+    /** CIDRs that may reach the API endpoint; empty: private endpoint only. */
+    readonly apiAccessCidrs: readonly string[];
+    readonly backupRetentionDays: number;
 }
 
-export interface GcpConfig {
+export interface AwsConfig extends ClusterConfig {
+    readonly region: string;
+    readonly zoneCount: number;
+    readonly vpcCidr: string;
+    readonly natGateways: "perZone" | "single";
+    readonly nodes: { readonly instanceType: string; readonly min: number; readonly desired: number; readonly max: number };
+    readonly ecrKeepImages: number;
+}
+
+export interface GcpConfig extends ClusterConfig {
     readonly project: string;
     readonly region: string;
+    readonly releaseChannel: "RAPID" | "REGULAR" | "STABLE" | "EXTENDED";
+    readonly deletionProtection: boolean;
+    readonly network: { readonly subnetCidr: string; readonly podsCidr: string; readonly servicesCidr: string; readonly masterCidr: string };
+    readonly nodes: { readonly machineType: string; readonly minPerZone: number; readonly maxPerZone: number };
 }
 
 interface CommonConfig {
@@ -585,6 +797,7 @@ function build(
     problems: ConfigProblem[],
 ): HerdConfig | undefined {
     const str = (key: KeyName): string => (typeof v[key] === "string" ? (v[key] as string) : "");
+    const num = (key: KeyName): number => (typeof v[key] === "number" ? (v[key] as number) : Number.NaN);
     const set = (key: KeyName): string | undefined => (str(key) === "" ? undefined : str(key));
     const problem = (key: KeyName, message: string) => problems.push({ key: qualified(key), message });
     const common: CommonConfig = { stack: raw.stack, namespace: str("namespace") };
@@ -694,9 +907,30 @@ function build(
             const region = set("awsRegion");
             if (region === undefined) {
                 problem("awsRegion", "required on platform aws: expected an AWS region such as eu-west-1, got nothing");
+            }
+            const nodes = { instanceType: str("awsNodeInstanceType"), min: num("awsNodeMin"), desired: num("awsNodeDesired"), max: num("awsNodeMax") };
+            if (nodes.min > nodes.max) {
+                problem("awsNodeMin", `expected at most herd:awsNodeMax (${nodes.max}), got ${nodes.min}`);
+            } else if (nodes.desired < nodes.min || nodes.desired > nodes.max) {
+                problem("awsNodeDesired", `expected a count from herd:awsNodeMin (${nodes.min}) to herd:awsNodeMax (${nodes.max}), got ${nodes.desired}`);
+            }
+            const cluster = clusterConfig();
+            if (region === undefined || cluster === undefined) {
                 return undefined;
             }
-            return { ...common, platform, aws: { region } };
+            return {
+                ...common,
+                platform,
+                aws: {
+                    ...cluster,
+                    region,
+                    zoneCount: num("awsZoneCount"),
+                    vpcCidr: str("awsVpcCidr"),
+                    natGateways: str("awsNatGateways") as AwsConfig["natGateways"],
+                    nodes,
+                    ecrKeepImages: num("ecrKeepImages"),
+                },
+            };
         }
         case "gcp": {
             const project = set("gcpProject");
@@ -707,12 +941,65 @@ function build(
             if (region === undefined) {
                 problem("gcpRegion", "required on platform gcp: expected a GCP region such as europe-west1, got nothing");
             }
-            if (project === undefined || region === undefined) {
+            const nodes = { machineType: str("gcpNodeMachineType"), minPerZone: num("gcpNodeMinPerZone"), maxPerZone: num("gcpNodeMaxPerZone") };
+            if (nodes.minPerZone > nodes.maxPerZone) {
+                problem("gcpNodeMinPerZone", `expected at most herd:gcpNodeMaxPerZone (${nodes.maxPerZone}), got ${nodes.minPerZone}`);
+            }
+            const network = { subnetCidr: str("gcpSubnetCidr"), podsCidr: str("gcpPodsCidr"), servicesCidr: str("gcpServicesCidr"), masterCidr: str("gcpMasterCidr") };
+            const ranges = Object.entries({ gcpSubnetCidr: network.subnetCidr, gcpPodsCidr: network.podsCidr, gcpServicesCidr: network.servicesCidr, gcpMasterCidr: network.masterCidr });
+            for (let i = 0; i < ranges.length; i++) {
+                for (let j = i + 1; j < ranges.length; j++) {
+                    const [a, b] = [ranges[i], ranges[j]];
+                    if (cidrProblem(a[1]) === undefined && cidrProblem(b[1]) === undefined && cidrsOverlap(a[1], b[1])) {
+                        problem(b[0] as KeyName, `expected a range that does not overlap herd:${a[0]} (${a[1]}), got ${JSON.stringify(b[1])}`);
+                    }
+                }
+            }
+            const cluster = clusterConfig();
+            if (project === undefined || region === undefined || cluster === undefined) {
                 return undefined;
             }
-            return { ...common, platform, gcp: { project, region } };
+            return {
+                ...common,
+                platform,
+                gcp: {
+                    ...cluster,
+                    project,
+                    region,
+                    releaseChannel: str("gcpReleaseChannel") as GcpConfig["releaseChannel"],
+                    deletionProtection: v.gcpDeletionProtection === true,
+                    network,
+                    nodes,
+                },
+            };
         }
     }
+
+    /** The settings both clouds' clusters share, with the API-exposure rule. */
+    function clusterConfig(): ClusterConfig | undefined {
+        const cidrs = (v.apiAccessCidrs as string[] | undefined) ?? [];
+        const open = cidrs.filter((c) => c.endsWith("/0"));
+        if (open.length > 0 && v.apiAccessFromAnywhere !== true) {
+            problem(
+                "apiAccessCidrs",
+                `expected the CIDRs that may reach the Kubernetes API; ${open.join(", ")} opens it to the whole internet, which needs herd:apiAccessFromAnywhere set to true; got ${JSON.stringify(cidrs)}`,
+            );
+            return undefined;
+        }
+        return { kubernetesVersion: str("kubernetesVersion"), apiAccessCidrs: cidrs, backupRetentionDays: num("backupRetentionDays") };
+    }
+}
+
+/** Whether two valid IPv4 CIDR blocks share any address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+    const range = (c: string): [number, number] => {
+        const [ip, bits] = c.split("/");
+        const start = ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+        return [start, start + 2 ** (32 - Number(bits)) - 1];
+    };
+    const [a0, a1] = range(a);
+    const [b0, b1] = range(b);
+    return a0 <= b1 && b0 <= a1;
 }
 
 /**

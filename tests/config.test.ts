@@ -7,6 +7,8 @@ import { describe, it } from "node:test";
 import { ConfigError, editDistance, KEYS, KEY_NAMES } from "../config";
 import { inspect, keysOf, MINIMAL_ONPREM, parse, problemsOf } from "./helpers";
 
+const AWS = { "herd:platform": "aws", "herd:awsRegion": "eu-west-1" };
+const GCP = { "herd:platform": "gcp", "herd:gcpProject": "acme-prod-1", "herd:gcpRegion": "europe-west1" };
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n";
 
 function onprem(extra: Record<string, string> = {}) {
@@ -99,11 +101,85 @@ describe("overrides", () => {
         assert.deepEqual(o.backup, { mode: "s3", bucket: "herd-backups", endpoint: "https://minio.example.com", region: "eu-central-1", credentialsSecret: "backup-s3" });
         assert.equal(o.renderDirectory, "./rendered");
     });
-    it("aws and gcp read their own keys", () => {
+    it("aws: defaults for everything but the region", () => {
         const aws = parse({ "herd:platform": "aws", "herd:awsRegion": "eu-west-1" });
-        assert.deepEqual(aws.platform === "aws" && aws.aws, { region: "eu-west-1" });
+        assert.deepEqual(aws.platform === "aws" && aws.aws, {
+            region: "eu-west-1",
+            kubernetesVersion: "1.33",
+            apiAccessCidrs: [],
+            backupRetentionDays: 30,
+            zoneCount: 3,
+            vpcCidr: "10.0.0.0/16",
+            natGateways: "perZone",
+            nodes: { instanceType: "m6i.large", min: 3, desired: 3, max: 6 },
+            ecrKeepImages: 30,
+        });
+    });
+    it("aws: every key overridden", () => {
+        const aws = parse({
+            "herd:platform": "aws",
+            "herd:awsRegion": "us-east-2",
+            "herd:kubernetesVersion": "1.32",
+            "herd:apiAccessCidrs": '["203.0.113.0/24"]',
+            "herd:backupRetentionDays": "90",
+            "herd:awsZoneCount": "2",
+            "herd:awsVpcCidr": "10.50.0.0/16",
+            "herd:awsNatGateways": "single",
+            "herd:awsNodeInstanceType": "t3.xlarge",
+            "herd:awsNodeMin": "2",
+            "herd:awsNodeDesired": "4",
+            "herd:awsNodeMax": "10",
+            "herd:ecrKeepImages": "5",
+        });
+        assert.deepEqual(aws.platform === "aws" && aws.aws, {
+            region: "us-east-2",
+            kubernetesVersion: "1.32",
+            apiAccessCidrs: ["203.0.113.0/24"],
+            backupRetentionDays: 90,
+            zoneCount: 2,
+            vpcCidr: "10.50.0.0/16",
+            natGateways: "single",
+            nodes: { instanceType: "t3.xlarge", min: 2, desired: 4, max: 10 },
+            ecrKeepImages: 5,
+        });
+    });
+    it("gcp: defaults for everything but project and region", () => {
         const gcp = parse({ "herd:platform": "gcp", "herd:gcpProject": "acme-prod-1", "herd:gcpRegion": "europe-west1" });
-        assert.deepEqual(gcp.platform === "gcp" && gcp.gcp, { project: "acme-prod-1", region: "europe-west1" });
+        assert.deepEqual(gcp.platform === "gcp" && gcp.gcp, {
+            project: "acme-prod-1",
+            region: "europe-west1",
+            kubernetesVersion: "1.33",
+            apiAccessCidrs: [],
+            backupRetentionDays: 30,
+            releaseChannel: "REGULAR",
+            deletionProtection: true,
+            network: { subnetCidr: "10.10.0.0/20", podsCidr: "10.20.0.0/14", servicesCidr: "10.24.0.0/20", masterCidr: "172.16.0.0/28" },
+            nodes: { machineType: "e2-standard-4", minPerZone: 1, maxPerZone: 3 },
+        });
+    });
+    it("gcp: every key overridden", () => {
+        const gcp = parse({
+            "herd:platform": "gcp",
+            "herd:gcpProject": "acme-prod-1",
+            "herd:gcpRegion": "us-central1",
+            "herd:gcpReleaseChannel": "STABLE",
+            "herd:gcpDeletionProtection": "false",
+            "herd:gcpSubnetCidr": "10.100.0.0/20",
+            "herd:gcpPodsCidr": "10.104.0.0/14",
+            "herd:gcpServicesCidr": "10.108.0.0/20",
+            "herd:gcpMasterCidr": "172.16.8.0/28",
+            "herd:gcpNodeMachineType": "n2-standard-8",
+            "herd:gcpNodeMinPerZone": "0",
+            "herd:gcpNodeMaxPerZone": "5",
+            "herd:apiAccessCidrs": '["0.0.0.0/0"]',
+            "herd:apiAccessFromAnywhere": "true",
+        });
+        assert.ok(gcp.platform === "gcp");
+        assert.equal(gcp.gcp.releaseChannel, "STABLE");
+        assert.equal(gcp.gcp.deletionProtection, false);
+        assert.deepEqual(gcp.gcp.network, { subnetCidr: "10.100.0.0/20", podsCidr: "10.104.0.0/14", servicesCidr: "10.108.0.0/20", masterCidr: "172.16.8.0/28" });
+        assert.deepEqual(gcp.gcp.nodes, { machineType: "n2-standard-8", minPerZone: 0, maxPerZone: 5 });
+        assert.deepEqual(gcp.gcp.apiAccessCidrs, ["0.0.0.0/0"], "open to the internet only with the explicit opt-in");
     });
 });
 
@@ -157,6 +233,25 @@ describe("validation errors name the key, what was expected and what was given",
         { name: "an onprem key on aws", values: { "herd:platform": "aws", "herd:awsRegion": "eu-west-1", "herd:storageClass": "gp2" }, key: "herd:storageClass", expected: /applies only to platform onprem/ },
         { name: "aws without a region", values: { "herd:platform": "aws" }, key: "herd:awsRegion", expected: /required on platform aws/ },
         { name: "malformed aws region", values: { "herd:platform": "aws", "herd:awsRegion": "Ireland" }, key: "herd:awsRegion", expected: /AWS region.*got "Ireland"/ },
+        { name: "fewer than 2 zones", values: { ...AWS, "herd:awsZoneCount": "1" }, key: "herd:awsZoneCount", expected: /from 2 to 6, got "1"/ },
+        { name: "zones not a number", values: { ...AWS, "herd:awsZoneCount": "three" }, key: "herd:awsZoneCount", expected: /expected a whole number, got "three"/ },
+        { name: "node min above max", values: { ...AWS, "herd:awsNodeMin": "5", "herd:awsNodeMax": "3", "herd:awsNodeDesired": "4" }, key: "herd:awsNodeMin", expected: /at most herd:awsNodeMax \(3\), got 5/ },
+        { name: "desired outside min..max", values: { ...AWS, "herd:awsNodeDesired": "9" }, key: "herd:awsNodeDesired", expected: /from herd:awsNodeMin \(3\) to herd:awsNodeMax \(6\), got 9/ },
+        { name: "malformed VPC CIDR", values: { ...AWS, "herd:awsVpcCidr": "10.0.0/16" }, key: "herd:awsVpcCidr", expected: /IPv4 CIDR block.*got "10.0.0\/16"/ },
+        { name: "CIDR with host bits set", values: { ...AWS, "herd:awsVpcCidr": "10.0.3.0/16" }, key: "herd:awsVpcCidr", expected: /host bits clear \(did you mean 10.0.0.0\/16\?\)/ },
+        { name: "VPC too small", values: { ...AWS, "herd:awsVpcCidr": "10.0.0.0/24" }, key: "herd:awsVpcCidr", expected: /\/20 or larger/ },
+        { name: "octet out of range", values: { ...AWS, "herd:apiAccessCidrs": '["300.1.2.0/24"]' }, key: "herd:apiAccessCidrs[0]", expected: /IPv4 CIDR block.*got "300.1.2.0\/24"/ },
+        { name: "API open to the internet without opt-in", values: { ...AWS, "herd:apiAccessCidrs": '["10.0.0.0/8","0.0.0.0/0"]' }, key: "herd:apiAccessCidrs", expected: /0.0.0.0\/0 opens it to the whole internet.*apiAccessFromAnywhere/ },
+        { name: "opt-in not a boolean", values: { ...AWS, "herd:apiAccessFromAnywhere": "yes" }, key: "herd:apiAccessFromAnywhere", expected: /expected true or false, got "yes"/ },
+        { name: "unknown NAT mode", values: { ...AWS, "herd:awsNatGateways": "none" }, key: "herd:awsNatGateways", expected: /one of perZone, single, got "none"/ },
+        { name: "bad instance type", values: { ...AWS, "herd:awsNodeInstanceType": "large" }, key: "herd:awsNodeInstanceType", expected: /EC2 instance type/ },
+        { name: "bad Kubernetes version", values: { ...AWS, "herd:kubernetesVersion": "1.33.2" }, key: "herd:kubernetesVersion", expected: /minor version.*got "1.33.2"/ },
+        { name: "retention not positive", values: { ...AWS, "herd:backupRetentionDays": "0" }, key: "herd:backupRetentionDays", expected: /from 1 to 3650/ },
+        { name: "unknown release channel", values: { ...GCP, "herd:gcpReleaseChannel": "NIGHTLY" }, key: "herd:gcpReleaseChannel", expected: /one of RAPID, REGULAR, STABLE, EXTENDED, got "NIGHTLY"/ },
+        { name: "gcp node min above max", values: { ...GCP, "herd:gcpNodeMinPerZone": "4" }, key: "herd:gcpNodeMinPerZone", expected: /at most herd:gcpNodeMaxPerZone \(3\), got 4/ },
+        { name: "overlapping gcp ranges", values: { ...GCP, "herd:gcpServicesCidr": "10.21.0.0/20" }, key: "herd:gcpServicesCidr", expected: /does not overlap herd:gcpPodsCidr/ },
+        { name: "master range not /28", values: { ...GCP, "herd:gcpMasterCidr": "172.16.0.0/24" }, key: "herd:gcpMasterCidr", expected: /\/28 block/ },
+        { name: "deletion protection not a boolean", values: { ...GCP, "herd:gcpDeletionProtection": "on" }, key: "herd:gcpDeletionProtection", expected: /expected true or false/ },
         { name: "gcp without a project", values: { "herd:platform": "gcp", "herd:gcpRegion": "europe-west1" }, key: "herd:gcpProject", expected: /required on platform gcp/ },
         { name: "malformed gcp project", values: { "herd:platform": "gcp", "herd:gcpProject": "ACME", "herd:gcpRegion": "europe-west1" }, key: "herd:gcpProject", expected: /project ID.*got "ACME"/ },
         { name: "malformed gcp region", values: { "herd:platform": "gcp", "herd:gcpProject": "acme-prod", "herd:gcpRegion": "europe" }, key: "herd:gcpRegion", expected: /GCP region.*got "europe"/ },
