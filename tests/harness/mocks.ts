@@ -6,65 +6,12 @@
  * image digests. Anything unknown fails loudly rather than returning an empty answer a program could misread.
  */
 import { createHash } from "node:crypto";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
+import { State, suffix, unwrap, wrapSecret } from "./mock-values";
+import { AWS_INVOKES, awsState } from "./mocks-aws";
+import { GCP_INVOKES, gcpState } from "./mocks-gcp";
 
-/** Marker the SDK uses for a secret value inside mock inputs. */
-const SIG_KEY = pulumi.runtime.specialSigKey;
-const SECRET_SIG = pulumi.runtime.specialSecretSig;
-export const REDACTED = "[secret]";
-
-export function isWrappedSecret(v: unknown): v is { value: unknown } {
-    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
-}
-
-export function wrapSecret(value: unknown): Record<string, unknown> {
-    return { [SIG_KEY]: SECRET_SIG, value };
-}
-
-/** A copy with every secret replaced by `[secret]`. */
-export function redact(v: unknown): unknown {
-    if (isWrappedSecret(v)) {
-        return REDACTED;
-    }
-    if (Array.isArray(v)) {
-        return v.map(redact);
-    }
-    if (typeof v === "object" && v !== null) {
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redact(x)]));
-    }
-    return v;
-}
-
-/** A copy with secret markers removed (the plain values), for building manifests to validate. */
-export function unwrap(v: unknown): unknown {
-    if (isWrappedSecret(v)) {
-        return unwrap(v.value);
-    }
-    if (Array.isArray(v)) {
-        return v.map(unwrap);
-    }
-    if (typeof v === "object" && v !== null) {
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
-    }
-    return v;
-}
-
-export function containsSecret(v: unknown): boolean {
-    if (isWrappedSecret(v)) {
-        return true;
-    }
-    if (Array.isArray(v)) {
-        return v.some(containsSecret);
-    }
-    if (typeof v === "object" && v !== null) {
-        return Object.values(v).some(containsSecret);
-    }
-    return false;
-}
-
-export function suffix(seed: string, length: number): string {
-    return createHash("sha256").update(seed).digest("hex").slice(0, length);
-}
+export * from "./mock-values";
 
 export interface MockRecord {
     readonly type: string;
@@ -77,7 +24,6 @@ export interface MockRecord {
     readonly state: Record<string, unknown>;
 }
 
-type State = Record<string, unknown>;
 
 /** Kubernetes resources: auto-name like the provider (name + 8 chars), fill uid and status the way a cluster does. */
 function kubernetesState(args: pulumi.runtime.MockResourceArgs): { id: string; state: State } {
@@ -109,79 +55,8 @@ function kubernetesState(args: pulumi.runtime.MockResourceArgs): { id: string; s
     return { id: ns !== undefined ? `${ns}/${metadata["name"]}` : String(metadata["name"]), state };
 }
 
-export const ACCOUNT_ID = "123456789012";
-
-/** The region the stack configured, as a provider would see it. */
-function region(): string {
-    const config = pulumi.runtime.allConfig();
-    const set = (v: string | undefined) => (v === undefined || v === "" ? undefined : v); // "" means not set
-    return set(config["herd:awsRegion"]) ?? set(config["herd:gcpRegion"]) ?? "eu-west-1";
-}
-
-/** Cloud resources: Pulumi auto-names them `${name}-${7 hex}`; ids, ARNs, endpoints and digests look like the real ones. */
-function cloudState(args: pulumi.runtime.MockResourceArgs): { id: string; state: State } {
-    const inputs = (args.inputs ?? {}) as State;
-    const physical = `${args.name}-${suffix(`${args.type}::${args.name}`, 7)}`;
-    const state: State = { name: physical, ...inputs };
-    const [pkg, module] = args.type.split(":");
-    if (pkg === "aws") {
-        const service = (module ?? "").split("/")[0];
-        state["arn"] = `arn:aws:${service}:${region()}:${ACCOUNT_ID}:${args.type.split(":").pop()?.toLowerCase()}/${String(state["name"])}`;
-    }
-    switch (args.type) {
-        case "docker:index/image:Image": {
-            const imageName = String(unwrap(inputs["imageName"]) ?? physical);
-            const repository = imageName.replace(/:[^/:]+$/, "");
-            state["repoDigest"] = `${repository}@sha256:${createHash("sha256").update(`image:${args.name}:${JSON.stringify(unwrap(inputs["build"]))}`).digest("hex")}`;
-            state["imageName"] = imageName;
-            break;
-        }
-        case "aws:eks/cluster:Cluster": {
-            const id = suffix(`eks:${args.name}`, 32).toUpperCase();
-            state["endpoint"] = `https://${id}.gr7.${region()}.eks.amazonaws.com`;
-            state["certificateAuthority"] = { data: Buffer.from(`-----BEGIN CERTIFICATE-----\nMOCK-${args.name}\n-----END CERTIFICATE-----\n`).toString("base64") };
-            state["identities"] = [{ oidcs: [{ issuer: `https://oidc.eks.${region()}.amazonaws.com/id/${id}` }] }];
-            state["status"] = "ACTIVE";
-            break;
-        }
-        case "gcp:container/cluster:Cluster": {
-            state["endpoint"] = `34.${parseInt(suffix(args.name, 2), 16)}.${parseInt(suffix(`${args.name}x`, 2), 16)}.10`;
-            state["masterAuth"] = { clusterCaCertificate: Buffer.from(`MOCK-CA-${args.name}`).toString("base64") };
-            break;
-        }
-    }
-    return { id: physical, state };
-}
-
-/** Realistic answers for the invokes herd's platforms make. */
-const INVOKES: Readonly<Record<string, (inputs: State) => State>> = {
-    "aws:index/getCallerIdentity:getCallerIdentity": () => ({
-        accountId: ACCOUNT_ID,
-        arn: `arn:aws:iam::${ACCOUNT_ID}:user/offline`,
-        userId: "AIDAOFFLINEHARNESS",
-        id: ACCOUNT_ID,
-    }),
-    "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" }),
-    "aws:index/getRegion:getRegion": () => ({ name: region(), region: region(), id: region() }),
-    "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({
-        names: ["a", "b", "c"].map((z) => `${region()}${z}`),
-        zoneIds: ["1", "2", "3"].map((z) => `euw1-az${z}`),
-        id: region(),
-    }),
-    "aws:ecr/getAuthorizationToken:getAuthorizationToken": () => ({
-        userName: "AWS",
-        password: wrapSecret("offline-ecr-token"),
-        authorizationToken: wrapSecret(Buffer.from("AWS:offline-ecr-token").toString("base64")),
-        proxyEndpoint: `https://${ACCOUNT_ID}.dkr.ecr.${region()}.amazonaws.com`,
-        id: region(),
-    }),
-    "gcp:organizations/getClientConfig:getClientConfig": () => ({
-        accessToken: wrapSecret("offline-gcp-access-token"),
-        project: pulumi.runtime.allConfig()["herd:gcpProject"] ?? "offline-project",
-        region: region(),
-        id: "offline",
-    }),
-};
+/** Invokes with a realistic answer; anything else fails loudly. */
+const INVOKES: Readonly<Record<string, (inputs: State) => State>> = { ...AWS_INVOKES, ...GCP_INVOKES };
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly records: MockRecord[] = [];
@@ -190,7 +65,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         const inputs = (args.inputs ?? {}) as State;
         let result: { id: string | undefined; state: State };
         if (args.custom === false) {
-            result = { id: undefined, state: {} };
+            // herd's own components have no state; remote components (pulumi-eks) are answered like cloud resources.
+            result = awsState(args) ?? gcpState(args) ?? { id: undefined, state: {} };
         } else if (args.type.startsWith("pulumi:providers:")) {
             result = { id: `${suffix(`provider:${args.name}`, 8)}-0000-4000-8000-${suffix(args.name, 12)}`, state: inputs };
         } else if (args.type.startsWith("kubernetes:")) {
@@ -199,8 +75,15 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             const length = typeof inputs["length"] === "number" ? inputs["length"] : 32;
             const value = createHash("sha512").update(`password:${args.name}`).digest("base64url").slice(0, length);
             result = { id: "none", state: { ...inputs, result: wrapSecret(value), bcryptHash: wrapSecret(`$2a$10$${value}`) } };
+        } else if (args.type === "docker:index/image:Image") {
+            // A pushed image: its digest depends on what was built, so a code change yields a new digest.
+            const imageName = String(unwrap(inputs["imageName"]) ?? args.name);
+            const digest = createHash("sha256").update(`image:${args.name}:${JSON.stringify(unwrap(inputs["build"]))}`).digest("hex");
+            result = { id: `${imageName.replace(/:[^/:]+$/, "")}@sha256:${digest}`, state: { ...inputs, imageName, repoDigest: `${imageName.replace(/:[^/:]+$/, "")}@sha256:${digest}` } };
         } else {
-            result = cloudState(args);
+            // Cloud resources (and remote components such as pulumi-eks's Cluster): ids, ARNs, endpoints, digests.
+            const physical = `${args.name}-${suffix(`${args.type}::${args.name}`, 7)}`;
+            result = awsState(args) ?? gcpState(args) ?? { id: physical, state: { name: physical, ...inputs } };
         }
         this.records.push({
             type: args.type,
