@@ -4,7 +4,7 @@
  */
 import { stringify } from "yaml";
 import type { Evaluation } from "./evaluate";
-import { containsSecret, MockRecord, unwrap, isWrappedSecret } from "./mocks";
+import { containsSecret, MockRecord, redact, unwrap } from "./mocks";
 
 export interface Manifest {
     apiVersion: string;
@@ -66,19 +66,7 @@ const REDACTED_BASE64 = Buffer.from(REDACTED_TEXT).toString("base64");
 
 /** Secret data (and any other secret value) replaced by a marker; everything else as is. */
 function redactManifest(withSecrets: Manifest): Manifest {
-    const walk = (v: unknown): unknown => {
-        if (isWrappedSecret(v)) {
-            return REDACTED_TEXT;
-        }
-        if (Array.isArray(v)) {
-            return v.map(walk);
-        }
-        if (typeof v === "object" && v !== null) {
-            return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
-        }
-        return v;
-    };
-    const out = walk(withSecrets) as Manifest;
+    const out = redact(withSecrets, REDACTED_TEXT) as Manifest;
     if (out.kind === "Secret" && out.apiVersion === "v1") {
         for (const field of ["data", "stringData"] as const) {
             const values = out[field];

@@ -17,32 +17,28 @@ export function wrapSecret(value: unknown): Record<string, unknown> {
     return { [SIG_KEY]: SECRET_SIG, value };
 }
 
-/** A copy with every secret replaced by `[secret]`. */
-export function redact(v: unknown): unknown {
+/** A copy of a value in which every secret is replaced by what `onSecret` makes of its inner value. */
+function mapSecrets(v: unknown, onSecret: (inner: unknown) => unknown): unknown {
     if (isWrappedSecret(v)) {
-        return REDACTED;
+        return onSecret(v.value);
     }
     if (Array.isArray(v)) {
-        return v.map(redact);
+        return v.map((x) => mapSecrets(x, onSecret));
     }
     if (typeof v === "object" && v !== null) {
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redact(x)]));
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapSecrets(x, onSecret)]));
     }
     return v;
 }
 
+/** A copy with every secret replaced by a marker (`[secret]` unless told otherwise). */
+export function redact(v: unknown, marker: string = REDACTED): unknown {
+    return mapSecrets(v, () => marker);
+}
+
 /** A copy with secret markers removed (the plain values), for building manifests to validate. */
 export function unwrap(v: unknown): unknown {
-    if (isWrappedSecret(v)) {
-        return unwrap(v.value);
-    }
-    if (Array.isArray(v)) {
-        return v.map(unwrap);
-    }
-    if (typeof v === "object" && v !== null) {
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
-    }
-    return v;
+    return mapSecrets(v, unwrap);
 }
 
 export function containsSecret(v: unknown): boolean {
