@@ -31,13 +31,15 @@ async function main(argv: string[]): Promise<number> {
         return 2;
     }
 
-    let written: { manifests: string; resources: string };
+    let written: { manifests: string; resources: string; objects: number; count: number };
     try {
         const evaluation = await evaluateStack({ stack: args.stack, configFile: args["config-file"] });
         const { redacted } = buildManifests(evaluation);
         written = {
             manifests: renderYaml(redacted),
             resources: `${JSON.stringify(evaluation.resources, null, 2)}\n`,
+            objects: redacted.length,
+            count: evaluation.resources.length,
         };
         // Belt and braces: no secret's plaintext may reach the files.
         for (const secret of evaluation.secretValues) {
@@ -53,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
     fs.mkdirSync(args.out, { recursive: true });
     fs.writeFileSync(path.join(args.out, "manifests.yaml"), written.manifests);
     fs.writeFileSync(path.join(args.out, "resources.json"), written.resources);
+    process.stderr.write(`herd manifests --stack ${args.stack}: ${written.objects} Kubernetes objects, ${written.count} resources -> ${args.out}\n`);
     return 0;
 }
 
