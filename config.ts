@@ -11,6 +11,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { GiB, MiB, parseQuantity } from "./components/quantity";
 
 export const NAMESPACE = "herd";
 export const PLATFORMS: ["aws", "gcp", "onprem"] = ["aws", "gcp", "onprem"];
@@ -169,6 +170,56 @@ const cidr = () =>
     });
 const KUBERNETES_VERSION = /^1\.(2[89]|3\d)$/;
 
+/** A Kubernetes quantity of bytes of at least `minBytes` (e.g. "20Gi"). */
+const bytes = (what: string, minBytes: number, minText: string) =>
+    string().superRefine((v, ctx) => {
+        const value = parseQuantity(v);
+        if (value === undefined || !Number.isFinite(value)) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected ${what} as a Kubernetes quantity such as 512Mi or 20Gi` });
+        } else if (value < minBytes) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected at least ${minText} (${what})` });
+        }
+    });
+
+/** A CPU quantity such as "500m" or "2". */
+const cpu = () =>
+    string().superRefine((v, ctx) => {
+        const value = /^\d+(\.\d+)?m?$/.test(v) ? parseQuantity(v) : undefined;
+        if (value === undefined || value <= 0) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, message: "expected a CPU quantity such as 500m or 2" });
+        }
+    });
+
+/** A five-field cron schedule (minute hour day-of-month month day-of-week) or a macro such as @daily. */
+export function cronProblem(v: string): string | undefined {
+    if (/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(v)) {
+        return undefined;
+    }
+    const fields = v.trim().split(/\s+/);
+    if (fields.length !== 5) {
+        return `expected a cron schedule of 5 fields (minute hour day-of-month month day-of-week) such as "0 3 * * *", got ${fields.length} field${fields.length === 1 ? "" : "s"}`;
+    }
+    const ranges: [string, number, number][] = [["minute", 0, 59], ["hour", 0, 23], ["day-of-month", 1, 31], ["month", 1, 12], ["day-of-week", 0, 7]];
+    for (let i = 0; i < 5; i++) {
+        const [label, min, max] = ranges[i];
+        for (const part of fields[i].split(",")) {
+            const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
+            const numbers = [m?.[2], m?.[3]].filter((n): n is string => n !== undefined).map(Number);
+            if (m === null || numbers.some((n) => n < min || n > max) || (m[4] !== undefined && Number(m[4]) === 0)) {
+                return `expected a cron schedule; the ${label} field "${fields[i]}" is not valid (${min}-${max}, *, ranges, lists and steps)`;
+            }
+        }
+    }
+    return undefined;
+}
+const cron = () =>
+    string().superRefine((v, ctx) => {
+        const problem = cronProblem(v);
+        if (problem !== undefined) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+        }
+    });
+
 // ---------------------------------------------------------------------------------------------------------------
 // The keys. Order here is the order of Pulumi.yaml and of the README's reference.
 
@@ -312,6 +363,112 @@ export const KEYS = {
         schema: optionalText().refine((v) => !v.includes("\0"), "expected a directory path"),
     },
 
+    // --- data tier: every platform ------------------------------------------------------------------------------
+    protectData: {
+        type: "boolean",
+        default: true,
+        description:
+            "Protect what holds data (StatefulSets, their credentials, backup buckets) so neither a replacement nor pulumi destroy can drop it. Turn off only for throwaway stacks.",
+        schema: boolean(),
+    },
+    backupSchedule: {
+        type: "string",
+        default: "0 3 * * *",
+        description: "Cron schedule of the PostgreSQL backup job (cluster time zone, normally UTC).",
+        schema: cron(),
+    },
+    backupRetentionDays: {
+        type: "integer",
+        default: 30,
+        description: "Days a backup is kept: the bucket's expiry rule on aws and gcp, the backup job's pruning on a backup volume.",
+        schema: integer(1, 3650),
+    },
+    backupVolumeSize: {
+        type: "string",
+        default: "50Gi",
+        platforms: ["onprem"],
+        description: "onprem without herd:backupBucket: size of the volume PostgreSQL backups are written to.",
+        schema: bytes("a volume size", GiB, "1Gi"),
+    },
+    postgresStorageSize: {
+        type: "string",
+        default: "20Gi",
+        description: "PostgreSQL data volume size (can grow later, never shrink: see README, Resizing a volume).",
+        schema: bytes("a volume size", GiB, "1Gi"),
+    },
+    postgresMemory: {
+        type: "string",
+        default: "2Gi",
+        description: "PostgreSQL memory request and limit; shared_buffers (25%) and effective_cache_size (75%) derive from it.",
+        schema: bytes("a memory size", 256 * MiB, "256Mi"),
+    },
+    postgresCpu: {
+        type: "string",
+        default: "500m",
+        description: "PostgreSQL CPU request (the limit is twice this).",
+        schema: cpu(),
+    },
+    postgresMaxConnections: {
+        type: "integer",
+        default: 100,
+        description: "PostgreSQL max_connections.",
+        schema: integer(10, 5000),
+    },
+    redisMemory: {
+        type: "string",
+        default: "512Mi",
+        description: "Redis memory request and limit; maxmemory is 75% of it, leaving room for fork-based persistence.",
+        schema: bytes("a memory size", 64 * MiB, "64Mi"),
+    },
+    redisCpu: {
+        type: "string",
+        default: "250m",
+        description: "Redis CPU request (the limit is twice this).",
+        schema: cpu(),
+    },
+    redisStorageSize: {
+        type: "string",
+        default: "5Gi",
+        description: "Redis data volume size (append-only file and snapshots).",
+        schema: bytes("a volume size", 256 * MiB, "256Mi"),
+    },
+    redisEvictionPolicy: {
+        type: "string",
+        default: "allkeys-lru",
+        description: "Redis maxmemory-policy: what Redis evicts when full.",
+        schema: oneOf(["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"]),
+    },
+    redisAppendOnly: {
+        type: "boolean",
+        default: true,
+        description: "Redis append-only persistence (fsync every second); false keeps periodic snapshots only.",
+        schema: boolean(),
+    },
+    elasticReplicas: {
+        type: "integer",
+        default: 3,
+        description: "Elasticsearch nodes (each master-eligible and data). 1 is allowed for a small on-prem install; 2 cannot keep a quorum, so use 1 or 3+.",
+        schema: integer(1, 15),
+    },
+    elasticMemory: {
+        type: "string",
+        default: "2Gi",
+        description: "Elasticsearch memory request and limit per node; the JVM heap is half of it.",
+        schema: bytes("a memory size", GiB, "1Gi (Elasticsearch needs a 512m heap at least)"),
+    },
+    elasticCpu: {
+        type: "string",
+        default: "1",
+        description: "Elasticsearch CPU request per node (the limit is twice this).",
+        schema: cpu(),
+    },
+    elasticStorageSize: {
+        type: "string",
+        default: "30Gi",
+        description: "Elasticsearch data volume size per node.",
+        schema: bytes("a volume size", GiB, "1Gi"),
+    },
+
     // --- aws and gcp: the cluster herd creates ----------------------------------------------------------------
     kubernetesVersion: {
         type: "string",
@@ -335,14 +492,6 @@ export const KEYS = {
         description: "aws, gcp: explicit opt-in required before apiAccessCidrs may contain 0.0.0.0/0.",
         schema: boolean(),
     },
-    backupRetentionDays: {
-        type: "integer",
-        default: 30,
-        platforms: ["aws", "gcp"],
-        description: "aws, gcp: days a backup object is kept in the backup bucket before it expires.",
-        schema: integer(1, 3650),
-    },
-
     // --- aws ----------------------------------------------------------------------------------------------------
     awsRegion: {
         type: "string",
@@ -563,10 +712,26 @@ export interface GcpConfig extends ClusterConfig {
     readonly nodes: { readonly machineType: string; readonly minPerZone: number; readonly maxPerZone: number };
 }
 
+/** The data tier's settings, the same on every platform. */
+export interface DataConfig {
+    readonly protect: boolean;
+    readonly backup: { readonly schedule: string; readonly retentionDays: number; readonly volumeSize: string };
+    readonly postgres: { readonly storageSize: string; readonly memory: string; readonly cpu: string; readonly maxConnections: number };
+    readonly redis: {
+        readonly storageSize: string;
+        readonly memory: string;
+        readonly cpu: string;
+        readonly evictionPolicy: string;
+        readonly appendOnly: boolean;
+    };
+    readonly elastic: { readonly replicas: number; readonly storageSize: string; readonly memory: string; readonly cpu: string };
+}
+
 interface CommonConfig {
     /** The Pulumi stack name. */
     readonly stack: string;
     readonly namespace: string;
+    readonly data: DataConfig;
 }
 
 export type HerdConfig = CommonConfig &
@@ -800,7 +965,36 @@ function build(
     const num = (key: KeyName): number => (typeof v[key] === "number" ? (v[key] as number) : Number.NaN);
     const set = (key: KeyName): string | undefined => (str(key) === "" ? undefined : str(key));
     const problem = (key: KeyName, message: string) => problems.push({ key: qualified(key), message });
-    const common: CommonConfig = { stack: raw.stack, namespace: str("namespace") };
+    if (num("elasticReplicas") === 2) {
+        problem("elasticReplicas", "expected 1 (a single node) or 3 or more: with 2 nodes, losing either one stops the cluster; got 2");
+    }
+    const common: CommonConfig = {
+        stack: raw.stack,
+        namespace: str("namespace"),
+        data: {
+            protect: v.protectData !== false,
+            backup: { schedule: str("backupSchedule"), retentionDays: num("backupRetentionDays"), volumeSize: str("backupVolumeSize") },
+            postgres: {
+                storageSize: str("postgresStorageSize"),
+                memory: str("postgresMemory"),
+                cpu: str("postgresCpu"),
+                maxConnections: num("postgresMaxConnections"),
+            },
+            redis: {
+                storageSize: str("redisStorageSize"),
+                memory: str("redisMemory"),
+                cpu: str("redisCpu"),
+                evictionPolicy: str("redisEvictionPolicy"),
+                appendOnly: v.redisAppendOnly !== false,
+            },
+            elastic: {
+                replicas: num("elasticReplicas"),
+                storageSize: str("elasticStorageSize"),
+                memory: str("elasticMemory"),
+                cpu: str("elasticCpu"),
+            },
+        },
+    };
 
     switch (platform) {
         case "onprem": {

@@ -54,6 +54,50 @@ describe("defaults", () => {
     });
 });
 
+describe("data tier", () => {
+    it("defaults: protected, nightly backups kept 30 days, production-sized servers", () => {
+        assert.deepEqual(parse({ ...MINIMAL_ONPREM }).data, {
+            protect: true,
+            backup: { schedule: "0 3 * * *", retentionDays: 30, volumeSize: "50Gi" },
+            postgres: { storageSize: "20Gi", memory: "2Gi", cpu: "500m", maxConnections: 100 },
+            redis: { storageSize: "5Gi", memory: "512Mi", cpu: "250m", evictionPolicy: "allkeys-lru", appendOnly: true },
+            elastic: { replicas: 3, storageSize: "30Gi", memory: "2Gi", cpu: "1" },
+        });
+    });
+    it("overrides", () => {
+        const data = parse({
+            ...MINIMAL_ONPREM,
+            "herd:protectData": "false",
+            "herd:backupSchedule": "*/30 1-5 * * 1,3,5",
+            "herd:backupRetentionDays": "7",
+            "herd:backupVolumeSize": "200Gi",
+            "herd:postgresStorageSize": "100Gi",
+            "herd:postgresMemory": "8Gi",
+            "herd:postgresCpu": "2",
+            "herd:postgresMaxConnections": "300",
+            "herd:redisStorageSize": "1Gi",
+            "herd:redisMemory": "256Mi",
+            "herd:redisCpu": "100m",
+            "herd:redisEvictionPolicy": "volatile-ttl",
+            "herd:redisAppendOnly": "false",
+            "herd:elasticReplicas": "1",
+            "herd:elasticStorageSize": "10Gi",
+            "herd:elasticMemory": "1Gi",
+            "herd:elasticCpu": "500m",
+        }).data;
+        assert.deepEqual(data, {
+            protect: false,
+            backup: { schedule: "*/30 1-5 * * 1,3,5", retentionDays: 7, volumeSize: "200Gi" },
+            postgres: { storageSize: "100Gi", memory: "8Gi", cpu: "2", maxConnections: 300 },
+            redis: { storageSize: "1Gi", memory: "256Mi", cpu: "100m", evictionPolicy: "volatile-ttl", appendOnly: false },
+            elastic: { replicas: 1, storageSize: "10Gi", memory: "1Gi", cpu: "500m" },
+        });
+    });
+    it("cron macros are accepted", () => {
+        assert.equal(parse({ ...MINIMAL_ONPREM, "herd:backupSchedule": "@daily" }).data.backup.schedule, "@daily");
+    });
+});
+
 describe("overrides", () => {
     it("namespace", () => assert.equal(parse({ ...MINIMAL_ONPREM, "herd:namespace": "shop-prod" }).namespace, "shop-prod"));
     it("kube context", () => assert.equal(onprem({ "herd:kubeContext": "customer-prod" }).kubeContext, "customer-prod"));
@@ -252,6 +296,19 @@ describe("validation errors name the key, what was expected and what was given",
         { name: "overlapping gcp ranges", values: { ...GCP, "herd:gcpServicesCidr": "10.21.0.0/20" }, key: "herd:gcpServicesCidr", expected: /does not overlap herd:gcpPodsCidr/ },
         { name: "master range not /28", values: { ...GCP, "herd:gcpMasterCidr": "172.16.0.0/24" }, key: "herd:gcpMasterCidr", expected: /\/28 block/ },
         { name: "deletion protection not a boolean", values: { ...GCP, "herd:gcpDeletionProtection": "on" }, key: "herd:gcpDeletionProtection", expected: /expected true or false/ },
+        { name: "storage size Kubernetes cannot parse", values: { ...MINIMAL_ONPREM, "herd:postgresStorageSize": "20 GB" }, key: "herd:postgresStorageSize", expected: /Kubernetes quantity such as 512Mi or 20Gi, got "20 GB"/ },
+        { name: "storage size with a bad suffix", values: { ...MINIMAL_ONPREM, "herd:elasticStorageSize": "30GiB" }, key: "herd:elasticStorageSize", expected: /Kubernetes quantity/ },
+        { name: "Elasticsearch under 1Gi", values: { ...MINIMAL_ONPREM, "herd:elasticMemory": "512Mi" }, key: "herd:elasticMemory", expected: /at least 1Gi.*got "512Mi"/ },
+        { name: "PostgreSQL under 256Mi", values: { ...MINIMAL_ONPREM, "herd:postgresMemory": "128Mi" }, key: "herd:postgresMemory", expected: /at least 256Mi/ },
+        { name: "CPU not a quantity", values: { ...MINIMAL_ONPREM, "herd:redisCpu": "fast" }, key: "herd:redisCpu", expected: /CPU quantity such as 500m/ },
+        { name: "malformed cron: fields", values: { ...MINIMAL_ONPREM, "herd:backupSchedule": "0 3 * *" }, key: "herd:backupSchedule", expected: /5 fields.*got 4 fields/ },
+        { name: "malformed cron: range", values: { ...MINIMAL_ONPREM, "herd:backupSchedule": "0 25 * * *" }, key: "herd:backupSchedule", expected: /the hour field "25" is not valid/ },
+        { name: "malformed cron: text", values: { ...MINIMAL_ONPREM, "herd:backupSchedule": "every night" }, key: "herd:backupSchedule", expected: /cron schedule/ },
+        { name: "unknown eviction policy", values: { ...MINIMAL_ONPREM, "herd:redisEvictionPolicy": "lru" }, key: "herd:redisEvictionPolicy", expected: /one of noeviction, allkeys-lru.*got "lru"/ },
+        { name: "zero Elasticsearch nodes", values: { ...MINIMAL_ONPREM, "herd:elasticReplicas": "0" }, key: "herd:elasticReplicas", expected: /from 1 to 15/ },
+        { name: "two Elasticsearch nodes", values: { ...MINIMAL_ONPREM, "herd:elasticReplicas": "2" }, key: "herd:elasticReplicas", expected: /losing either one stops the cluster/ },
+        { name: "max_connections too low", values: { ...MINIMAL_ONPREM, "herd:postgresMaxConnections": "5" }, key: "herd:postgresMaxConnections", expected: /from 10 to 5000/ },
+        { name: "protectData not a boolean", values: { ...MINIMAL_ONPREM, "herd:protectData": "no" }, key: "herd:protectData", expected: /true or false/ },
         { name: "gcp without a project", values: { "herd:platform": "gcp", "herd:gcpRegion": "europe-west1" }, key: "herd:gcpProject", expected: /required on platform gcp/ },
         { name: "malformed gcp project", values: { "herd:platform": "gcp", "herd:gcpProject": "ACME", "herd:gcpRegion": "europe-west1" }, key: "herd:gcpProject", expected: /project ID.*got "ACME"/ },
         { name: "malformed gcp region", values: { "herd:platform": "gcp", "herd:gcpProject": "acme-prod", "herd:gcpRegion": "europe" }, key: "herd:gcpRegion", expected: /GCP region.*got "europe"/ },
