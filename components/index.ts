@@ -1,3 +1,7 @@
-/** The reusable building blocks herd composes per stack. Components arrive with the data and app tiers. */
+/** The reusable building blocks herd composes per stack. */
 export * from "./labels";
 export * from "./namespace";
+export * from "./pod-security";
+export * from "./postgres";
+export * from "./quantity";
+export * from "./stateful";

@@ -80,7 +80,8 @@ export interface WorkloadIdentity {
     bind(args: {
         /** Logical name for any cloud resources the grant needs. */
         readonly name: string;
-        readonly namespace: string;
+        /** The ServiceAccount's namespace (an Output of the Namespace resource, so the grant waits for it). */
+        readonly namespace: pulumi.Input<string>;
         readonly serviceAccountName: string;
         readonly parent: pulumi.Resource;
     }): IdentityBinding;

@@ -51,7 +51,10 @@ describe("examples/local-kind.yaml (onprem against a local kind cluster)", () =>
     it("evaluates to schema-valid manifests using kind's existing StorageClass", async () => {
         const e = await evaluateStack({ stack: "onprem", configFile: "examples/local-kind.yaml" });
         const { manifests } = buildManifests(e);
-        assert.deepEqual(manifests.map((m) => m.kind), ["Namespace"], "no StorageClass created: kind's 'standard' is used");
+        assert.equal(manifests.filter((m) => m.kind === "StorageClass").length, 0, "no StorageClass created: kind's 'standard' is used");
+        const sts = manifests.find((m) => m.kind === "StatefulSet");
+        const claims = (sts?.["spec"] as { volumeClaimTemplates: { spec: { storageClassName: string } }[] }).volumeClaimTemplates;
+        assert.equal(claims[0].spec.storageClassName, "standard");
         assert.equal((e.outputs["platform"] as Record<string, unknown>)["storageClass"], "standard");
     });
 });

@@ -21,7 +21,7 @@ export interface RecordedResource {
         readonly deleteBeforeReplace: boolean;
         readonly ignoreChanges: readonly string[];
         readonly dependsOn: readonly string[];
-        /** Name of the explicit provider, if any (inherited providers are not listed). */
+        /** Name of the provider the resource uses: its own, or the one its nearest ancestor hands down. */
         readonly provider: string | null;
     };
 }
@@ -144,6 +144,33 @@ export async function evaluateStack(opts: StackConfigOptions): Promise<Evaluatio
         await settle();
 
         const nameOf = (r: pulumi.Resource | undefined) => (r === undefined ? undefined : names.get(r));
+        const byResource = new Map<pulumi.Resource, Captured>();
+        for (const list of captured.values()) {
+            for (const c of list) {
+                byResource.set(c.resource, c);
+            }
+        }
+        /**
+         * The provider a resource really uses: its own `provider`, else the nearest ancestor's `provider` or
+         * `providers` entry for its package (how a component hands its provider to its children).
+         */
+        const effectiveProvider = (type: string, capture: Captured | undefined): string | null => {
+            const pkg = type.split(":")[0];
+            const matches = (p: unknown): p is pulumi.ProviderResource =>
+                pulumi.ProviderResource.isInstance(p) && nameOf(p)?.type === `pulumi:providers:${pkg}`;
+            for (let c = capture; c !== undefined; c = c.parent === undefined ? undefined : byResource.get(c.parent)) {
+                const o = c.options as pulumi.ComponentResourceOptions;
+                if (matches(o.provider)) {
+                    return nameOf(o.provider)?.name ?? null;
+                }
+                const list = Array.isArray(o.providers) ? o.providers : Object.values(o.providers ?? {});
+                const found = list.find(matches);
+                if (found !== undefined) {
+                    return nameOf(found)?.name ?? null;
+                }
+            }
+            return null;
+        };
         const resources: RecordedResource[] = mocks.records
             .filter((r) => r.type !== "pulumi:pulumi:Stack")
             .map((record) => {
@@ -166,7 +193,7 @@ export async function evaluateStack(opts: StackConfigOptions): Promise<Evaluatio
                         dependsOn: dependsOn
                             .filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d))
                             .map((d) => nameOf(d)?.name ?? "?"),
-                        provider: nameOf(o.provider)?.name ?? null,
+                        provider: effectiveProvider(record.type, capture),
                     },
                 };
             });

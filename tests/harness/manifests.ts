@@ -68,8 +68,11 @@ const REDACTED_BASE64 = Buffer.from(REDACTED_TEXT).toString("base64");
 function redactManifest(withSecrets: Manifest): Manifest {
     const out = redact(withSecrets, REDACTED_TEXT) as Manifest;
     if (out.kind === "Secret" && out.apiVersion === "v1") {
+        // Keep the keys (a reviewer needs to see what a Secret holds), never the values, even when the whole map
+        // was one secret Output.
+        const plain = unwrap(withSecrets) as Manifest;
         for (const field of ["data", "stringData"] as const) {
-            const values = out[field];
+            const values = plain[field];
             if (typeof values === "object" && values !== null) {
                 out[field] = Object.fromEntries(
                     Object.keys(values).map((k) => [k, field === "data" ? REDACTED_BASE64 : REDACTED_TEXT]),

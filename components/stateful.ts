@@ -1,0 +1,257 @@
+/**
+ * What PostgresStateful, RedisCache and ElasticCluster share: the output contract, generated credentials in a
+ * Secret, a headless and a client Service, a PodDisruptionBudget, a NetworkPolicy, and the StatefulSet fields that
+ * keep data safe. Each helper creates children of the given component.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { parseQuantity } from "./quantity";
+
+/** What every data component hands its consumers (the API tier), whichever server it runs. */
+export interface DataEndpoint {
+    /** Cluster DNS name of the client Service, e.g. `postgres.herd.svc.cluster.local`. */
+    readonly host: pulumi.Output<string>;
+    readonly port: number;
+    /** Name of the Kubernetes Secret holding the credentials. */
+    readonly secretName: pulumi.Output<string>;
+    /** Key of the password in that Secret. */
+    readonly passwordKey: string;
+}
+
+/** Options every data component takes the same way. */
+export interface DataComponentArgs {
+    /**
+     * Namespace to deploy into: pass the Namespace resource's `metadata.name`, so every object waits for it
+     * (a component's own dependsOn does not reach its children).
+     */
+    readonly namespace: pulumi.Input<string>;
+    /** StorageClass of the data volumes (the platform's: Retain, expandable, WaitForFirstConsumer). */
+    readonly storageClassName: pulumi.Input<string>;
+    /** Labels of the pods allowed to connect (ingress NetworkPolicy). */
+    readonly clientLabels: Readonly<Record<string, string>>;
+    /**
+     * Protect the StatefulSet, its credentials and any backup volume: neither a replacement nor `pulumi destroy`
+     * can remove them while set. @default true
+     */
+    readonly protect?: boolean;
+}
+
+/** A component's context for creating its children. */
+export interface Scope {
+    readonly name: string;
+    readonly parent: pulumi.ComponentResource;
+    readonly namespace: pulumi.Input<string>;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly selector: Readonly<Record<string, string>>;
+    readonly protect: boolean;
+}
+
+/** The DNS name of a Service in the cluster. */
+export function serviceHost(service: k8s.core.v1.Service): pulumi.Output<string> {
+    return pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
+}
+
+/**
+ * A generated password kept in a Secret. Both are protected with the data: a regenerated password would no longer
+ * match the one stored in the data volume.
+ */
+export function credentials(
+    scope: Scope,
+    extra: Readonly<Record<string, pulumi.Input<string>>>,
+    passwordKey: string,
+): { secret: k8s.core.v1.Secret; password: pulumi.Output<string> } {
+    const password = new random.RandomPassword(
+        `${scope.name}-password`,
+        // Letters and digits only: the password ends up in URLs and config files without escaping.
+        { length: 32, special: false },
+        { parent: scope.parent, protect: scope.protect },
+    );
+    const secret = new k8s.core.v1.Secret(
+        `${scope.name}-credentials`,
+        {
+            metadata: { name: `${scope.name}-credentials`, namespace: scope.namespace, labels: { ...scope.labels } },
+            type: "Opaque",
+            stringData: { ...extra, [passwordKey]: password.result },
+        },
+        { parent: scope.parent, protect: scope.protect },
+    );
+    return { secret, password: password.result };
+}
+
+export interface ServicePort {
+    readonly name: string;
+    readonly port: number;
+}
+
+/**
+ * The headless Service that gives each pod a stable DNS name (the StatefulSet's `serviceName`; it publishes pods
+ * before they are ready so peers can find each other while starting) and the client Service consumers use.
+ */
+export function services(scope: Scope, ports: readonly ServicePort[], clientPorts: readonly ServicePort[] = ports) {
+    const spec = (p: readonly ServicePort[]) => p.map((x) => ({ name: x.name, port: x.port, targetPort: x.name, protocol: "TCP" }));
+    const headless = new k8s.core.v1.Service(
+        `${scope.name}-headless`,
+        {
+            metadata: { name: `${scope.name}-headless`, namespace: scope.namespace, labels: { ...scope.labels } },
+            spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: { ...scope.selector }, ports: spec(ports) },
+        },
+        { parent: scope.parent },
+    );
+    const client = new k8s.core.v1.Service(
+        scope.name,
+        {
+            metadata: { name: scope.name, namespace: scope.namespace, labels: { ...scope.labels } },
+            spec: { type: "ClusterIP", selector: { ...scope.selector }, ports: spec(clientPorts) },
+        },
+        { parent: scope.parent },
+    );
+    return { headless, client };
+}
+
+/**
+ * A PodDisruptionBudget. With one replica it allows no voluntary disruption at all: a node drain waits until an
+ * operator moves the database deliberately, instead of killing it at will. With more, a quorum stays up.
+ */
+export function disruptionBudget(scope: Scope, replicas: number): k8s.policy.v1.PodDisruptionBudget {
+    const minAvailable = replicas === 1 ? 1 : Math.floor(replicas / 2) + 1;
+    return new k8s.policy.v1.PodDisruptionBudget(
+        scope.name,
+        {
+            metadata: { name: scope.name, namespace: scope.namespace, labels: { ...scope.labels } },
+            spec: { minAvailable, selector: { matchLabels: { ...scope.selector } } },
+        },
+        { parent: scope.parent },
+    );
+}
+
+type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+type NetworkPolicyEgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
+type NetworkPolicyIngressRule = k8s.types.input.networking.v1.NetworkPolicyIngressRule;
+
+/** Egress to the cluster's DNS (kube-dns / CoreDNS in kube-system) on port 53. */
+export const DNS_EGRESS: NetworkPolicyEgressRule = {
+    to: [
+        {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+            podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+        },
+    ],
+    ports: [
+        { protocol: "UDP", port: 53 },
+        { protocol: "TCP", port: 53 },
+    ],
+};
+
+/** Pods in this namespace carrying all of `labels`. */
+export function podsWith(labels: Readonly<Record<string, string>>): NetworkPolicyPeer {
+    return { podSelector: { matchLabels: { ...labels } } };
+}
+
+/** A NetworkPolicy for the component's pods: only the listed ingress and egress, nothing else. */
+export function networkPolicy(
+    scope: Scope,
+    name: string,
+    podLabels: Readonly<Record<string, string>>,
+    ingress: readonly NetworkPolicyIngressRule[],
+    egress: readonly NetworkPolicyEgressRule[],
+): k8s.networking.v1.NetworkPolicy {
+    return new k8s.networking.v1.NetworkPolicy(
+        name,
+        {
+            metadata: { name, namespace: scope.namespace, labels: { ...scope.labels } },
+            spec: {
+                podSelector: { matchLabels: { ...podLabels } },
+                policyTypes: ["Ingress", "Egress"],
+                ingress: [...ingress],
+                egress: [...egress],
+            },
+        },
+        { parent: scope.parent },
+    );
+}
+
+/**
+ * Fields of a StatefulSet spec that keep data safe. The volume claims survive the StatefulSet's deletion and
+ * scale-down; `serviceName`, the selector and `volumeClaimTemplates` are immutable, so they are derived only from
+ * the component's name (never from config that changes), and the StatefulSet has a fixed `metadata.name`: if it is
+ * ever replaced, the new one re-attaches the same claims (`data-<name>-<ordinal>`) instead of new, empty ones.
+ */
+export function safeStatefulSetFields(scope: Scope, storageClassName: pulumi.Input<string>, storageSize: string) {
+    return {
+        serviceName: `${scope.name}-headless`,
+        selector: { matchLabels: { ...scope.selector } },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+        volumeClaimTemplates: [
+            {
+                metadata: { name: "data", labels: { ...scope.selector } },
+                spec: {
+                    accessModes: ["ReadWriteOnce"],
+                    storageClassName,
+                    resources: { requests: { storage: storageSize } },
+                },
+            },
+        ],
+    };
+}
+
+/** Spread pods over zones and nodes when there is more than one. */
+export function spread(scope: Scope, replicas: number): Pick<k8s.types.input.core.v1.PodSpec, "affinity" | "topologySpreadConstraints"> {
+    if (replicas <= 1) {
+        return {};
+    }
+    return {
+        topologySpreadConstraints: [
+            {
+                maxSkew: 1,
+                topologyKey: "topology.kubernetes.io/zone",
+                whenUnsatisfiable: "ScheduleAnyway",
+                labelSelector: { matchLabels: { ...scope.selector } },
+            },
+        ],
+        affinity: {
+            podAntiAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: [
+                    { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { ...scope.selector } } },
+                ],
+            },
+        },
+    };
+}
+
+/** Validation shared by the data components: problems as "field: expected ..., got ...". */
+export function checkCommon(fields: {
+    readonly replicas?: number;
+    readonly storageSize: string;
+    readonly memory: string;
+    readonly minMemoryBytes: number;
+    readonly minMemoryText: string;
+    readonly cpu: string;
+}): string[] {
+    const problems: string[] = [];
+    if (fields.replicas !== undefined && (!Number.isInteger(fields.replicas) || fields.replicas < 1)) {
+        problems.push(`replicas: expected a whole number of at least 1, got ${fields.replicas}`);
+    }
+    const storage = parseQuantity(fields.storageSize);
+    if (storage === undefined || storage <= 0) {
+        problems.push(`storageSize: expected a Kubernetes quantity such as 20Gi, got ${JSON.stringify(fields.storageSize)}`);
+    }
+    const memory = parseQuantity(fields.memory);
+    if (memory === undefined) {
+        problems.push(`memory: expected a Kubernetes quantity such as 2Gi, got ${JSON.stringify(fields.memory)}`);
+    } else if (memory < fields.minMemoryBytes) {
+        problems.push(`memory: expected at least ${fields.minMemoryText}, got ${JSON.stringify(fields.memory)}`);
+    }
+    const cpu = /^\d+(\.\d+)?m?$/.test(fields.cpu) ? parseQuantity(fields.cpu) : undefined;
+    if (cpu === undefined || cpu <= 0) {
+        problems.push(`cpu: expected a CPU quantity such as 500m, got ${JSON.stringify(fields.cpu)}`);
+    }
+    return problems;
+}
+
+/** Throws one ResourceError listing every problem, naming the component and each field. */
+export function throwIfProblems(component: string, name: string, problems: readonly string[], resource?: pulumi.Resource): void {
+    if (problems.length > 0) {
+        throw new pulumi.ResourceError(`${component} ${JSON.stringify(name)}: invalid arguments:\n${problems.map((p) => `  - ${p}`).join("\n")}`, resource, true);
+    }
+}
