@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockRecord, RecordingMocks, REDACTED, redact, unwrap } from "./mocks";
-import { PROJECT_DIR, readStackConfig, StackConfigOptions } from "./stack-config";
+import { PROJECT_DIR, readStackConfig, StackConfig, StackConfigOptions } from "./stack-config";
 
 export interface RecordedResource {
     readonly type: string;
@@ -70,7 +70,7 @@ async function resolveRedacted(value: unknown): Promise<unknown> {
     return value;
 }
 
-type Program = () => Promise<Record<string, unknown>>;
+export type Program = () => Promise<Record<string, unknown>> | Record<string, unknown>;
 
 function loadProgram(projectDir: string): Program {
     // The program module exports a function (see index.ts); Pulumi calls it, and so do we, once per stack.
@@ -94,13 +94,26 @@ export async function settle(): Promise<void> {
 
 let running = false;
 
+/** Evaluates herd's program (index.ts) for one stack file. */
 export async function evaluateStack(opts: StackConfigOptions): Promise<Evaluation> {
+    const projectDir = opts.projectDir ?? PROJECT_DIR;
+    const config = readStackConfig({ ...opts, projectDir });
+    return evaluate(config, loadProgram(projectDir));
+}
+
+/**
+ * Evaluates any program (e.g. one component on its own) under the same mocks and recording, with the given raw
+ * config values. For component tests.
+ */
+export async function evaluateProgram(program: Program, values: Record<string, string> = {}, stack = "unit"): Promise<Evaluation> {
+    return evaluate({ project: "herd", stack, file: "(inline)", values, secretKeys: new Set() }, program);
+}
+
+async function evaluate(config: StackConfig, program: Program): Promise<Evaluation> {
     if (running) {
         throw new Error("evaluateStack: one evaluation at a time per process (Pulumi's runtime state is global)");
     }
     running = true;
-    const projectDir = opts.projectDir ?? PROJECT_DIR;
-    const config = readStackConfig({ ...opts, projectDir });
     const mocks = new RecordingMocks();
     const captured = new Map<string, Captured[]>();
     const names = new WeakMap<pulumi.Resource, { name: string; type: string }>();
@@ -112,7 +125,6 @@ export async function evaluateStack(opts: StackConfigOptions): Promise<Evaluatio
     try {
         pulumi.runtime.setAllConfig(config.values, [...config.secretKeys]);
         await pulumi.runtime.setMocks(mocks, config.project, config.stack, false);
-        const program = loadProgram(projectDir);
 
         const rawOutputs = await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation((args) => {

@@ -1,0 +1,337 @@
+/**
+ * PostgresStateful: defaults, overrides, validation errors, and what the recorded resources promise a user —
+ * the StatefulSet keeps its volumes, the password never appears in plain text, backups reach the platform's store
+ * through its identity, and the pod is locked down.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    AWS_CLI_IMAGE,
+    backupPrefix,
+    endpointPort,
+    GCLOUD_IMAGE,
+    POSTGRES_IMAGE,
+    PostgresBackupArgs,
+    postgresDefaults,
+    postgresProblems,
+    postgresSettings,
+    PostgresStateful,
+    PostgresStatefulArgs,
+} from "../components/postgres";
+import type { BackupStore, IdentityBinding } from "../platform";
+import { evaluateProgram, Evaluation, RecordedResource } from "./harness/evaluate";
+import { buildManifests, Manifest } from "./harness/manifests";
+import { inspect } from "./helpers";
+
+const CLIENTS = { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" };
+const BASE: PostgresStatefulArgs = { namespace: "herd", storageClassName: "fast-ssd", clientLabels: CLIENTS };
+
+function backup(store: BackupStore, binding: IdentityBinding = { serviceAccountAnnotations: {}, env: [] }): PostgresBackupArgs {
+    return { schedule: "0 3 * * *", retentionDays: 14, store, identity: { bind: () => binding } };
+}
+
+async function render(args: Partial<PostgresStatefulArgs> = {}): Promise<{ e: Evaluation; manifests: readonly Manifest[]; pg: PostgresStateful }> {
+    let pg: PostgresStateful | undefined;
+    const e = await evaluateProgram(() => {
+        pg = new PostgresStateful("postgres", { ...BASE, ...args });
+        return {};
+    });
+    assert.ok(pg !== undefined);
+    return { e, manifests: buildManifests(e).manifests, pg };
+}
+
+function find(manifests: readonly Manifest[], kind: string, name?: string): Manifest {
+    const m = manifests.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name));
+    assert.ok(m !== undefined, `${kind} ${name ?? ""} not found`);
+    return m;
+}
+
+function resource(e: Evaluation, type: string, name: string): RecordedResource {
+    const r = e.resources.find((x) => x.type === type && x.name === name);
+    assert.ok(r !== undefined, `${type} ${name} not recorded`);
+    return r;
+}
+
+type PodSpec = { containers: Record<string, unknown>[]; initContainers?: Record<string, unknown>[]; securityContext: Record<string, unknown>; volumes: Record<string, unknown>[] } & Record<string, unknown>;
+const podSpec = (sts: Manifest) => (sts["spec"] as { template: { spec: PodSpec } }).template.spec;
+const container = (sts: Manifest) => podSpec(sts).containers[0] as Record<string, unknown> & { env: { name: string; value?: string; valueFrom?: unknown }[]; args: string[] };
+
+describe("defaults", () => {
+    const d = postgresDefaults(BASE);
+    it("20Gi of storage", () => assert.equal(d.storageSize, "20Gi"));
+    it("2Gi of memory and half a CPU", () => assert.deepEqual([d.memory, d.cpu], ["2Gi", "500m"]));
+    it("100 connections", () => assert.equal(d.maxConnections, 100));
+    it("database and user herd", () => assert.deepEqual([d.database, d.user], ["herd", "herd"]));
+    it("the pinned PostgreSQL 16 image", () => {
+        assert.equal(d.image, POSTGRES_IMAGE);
+        assert.match(POSTGRES_IMAGE, /^postgres:16\.\d+-bookworm$/);
+    });
+    it("data protected", () => assert.equal(d.protect, true));
+    it("a 50Gi backup volume when backups go to a volume", () => assert.equal(d.backupVolumeSize, "50Gi"));
+});
+
+describe("overrides", () => {
+    it("every field", () => {
+        const d = postgresDefaults({
+            ...BASE,
+            storageSize: "100Gi",
+            memory: "8Gi",
+            cpu: "2",
+            maxConnections: 300,
+            database: "shop",
+            user: "shop_app",
+            image: "postgres:16.4-bookworm",
+            protect: false,
+            backup: { ...backup({ kind: "volume", storageClassName: "x" }), volumeSize: "200Gi" },
+        });
+        assert.deepEqual(d, {
+            storageSize: "100Gi",
+            memory: "8Gi",
+            cpu: "2",
+            maxConnections: 300,
+            database: "shop",
+            user: "shop_app",
+            image: "postgres:16.4-bookworm",
+            protect: false,
+            backupVolumeSize: "200Gi",
+        });
+    });
+    it("settings follow the memory limit", () => {
+        assert.deepEqual(
+            { ...postgresSettings("8Gi", 300) },
+            {
+                max_connections: "300",
+                shared_buffers: "2048MB",
+                effective_cache_size: "6144MB",
+                maintenance_work_mem: "512MB",
+                fsync: "on",
+                synchronous_commit: "on",
+                full_page_writes: "on",
+                password_encryption: "scram-sha-256",
+                listen_addresses: "*",
+            },
+        );
+    });
+    it("protect: false leaves the StatefulSet unprotected (for throwaway stacks)", async () => {
+        const { e } = await render({ protect: false });
+        assert.equal(resource(e, "kubernetes:apps/v1:StatefulSet", "postgres").options.protect, false);
+    });
+});
+
+describe("validation errors name the field", () => {
+    const cases: [string, Partial<PostgresStatefulArgs>, RegExp][] = [
+        ["storage size", { storageSize: "20 gigs" }, /storageSize: expected a Kubernetes quantity such as 20Gi, got "20 gigs"/],
+        ["memory too small", { memory: "128Mi" }, /memory: expected at least 256Mi, got "128Mi"/],
+        ["memory unparseable", { memory: "lots" }, /memory: expected a Kubernetes quantity/],
+        ["cpu", { cpu: "-1" }, /cpu: expected a CPU quantity such as 500m, got "-1"/],
+        ["max connections", { maxConnections: 3 }, /maxConnections: expected a whole number of at least 10, got 3/],
+        ["database name", { database: "Shop-DB" }, /database: expected a lowercase SQL identifier.*got "Shop-DB"/],
+        ["superuser", { user: "postgres" }, /user: expected an application user, not the superuser/],
+        ["cron", { backup: { ...backup({ kind: "volume", storageClassName: "x" }), schedule: "nightly" } }, /backup\.schedule: expected a cron schedule of 5 fields/],
+        ["retention", { backup: { ...backup({ kind: "volume", storageClassName: "x" }), retentionDays: 0 } }, /backup\.retentionDays: expected a whole number of days, at least 1, got 0/],
+        ["backup volume size", { backup: { ...backup({ kind: "volume", storageClassName: "x" }), volumeSize: "big" } }, /backup\.volumeSize: expected a Kubernetes quantity/],
+    ];
+    for (const [what, args, expected] of cases) {
+        it(what, () => {
+            const r = postgresDefaults({ ...BASE, ...args });
+            assert.match(postgresProblems(r, args.backup).join("\n"), expected);
+        });
+    }
+    it("the component refuses bad arguments with one error listing every problem, before creating anything", async () => {
+        await assert.rejects(
+            evaluateProgram(() => {
+                new PostgresStateful("postgres", { ...BASE, memory: "1Mi", maxConnections: 1 });
+                return {};
+            }),
+            (err: Error) => {
+                assert.match(err.message, /PostgresStateful "postgres": invalid arguments:\n {2}- memory: .*\n {2}- maxConnections: /);
+                return true;
+            },
+        );
+    });
+});
+
+describe("the StatefulSet keeps its data", () => {
+    it("fixed name, headless serviceName, claims on the given class, Retain/Retain, protected", async () => {
+        const { e, manifests } = await render();
+        const sts = find(manifests, "StatefulSet", "postgres");
+        const spec = sts["spec"] as Record<string, unknown> & { volumeClaimTemplates: Manifest[] };
+        assert.equal(spec["serviceName"], "postgres-headless");
+        assert.deepEqual(spec["persistentVolumeClaimRetentionPolicy"], { whenDeleted: "Retain", whenScaled: "Retain" });
+        assert.deepEqual(spec.volumeClaimTemplates[0]["spec"], { accessModes: ["ReadWriteOnce"], storageClassName: "fast-ssd", resources: { requests: { storage: "20Gi" } } });
+        assert.equal(resource(e, "kubernetes:apps/v1:StatefulSet", "postgres").options.protect, true);
+        assert.equal(resource(e, "kubernetes:core/v1:Secret", "postgres-credentials").options.protect, true);
+        assert.equal(resource(e, "random:index/randomPassword:RandomPassword", "postgres-password").options.protect, true);
+        const headless = find(manifests, "Service", "postgres-headless")["spec"] as Record<string, unknown>;
+        assert.equal(headless["clusterIP"], "None");
+    });
+    it("PGDATA is a subdirectory of the volume", async () => {
+        const { manifests } = await render();
+        const c = container(find(manifests, "StatefulSet"));
+        assert.equal(c.env.find((x) => x.name === "PGDATA")?.value, "/var/lib/postgresql/data/pgdata");
+        assert.deepEqual((c["volumeMounts"] as { name: string; mountPath: string }[]).find((m) => m.name === "data"), { name: "data", mountPath: "/var/lib/postgresql/data" });
+    });
+    it("immutable fields do not change with sizing (changing them would force a replacement)", async () => {
+        const a = find((await render()).manifests, "StatefulSet")["spec"] as Record<string, unknown>;
+        const b = find((await render({ memory: "8Gi", cpu: "2", maxConnections: 400 })).manifests, "StatefulSet")["spec"] as Record<string, unknown>;
+        for (const field of ["serviceName", "selector", "volumeClaimTemplates", "podManagementPolicy"]) {
+            assert.deepEqual(a[field], b[field], field);
+        }
+    });
+    it("a disruption budget that allows no voluntary eviction of the single primary", async () => {
+        const pdb = find((await render()).manifests, "PodDisruptionBudget", "postgres")["spec"] as Record<string, unknown>;
+        assert.equal(pdb["minAvailable"], 1);
+    });
+    it("fast, clean shutdown: preStop asks for a fast stop within the grace period", async () => {
+        const sts = find((await render()).manifests, "StatefulSet");
+        assert.equal(podSpec(sts)["terminationGracePeriodSeconds"], 120);
+        assert.match(JSON.stringify(container(sts)["lifecycle"]), /pg_ctl stop -D \\"\$PGDATA\\" -m fast -w -t 100/);
+    });
+});
+
+describe("credentials", () => {
+    it("the password reaches the pod only through secretKeyRef, never as a literal", async () => {
+        const { e, manifests } = await render();
+        const c = container(find(manifests, "StatefulSet"));
+        assert.deepEqual(c.env.find((x) => x.name === "POSTGRES_PASSWORD")?.valueFrom, { secretKeyRef: { name: "postgres-credentials", key: "password" } });
+        const password = e.secretValues.find((v) => v.length === 32);
+        assert.ok(password !== undefined, "the generated password is known to the harness");
+        for (const m of manifests.filter((x) => x.kind !== "Secret")) {
+            assert.ok(!JSON.stringify(m).includes(password), `${m.kind} ${m.metadata.name} contains the password`);
+        }
+        assert.ok(JSON.stringify(find(manifests, "Secret")).includes(password), "the Secret holds it");
+        assert.ok(!JSON.stringify(e.resources).includes(password), "recorded inputs are redacted");
+    });
+    it("the outputs give consumers the contract, the secret name and never the password", async () => {
+        const { pg } = await render();
+        assert.equal((await inspect(pg.host)).value, "postgres.herd.svc.cluster.local");
+        assert.equal(pg.port, 5432);
+        assert.equal((await inspect(pg.secretName)).value, "postgres-credentials");
+        assert.deepEqual([pg.passwordKey, pg.user, pg.database], ["password", "herd", "herd"]);
+    });
+});
+
+describe("the pod is locked down", () => {
+    it("restricted security context on the pod and every container, requests and limits", async () => {
+        const { manifests } = await render();
+        for (const m of manifests.filter((x) => x.kind === "StatefulSet" || x.kind === "CronJob")) {
+            const spec = m.kind === "CronJob" ? ((m["spec"] as { jobTemplate: { spec: { template: { spec: PodSpec } } } }).jobTemplate.spec.template.spec) : podSpec(m);
+            assert.deepEqual(
+                { runAsNonRoot: spec.securityContext["runAsNonRoot"], runAsUser: spec.securityContext["runAsUser"], fsGroup: spec.securityContext["fsGroup"], seccomp: spec.securityContext["seccompProfile"] },
+                { runAsNonRoot: true, runAsUser: 999, fsGroup: 999, seccomp: { type: "RuntimeDefault" } },
+            );
+            for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
+                const sc = c["securityContext"] as Record<string, unknown>;
+                assert.equal(sc["readOnlyRootFilesystem"], true, `${String(c["name"])}`);
+                assert.equal(sc["allowPrivilegeEscalation"], false);
+                assert.deepEqual(sc["capabilities"], { drop: ["ALL"] });
+                const res = c["resources"] as { requests: Record<string, string>; limits: Record<string, string> };
+                assert.ok(res.requests["cpu"] !== undefined && res.requests["memory"] !== undefined && res.limits["memory"] !== undefined);
+            }
+        }
+    });
+    it("probes ask the server: pg_isready on TCP to start and be ready, a real query to stay alive", async () => {
+        const c = container(find((await render()).manifests, "StatefulSet"));
+        const cmd = (probe: string) => ((c[probe] as { exec: { command: string[] } }).exec.command).join(" ");
+        assert.equal(cmd("startupProbe"), "pg_isready -h 127.0.0.1 -p 5432");
+        assert.equal(cmd("readinessProbe"), "pg_isready -h 127.0.0.1 -p 5432");
+        assert.equal(cmd("livenessProbe"), "psql -h /var/run/postgresql -tAc SELECT 1");
+    });
+    it("settings derived from memory are passed as server arguments", async () => {
+        const c = container(find((await render({ memory: "4Gi" })).manifests, "StatefulSet"));
+        assert.ok(c.args.includes("shared_buffers=1024MB"));
+        assert.ok(c.args.includes("effective_cache_size=3072MB"));
+    });
+    it("NetworkPolicy: ingress only from the client pods and the backup job, on 5432; no egress", async () => {
+        const np = find((await render()).manifests, "NetworkPolicy", "postgres")["spec"] as Record<string, unknown>;
+        assert.deepEqual(np["policyTypes"], ["Ingress", "Egress"]);
+        assert.deepEqual(np["egress"], []);
+        assert.deepEqual(np["ingress"], [
+            {
+                from: [
+                    { podSelector: { matchLabels: CLIENTS } },
+                    { podSelector: { matchLabels: { "app.kubernetes.io/name": "postgres-backup", "app.kubernetes.io/instance": "postgres" } } },
+                ],
+                ports: [{ protocol: "TCP", port: 5432 }],
+            },
+        ]);
+    });
+});
+
+describe("backups", () => {
+    type Job = { schedule: string; concurrencyPolicy: string; jobTemplate: { spec: { template: { spec: PodSpec } } } };
+    const job = (manifests: readonly Manifest[]) => find(manifests, "CronJob", "postgres-backup")["spec"] as Job;
+
+    it("none unless asked", async () => {
+        const { manifests } = await render();
+        assert.equal(manifests.some((m) => m.kind === "CronJob"), false);
+    });
+    it("S3 via the platform's identity: dump, then upload with the role's annotation on the ServiceAccount", async () => {
+        const { manifests } = await render({
+            backup: backup(
+                { kind: "s3", bucket: "herd-backups-abc", region: "eu-west-1", endpoint: undefined },
+                { serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/backup" }, env: [{ name: "AWS_REGION", value: "eu-west-1" }] },
+            ),
+        });
+        const j = job(manifests);
+        assert.equal(j.schedule, "0 3 * * *");
+        assert.equal(j.concurrencyPolicy, "Forbid");
+        const pod = j.jobTemplate.spec.template.spec;
+        assert.equal(pod["serviceAccountName"], "postgres-backup");
+        assert.equal((pod.initContainers ?? [])[0]?.["image"], POSTGRES_IMAGE, "pg_dump of the same major version");
+        assert.equal(pod.containers[0]["image"], AWS_CLI_IMAGE);
+        assert.match(JSON.stringify(pod.containers[0]["command"]), /aws s3 cp/);
+        const env = pod.containers[0]["env"] as { name: string; value?: string }[];
+        assert.equal(env.find((x) => x.name === "BUCKET")?.value, "herd-backups-abc");
+        assert.equal(env.find((x) => x.name === "PREFIX")?.value, "postgres/herd/postgres/");
+        const sa = find(manifests, "ServiceAccount", "postgres-backup");
+        assert.deepEqual((sa.metadata["annotations"] as Record<string, string>)["eks.amazonaws.com/role-arn"], "arn:aws:iam::123456789012:role/backup");
+        const dumpEnv = (pod.initContainers ?? [])[0]?.["env"] as { name: string; valueFrom?: unknown }[];
+        assert.deepEqual(dumpEnv.find((x) => x.name === "PGPASSWORD")?.valueFrom, { secretKeyRef: { name: "postgres-credentials", key: "password" } });
+    });
+    it("an S3-compatible endpoint on-prem: credentials from the customer's Secret, egress to its port", async () => {
+        const { manifests } = await render({
+            backup: backup(
+                { kind: "s3", bucket: "b", region: "us-east-1", endpoint: "http://minio.storage:9000" },
+                { serviceAccountAnnotations: {}, env: [{ name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: "s3", key: "AWS_ACCESS_KEY_ID" } } }] },
+            ),
+        });
+        const env = job(manifests).jobTemplate.spec.template.spec.containers[0]["env"] as { name: string; value?: string; valueFrom?: unknown }[];
+        assert.equal(env.find((x) => x.name === "AWS_ENDPOINT_URL")?.value, "http://minio.storage:9000");
+        assert.deepEqual(env.find((x) => x.name === "AWS_ACCESS_KEY_ID")?.valueFrom, { secretKeyRef: { name: "s3", key: "AWS_ACCESS_KEY_ID" } });
+        const np = find(manifests, "NetworkPolicy", "postgres-backup")["spec"] as { egress: { ports: { port: number }[] }[] };
+        assert.ok(np.egress.some((r) => r.ports.some((p) => p.port === 9000)));
+    });
+    it("GCS via Workload Identity: gcloud upload, egress to the metadata server", async () => {
+        const { manifests } = await render({
+            backup: backup({ kind: "gcs", bucket: "herd-backups" }, { serviceAccountAnnotations: { "iam.gke.io/gcp-service-account": "backup@p.iam.gserviceaccount.com" }, env: [] }),
+        });
+        const pod = job(manifests).jobTemplate.spec.template.spec;
+        assert.equal(pod.containers[0]["image"], GCLOUD_IMAGE);
+        assert.match(JSON.stringify(pod.containers[0]["command"]), /gcloud storage cp/);
+        const np = JSON.stringify(find(manifests, "NetworkPolicy", "postgres-backup")["spec"]);
+        assert.match(np, /169\.254\.169\.254\/32/);
+    });
+    it("a volume: a protected claim, dumps written there and pruned after the retention", async () => {
+        const { e, manifests } = await render({ backup: backup({ kind: "volume", storageClassName: "fast-ssd" }) });
+        const claim = find(manifests, "PersistentVolumeClaim", "postgres-backups")["spec"] as Record<string, unknown>;
+        assert.deepEqual(claim["resources"], { requests: { storage: "50Gi" } });
+        assert.equal(resource(e, "kubernetes:core/v1:PersistentVolumeClaim", "postgres-backups").options.protect, true);
+        const pod = job(manifests).jobTemplate.spec.template.spec;
+        assert.match(JSON.stringify(pod.containers[0]["command"]), /-mtime \+13 -print -delete/);
+        assert.deepEqual(pod.volumes.find((v) => v["name"] === "backup")?.["persistentVolumeClaim"], { claimName: "postgres-backups" });
+    });
+    it("the backup pods may reach only DNS, the database and the store", async () => {
+        const { manifests } = await render({ backup: backup({ kind: "volume", storageClassName: "fast-ssd" }) });
+        const np = find(manifests, "NetworkPolicy", "postgres-backup")["spec"] as { ingress: unknown[]; egress: { ports: { port: number }[] }[] };
+        assert.deepEqual(np.ingress, []);
+        assert.deepEqual(np.egress.map((r) => r.ports.map((p) => p.port)), [[53, 53], [5432]]);
+    });
+    it("endpoint ports and key prefixes", async () => {
+        assert.equal(endpointPort(undefined), 443);
+        assert.equal(endpointPort("https://minio.example.com"), 443);
+        assert.equal(endpointPort("http://minio:9000"), 9000);
+        assert.equal((await inspect(backupPrefix(pulumi.output("shop"), "pg"))).value, "postgres/shop/pg/");
+    });
+});
