@@ -126,7 +126,10 @@ async function evaluate(config: StackConfig, program: Program): Promise<Evaluati
         pulumi.runtime.setAllConfig(config.values, [...config.secretKeys]);
         await pulumi.runtime.setMocks(mocks, config.project, config.stack, false);
 
-        const rawOutputs = await pulumi.runtime.runInPulumiStack(async () => {
+        // The stack resource hands back plain values (secrets unwrapped), so keep what the program returned, with
+        // its Outputs and their secretness, and resolve that.
+        let returned: unknown = {};
+        await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation((args) => {
                 names.set(args.resource, { name: args.name, type: args.type });
                 const key = `${args.type}::${args.name}`;
@@ -138,7 +141,8 @@ async function evaluate(config: StackConfig, program: Program): Promise<Evaluati
             // A program error is caught here and rethrown after the runtime settles: thrown inside the stack's
             // init it would leave rejected promises behind that surface as unhandled rejections later.
             try {
-                return await program();
+                returned = await program();
+                return returned as Record<string, unknown>;
             } catch (err) {
                 programError = { err };
                 return {};
@@ -152,7 +156,7 @@ async function evaluate(config: StackConfig, program: Program): Promise<Evaluati
             throw asyncErrors[0];
         }
 
-        const outputs = (await resolveRedacted(rawOutputs ?? {})) as Record<string, unknown>;
+        const outputs = (await resolveRedacted(returned ?? {})) as Record<string, unknown>;
         await settle();
 
         const nameOf = (r: pulumi.Resource | undefined) => (r === undefined ? undefined : names.get(r));
