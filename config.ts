@@ -670,7 +670,6 @@ export interface ClusterConfig {
     readonly kubernetesVersion: string;
     /** CIDRs that may reach the API endpoint; empty: private endpoint only. */
     readonly apiAccessCidrs: readonly string[];
-    readonly backupRetentionDays: number;
 }
 
 export interface AwsConfig extends ClusterConfig {
@@ -1159,7 +1158,7 @@ function build(
             );
             return undefined;
         }
-        return { kubernetesVersion: str("kubernetesVersion"), apiAccessCidrs: cidrs, backupRetentionDays: num("backupRetentionDays") };
+        return { kubernetesVersion: str("kubernetesVersion"), apiAccessCidrs: cidrs };
     }
 }
 

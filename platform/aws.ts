@@ -1,17 +1,128 @@
 /**
- * AWS: an EKS cluster herd creates, with ECR, gp3 storage and an S3 backup bucket.
- * Not built yet: the stack's config keys validate, then the platform refuses to run with a clear error, before any
- * resource is registered.
+ * aws: an EKS cluster herd creates, in a VPC it creates, with ECR for images, gp3 (EBS CSI) for data, an S3 bucket
+ * for backups and IRSA for the backup job's identity. Every AWS resource and invoke goes through one explicit
+ * provider for the configured region, so the stack never depends on an ambient aws:region; the provider's default
+ * tags mark everything as herd's.
+ *
+ * The pieces live in platform/aws/: network (VPC, subnets, NAT), cluster (EKS, nodes), storage (EBS CSI,
+ * StorageClass), registry (ECR) and backups (S3, IRSA). This module loads @pulumi/aws and @pulumi/eks (~300 ms), so
+ * platform/index.ts requires it only on stacks whose platform is aws.
  */
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig } from "../config";
-import type { Platform } from "./index";
+import { MANAGED_BY, PART_OF } from "../components/labels";
+import { createBackupStore, bindBackupIdentity } from "./aws/backups";
+import { createCluster } from "./aws/cluster";
+import { AwsContext, physicalPrefix } from "./aws/common";
+import { createNetwork } from "./aws/network";
+import { createRegistry } from "./aws/registry";
+import { createStorage } from "./aws/storage";
+import type { BackupStore, Exposure, ImageSource, Platform, WorkloadIdentity } from "./index";
 
-export function createAwsPlatform(cfg: HerdConfig & { platform: "aws" }): Platform {
-    throw new pulumi.ResourceError(
-        `platform aws is not implemented yet: the stack's configuration is valid (region ${cfg.aws.region}), ` +
-            "but herd cannot create the EKS cluster until platform/aws.ts is built. Use platform onprem for now.",
-        undefined,
-        true,
-    );
+export type AwsStackConfig = HerdConfig & { platform: "aws" };
+
+/** Tags on every AWS resource herd creates (the provider's default tags). */
+export function awsDefaultTags(stack: string): Record<string, string> {
+    return { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": MANAGED_BY, "herd:stack": stack };
+}
+
+/**
+ * How the front end is exposed: a LoadBalancer Service that the cluster's built-in AWS cloud controller turns into an
+ * internet-facing Network Load Balancer (instance targets) in the public subnets. herd does not install the AWS Load
+ * Balancer Controller; the scheme annotation is what that controller reads, so the NLB stays internet-facing if one is
+ * added later (the built-in controller is internet-facing unless told `aws-load-balancer-internal`).
+ */
+export function nlbExposure(tags: Readonly<Record<string, string>>): Exposure {
+    return {
+        kind: "loadBalancer",
+        annotations: {
+            "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+            "service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags": Object.entries(tags)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(","),
+        },
+        reportsAddressAs: "hostname",
+    };
+}
+
+export class AwsPlatform extends pulumi.ComponentResource implements Platform {
+    readonly name = "aws" as const;
+    readonly provider: k8s.Provider;
+    readonly storageClassName: pulumi.Output<string>;
+    readonly images: ImageSource;
+    readonly exposure: Exposure;
+    readonly backupStore: BackupStore;
+    readonly workloadIdentity: WorkloadIdentity;
+    readonly outputs: Readonly<Record<string, pulumi.Input<unknown>>>;
+    /** The provider every AWS resource of this stack uses. */
+    readonly awsProvider: aws.Provider;
+    readonly clusterName: pulumi.Output<string>;
+    /** Secret: exec-based (`aws eks get-token`), so it holds no credential, but it maps the cluster. */
+    readonly kubeconfig: pulumi.Output<string>;
+
+    constructor(name: string, cfg: AwsStackConfig, opts?: pulumi.ComponentResourceOptions) {
+        super("herd:index:AwsPlatform", name, {}, opts);
+        const settings = cfg.aws;
+        const tags = awsDefaultTags(cfg.stack);
+
+        this.awsProvider = new aws.Provider(`${name}-provider`, { region: settings.region, defaultTags: { tags } }, { parent: this });
+        const partition = aws.getPartitionOutput({}, { parent: this, provider: this.awsProvider });
+        const prefix = physicalPrefix(pulumi.getProject(), cfg.stack);
+        const ctx: AwsContext = {
+            name,
+            parent: this,
+            provider: this.awsProvider,
+            prefix,
+            region: settings.region,
+            partition: partition.partition,
+            dnsSuffix: partition.dnsSuffix,
+            tags,
+        };
+
+        // The cluster's name is fixed (herd-<stack>): the subnets carry it in their discovery tags before it exists.
+        const network = createNetwork(ctx, settings, prefix);
+        const cluster = createCluster(ctx, settings, network, prefix);
+        this.clusterName = cluster.clusterName;
+        this.kubeconfig = cluster.kubeconfig;
+
+        this.provider = new k8s.Provider(
+            `${name}-k8s`,
+            { kubeconfig: cluster.kubeconfig, enableServerSideApply: true },
+            // Workloads wait for nodes to run on and DNS to resolve with.
+            { parent: this, dependsOn: [cluster.nodeGroup, cluster.coredns] },
+        );
+        const storage = createStorage(ctx, settings, cluster, this.provider);
+        this.storageClassName = storage.storageClass.metadata.name;
+
+        const registry = createRegistry(ctx, settings.ecrKeepImages);
+        this.images = {
+            kind: "build",
+            registry: registry.access,
+            repositories: { api: registry.repositories.api.repositoryUrl, frontend: registry.repositories.frontend.repositoryUrl },
+        };
+        this.exposure = nlbExposure(tags);
+
+        const backups = createBackupStore(ctx, cfg.data.backup.retentionDays, cfg.data.protect);
+        this.backupStore = { kind: "s3", bucket: backups.bucket.bucket, region: settings.region, endpoint: undefined };
+        this.workloadIdentity = { bind: (args) => bindBackupIdentity(ctx, backups, cluster, args) };
+
+        this.outputs = {
+            platform: "aws",
+            region: settings.region,
+            clusterName: this.clusterName,
+            kubeconfig: this.kubeconfig,
+            storageClass: this.storageClassName,
+            registry: this.images.repositories,
+            backupBucket: backups.bucket.bucket,
+            exposure: "loadBalancer (nlb)",
+        };
+        this.registerOutputs({ clusterName: this.clusterName, storageClassName: this.storageClassName, backupBucket: backups.bucket.bucket });
+    }
+}
+
+export function createAwsPlatform(cfg: AwsStackConfig): Platform {
+    return new AwsPlatform("aws", cfg);
 }

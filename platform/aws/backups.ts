@@ -1,0 +1,156 @@
+/**
+ * The backup bucket and who may write to it.
+ *
+ * The bucket: SSE-KMS with its own customer-managed key (rotated yearly; reading a backup needs both S3 and KMS
+ * permission, and every decrypt is in CloudTrail), versioned, all public access blocked, bucket-owner-enforced
+ * (no ACLs), TLS only, and a lifecycle rule that expires backups (current and noncurrent) after the retention period.
+ *
+ * A `pulumi destroy` leaves the bucket, its key and its protections in place (retainOnDelete): backups must outlive
+ * the stack that made them. Only the lifecycle rule is removed, so what a destroyed stack leaves behind stops
+ * expiring until someone decides otherwise.
+ *
+ * `bindBackupIdentity` gives one Kubernetes ServiceAccount an IAM role (IRSA) to write and read backups: no
+ * deletes (expiry is the lifecycle rule's job, so a compromised job cannot erase history) and no other bucket.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { IdentityBinding } from "../index";
+import { AwsContext, awsOpts, irsaTrustPolicy } from "./common";
+import type { Cluster } from "./cluster";
+
+/** Days after which an unfinished multipart upload (an interrupted backup) is cleaned up. */
+export const ABORT_INCOMPLETE_UPLOAD_DAYS = 7;
+
+/** What a backup job may do: list, write and read backups, and abort its own failed multipart uploads. */
+export const BACKUP_OBJECT_ACTIONS: readonly string[] = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"];
+export const BACKUP_BUCKET_ACTIONS: readonly string[] = ["s3:ListBucket"];
+/** Encrypting a new object needs a data key; reading one (and completing a multipart upload) needs Decrypt. */
+export const BACKUP_KEY_ACTIONS: readonly string[] = ["kms:GenerateDataKey", "kms:Decrypt"];
+
+export interface BackupStore {
+    readonly bucket: aws.s3.Bucket;
+    readonly key: aws.kms.Key;
+}
+
+/**
+ * `protect` (herd:protectData) additionally stops a preview from replacing or deleting the bucket and its key, as
+ * the data tier's StatefulSets are.
+ */
+export function createBackupStore(ctx: AwsContext, retentionDays: number, protect: boolean): BackupStore {
+    const { name, prefix } = ctx;
+    const keep = (extra: pulumi.CustomResourceOptions = {}) => awsOpts(ctx, { retainOnDelete: true, ...extra });
+
+    // Deleting this key would make every backup unreadable: it is kept like the bucket.
+    const key = new aws.kms.Key(
+        `${name}-backup-key`,
+        { description: `Encryption of herd backups in ${prefix}`, enableKeyRotation: true, deletionWindowInDays: 30 },
+        keep({ protect }),
+    );
+    const bucket = new aws.s3.Bucket(`${name}-backups`, { bucketPrefix: `${prefix}-backups-`, forceDestroy: false }, keep({ protect }));
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(
+        `${name}-backups-public-access`,
+        { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+        keep(),
+    );
+    new aws.s3.BucketOwnershipControls(`${name}-backups-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, keep());
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+        `${name}-backups-encryption`,
+        {
+            bucket: bucket.id,
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }],
+        },
+        keep(),
+    );
+    const versioning = new aws.s3.BucketVersioning(`${name}-backups-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, keep());
+    new aws.s3.BucketPolicy(
+        `${name}-backups-tls-only`,
+        {
+            bucket: bucket.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Sid: "DenyInsecureTransport",
+                        Effect: "Deny",
+                        Principal: "*",
+                        Action: "s3:*",
+                        Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+                        Condition: { Bool: { "aws:SecureTransport": "false" } },
+                    },
+                ],
+            }),
+        },
+        keep({ dependsOn: [publicAccess] }),
+    );
+    // Not retained: see the module comment.
+    new aws.s3.BucketLifecycleConfiguration(
+        `${name}-backups-lifecycle`,
+        {
+            bucket: bucket.id,
+            rules: [
+                {
+                    id: "expire-backups",
+                    status: "Enabled",
+                    filter: {},
+                    expiration: { days: retentionDays },
+                    noncurrentVersionExpiration: { noncurrentDays: retentionDays },
+                    abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_INCOMPLETE_UPLOAD_DAYS },
+                },
+            ],
+        },
+        awsOpts(ctx, { dependsOn: [versioning] }),
+    );
+    return { bucket, key };
+}
+
+/** The least-privilege policy of a backup job's role, on one bucket and its key (used by S3 only). */
+export function backupAccessPolicy(bucketArn: string, keyArn: string, s3Endpoint: string): string {
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "ListBackups", Effect: "Allow", Action: [...BACKUP_BUCKET_ACTIONS], Resource: bucketArn },
+            { Sid: "ReadWriteBackups", Effect: "Allow", Action: [...BACKUP_OBJECT_ACTIONS], Resource: `${bucketArn}/*` },
+            {
+                Sid: "UseBackupKeyThroughS3",
+                Effect: "Allow",
+                Action: [...BACKUP_KEY_ACTIONS],
+                Resource: keyArn,
+                Condition: { StringEquals: { "kms:ViaService": s3Endpoint } },
+            },
+        ],
+    });
+}
+
+export interface BindArgs {
+    readonly name: string;
+    readonly namespace: pulumi.Input<string>;
+    readonly serviceAccountName: string;
+    readonly parent: pulumi.Resource;
+}
+
+/** An IRSA role for exactly one ServiceAccount, created under the caller's component. */
+export function bindBackupIdentity(ctx: AwsContext, store: BackupStore, cluster: Cluster, args: BindArgs): IdentityBinding {
+    const opts = { parent: args.parent, provider: ctx.provider };
+    const role = new aws.iam.Role(
+        `${args.name}-role`,
+        {
+            description: pulumi.interpolate`Backups of ${args.namespace}/${args.serviceAccountName} to the herd backup bucket`,
+            assumeRolePolicy: irsaTrustPolicy(cluster.oidcProviderArn, cluster.oidcIssuer, args.namespace, args.serviceAccountName),
+        },
+        opts,
+    );
+    new aws.iam.RolePolicy(
+        `${args.name}-policy`,
+        {
+            role: role.name,
+            policy: pulumi
+                .all([store.bucket.arn, store.key.arn, ctx.dnsSuffix])
+                .apply(([bucketArn, keyArn, dnsSuffix]) => backupAccessPolicy(bucketArn, keyArn, `s3.${ctx.region}.${dnsSuffix}`)),
+        },
+        opts,
+    );
+    return {
+        serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": role.arn },
+        env: [{ name: "AWS_REGION", value: ctx.region }],
+    };
+}
