@@ -10,6 +10,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { State, suffix, unwrap, wrapSecret } from "./mock-values";
 import { AWS_INVOKES, awsState } from "./mocks-aws";
 import { GCP_INVOKES, gcpState } from "./mocks-gcp";
+import { tlsState } from "./mocks-tls";
 
 export * from "./mock-values";
 
@@ -55,6 +56,7 @@ function kubernetesState(args: pulumi.runtime.MockResourceArgs): { id: string; s
     return { id: ns !== undefined ? `${ns}/${metadata["name"]}` : String(metadata["name"]), state };
 }
 
+
 /** Invokes with a realistic answer; anything else fails loudly. */
 const INVOKES: Readonly<Record<string, (inputs: State) => State>> = { ...AWS_INVOKES, ...GCP_INVOKES };
 
@@ -75,6 +77,12 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             const length = typeof inputs["length"] === "number" ? inputs["length"] : 32;
             const value = createHash("sha512").update(`password:${args.name}`).digest("base64url").slice(0, length);
             result = { id: "none", state: { ...inputs, result: wrapSecret(value), bcryptHash: wrapSecret(`$2a$10$${value}`) } };
+        } else if (args.type.startsWith("tls:")) {
+            const tlsResult = tlsState(args);
+            if (tlsResult === undefined) {
+                throw new Error(`the offline harness has no mock for ${args.type}; add a realistic answer to tlsState in tests/harness/mocks-tls.ts`);
+            }
+            result = tlsResult;
         } else if (args.type === "docker:index/image:Image") {
             // A pushed image: its digest depends on what was built, so a code change yields a new digest.
             const imageName = String(unwrap(inputs["imageName"]) ?? args.name);
