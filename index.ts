@@ -4,7 +4,7 @@
  *
  * The module exports a function, which Pulumi calls; the offline harness calls the same function under mocks.
  */
-import { createAppNamespace, PostgresStateful, selectorLabels } from "./components";
+import { createAppNamespace, ElasticCluster, PostgresStateful, RedisCache, selectorLabels } from "./components";
 import { loadConfig } from "./config";
 import { createPlatform } from "./platform";
 
@@ -43,6 +43,30 @@ export = async () => {
         tier,
     );
 
+    const redis = new RedisCache(
+        "redis",
+        {
+            ...common,
+            storageSize: data.redis.storageSize,
+            memory: data.redis.memory,
+            cpu: data.redis.cpu,
+            evictionPolicy: data.redis.evictionPolicy,
+            appendOnly: data.redis.appendOnly,
+        },
+        tier,
+    );
+    const elastic = new ElasticCluster(
+        "elastic",
+        {
+            ...common,
+            replicas: data.elastic.replicas,
+            storageSize: data.elastic.storageSize,
+            memory: data.elastic.memory,
+            cpu: data.elastic.cpu,
+        },
+        tier,
+    );
+
     return {
         platform: platform.outputs,
         app: {
@@ -55,7 +79,18 @@ export = async () => {
                 secretName: postgres.secretName,
                 user: postgres.user,
                 database: postgres.database,
+                passwordKey: postgres.passwordKey,
                 backupSchedule: data.backup.schedule,
+            },
+            redis: { host: redis.host, port: redis.port, secretName: redis.secretName, passwordKey: redis.passwordKey },
+            elasticsearch: {
+                url: elastic.url,
+                host: elastic.host,
+                port: elastic.port,
+                scheme: elastic.scheme,
+                username: elastic.username,
+                secretName: elastic.secretName,
+                passwordKey: elastic.passwordKey,
             },
         },
     };

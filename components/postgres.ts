@@ -346,7 +346,7 @@ function createBackup(
         container({
             name: "upload",
             ...c,
-            env: [{ name: "HOME", value: "/tmp" }, ...binding.env, ...(c.env as k8s.types.input.core.v1.EnvVar[])],
+            env: mergeEnv([{ name: "HOME", value: "/tmp" }, ...binding.env], c.env as k8s.types.input.core.v1.EnvVar[]),
             volumeMounts: [
                 { name: "backup", mountPath: "/backup", readOnly: true },
                 { name: "tmp", mountPath: "/tmp" },
@@ -461,4 +461,14 @@ export function endpointPort(endpoint: string | undefined): number {
     }
     const url = new URL(endpoint);
     return url.port !== "" ? Number(url.port) : url.protocol === "http:" ? 80 : 443;
+}
+
+/** Env lists joined by name: a later entry replaces an earlier one of the same name (duplicates are refused by the API). */
+export function mergeEnv(...lists: readonly (readonly k8s.types.input.core.v1.EnvVar[])[]): k8s.types.input.core.v1.EnvVar[] {
+    const byName = new Map<string, k8s.types.input.core.v1.EnvVar>();
+    for (const e of lists.flat()) {
+        byName.delete(String(e.name));
+        byName.set(String(e.name), e);
+    }
+    return [...byName.values()];
 }

@@ -1,21 +1,171 @@
-/** The whole program, per stack file, evaluated offline. */
+/**
+ * The whole program, per stack file, evaluated offline: what every stack must promise, then what each platform adds.
+ */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import { evaluateStack } from "./harness/evaluate";
-import { buildManifests } from "./harness/manifests";
+import { before, describe, it } from "node:test";
+import { evaluateStack, Evaluation } from "./harness/evaluate";
+import { buildManifests, Manifest } from "./harness/manifests";
 
-describe("stack onprem (Pulumi.onprem.yaml)", () => {
-    it("evaluates to schema-valid manifests in the restricted app namespace", async () => {
-        const e = await evaluateStack({ stack: "onprem" });
-        const { manifests } = buildManifests(e);
-        const ns = manifests.find((m) => m.kind === "Namespace");
-        assert.equal(ns?.metadata.name, "herd");
-        assert.equal((ns?.metadata["labels"] as Record<string, string>)["pod-security.kubernetes.io/enforce"], "restricted");
-        const sc = manifests.find((m) => m.kind === "StorageClass");
-        assert.equal(sc?.["provisioner"], "driver.longhorn.io");
-        assert.equal(sc?.["reclaimPolicy"], "Retain");
+type Container = {
+    name: string;
+    env?: { name: string; value?: string; valueFrom?: unknown }[];
+    securityContext?: Record<string, unknown>;
+    resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+    readinessProbe?: unknown;
+    args?: string[];
+    command?: string[];
+};
+type PodSpec = { containers: Container[]; initContainers?: Container[]; securityContext?: Record<string, unknown>; serviceAccountName?: string };
+
+/** The pod template of a workload, whatever its kind. */
+function podSpec(m: Manifest): PodSpec | undefined {
+    const spec = m["spec"] as Record<string, unknown> | undefined;
+    switch (m.kind) {
+        case "StatefulSet":
+        case "Deployment":
+        case "Job":
+            return (spec?.["template"] as { spec: PodSpec }).spec;
+        case "CronJob":
+            return (spec?.["jobTemplate"] as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
+        default:
+            return undefined;
+    }
+}
+
+const SECRET_NAME = /(PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL|_KEY$|^KEY$)/i;
+
+const STACKS = [
+    { stack: "onprem", configFile: undefined, storageClass: "herd-retain", provider: "onprem-k8s" },
+    { stack: "aws", configFile: undefined, storageClass: "herd-gp3", provider: "aws-k8s" },
+    { stack: "gcp", configFile: undefined, storageClass: "herd-pd-balanced", provider: "gcp-k8s" },
+    { stack: "onprem", configFile: "examples/local-kind.yaml", storageClass: "standard", provider: "onprem-k8s" },
+] as const;
+
+for (const s of STACKS) {
+    describe(`stack ${s.stack}${s.configFile !== undefined ? ` (${s.configFile})` : ""}`, () => {
+        let e: Evaluation;
+        let manifests: readonly Manifest[];
+        before(async () => {
+            e = await evaluateStack({ stack: s.stack, configFile: s.configFile });
+            manifests = buildManifests(e).manifests; // throws on any schema error
+        });
+
+        it("renders schema-valid manifests into the restricted app namespace", () => {
+            const ns = manifests.find((m) => m.kind === "Namespace");
+            assert.equal(ns?.metadata.name, "herd");
+            assert.equal((ns?.metadata["labels"] as Record<string, string>)["pod-security.kubernetes.io/enforce"], "restricted");
+            for (const m of manifests.filter((x) => !["Namespace", "StorageClass"].includes(x.kind))) {
+                assert.equal(m.metadata.namespace, "herd", `${m.kind} ${m.metadata.name}`);
+            }
+        });
+
+        it("deploys PostgreSQL, Redis and Elasticsearch as StatefulSets that keep their volumes", () => {
+            const sets = manifests.filter((m) => m.kind === "StatefulSet");
+            assert.deepEqual(sets.map((m) => m.metadata.name).sort(), ["elastic", "postgres", "redis"]);
+            for (const sts of sets) {
+                const spec = sts["spec"] as { persistentVolumeClaimRetentionPolicy: unknown; serviceName: string; volumeClaimTemplates: { spec: { storageClassName: string } }[] };
+                assert.deepEqual(spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
+                assert.equal(spec.serviceName, `${sts.metadata.name}-headless`);
+                assert.equal(spec.volumeClaimTemplates[0].spec.storageClassName, s.storageClass);
+                const recorded = e.resources.find((r) => r.type === "kubernetes:apps/v1:StatefulSet" && r.name === sts.metadata.name);
+                assert.equal(recorded?.options.protect, true, `${sts.metadata.name} protected`);
+            }
+        });
+
+        it("every Kubernetes object goes through the platform's provider", () => {
+            for (const r of e.resources.filter((x) => x.type.startsWith("kubernetes:"))) {
+                assert.equal(r.options.provider, s.provider, `${r.type} ${r.name}`);
+            }
+        });
+
+        it("every pod is restricted, sized, and gets secrets only by reference", () => {
+            for (const m of manifests) {
+                const pod = podSpec(m);
+                if (pod === undefined) {
+                    continue;
+                }
+                const where = `${m.kind} ${m.metadata.name}`;
+                assert.equal(pod.securityContext?.["runAsNonRoot"], true, where);
+                assert.deepEqual(pod.securityContext?.["seccompProfile"], { type: "RuntimeDefault" }, where);
+                for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+                    const at = `${where} container ${c.name}`;
+                    assert.equal(c.securityContext?.["allowPrivilegeEscalation"], false, at);
+                    assert.equal(c.securityContext?.["readOnlyRootFilesystem"], true, at);
+                    assert.deepEqual(c.securityContext?.["capabilities"], { drop: ["ALL"] }, at);
+                    assert.notEqual(c.securityContext?.["privileged"], true, at);
+                    assert.ok(c.resources?.requests?.["cpu"] !== undefined && c.resources.requests["memory"] !== undefined, `${at}: requests`);
+                    assert.ok(c.resources?.limits?.["memory"] !== undefined, `${at}: memory limit`);
+                    const names = (c.env ?? []).map((x) => x.name);
+                    assert.equal(new Set(names).size, names.length, `${at}: duplicate env names ${names.join(",")}`);
+                    for (const v of c.env ?? []) {
+                        assert.ok(!(SECRET_NAME.test(v.name) && v.value !== undefined), `${at}: ${v.name} is a literal`);
+                    }
+                }
+                if (m.kind !== "CronJob" && m.kind !== "Job") {
+                    for (const c of pod.containers) {
+                        assert.ok(c.readinessProbe !== undefined, `${where} container ${c.name}: readiness probe`);
+                    }
+                }
+            }
+        });
+
+        it("no generated or configured secret appears in plain text in anything recorded or exported", () => {
+            const everything = JSON.stringify(e.resources) + JSON.stringify(e.outputs);
+            for (const secret of e.secretValues.filter((v) => v.length >= 8)) {
+                assert.ok(!everything.includes(secret), "a secret leaked");
+            }
+            const manifestsWithoutSecrets = JSON.stringify(manifests.filter((m) => m.kind !== "Secret"));
+            for (const secret of e.secretValues.filter((v) => v.length >= 12)) {
+                assert.ok(!manifestsWithoutSecrets.includes(secret), "a secret value outside a Secret");
+            }
+        });
+
+        it("exports the data tier's contract for the API and handoff", () => {
+            const data = e.outputs["data"] as Record<string, Record<string, unknown>>;
+            assert.deepEqual(data["postgres"], {
+                host: "postgres.herd.svc.cluster.local",
+                port: 5432,
+                secretName: "postgres-credentials",
+                user: "herd",
+                database: "herd",
+                passwordKey: "password",
+                backupSchedule: "0 3 * * *",
+            });
+            assert.deepEqual(data["redis"], { host: "redis.herd.svc.cluster.local", port: 6379, secretName: "redis-credentials", passwordKey: "password" });
+            assert.equal(data["elasticsearch"]?.["url"], "http://elastic.herd.svc.cluster.local:9200");
+            assert.equal(data["elasticsearch"]?.["secretName"], "elastic-credentials");
+        });
+
+        it("backs PostgreSQL up on a schedule through the platform's store", () => {
+            const cron = manifests.find((m) => m.kind === "CronJob" && m.metadata.name === "postgres-backup");
+            assert.ok(cron !== undefined);
+            assert.equal((cron["spec"] as { schedule: string }).schedule, "0 3 * * *");
+        });
     });
-    it("exports the platform and the app namespace", async () => {
+}
+
+describe("platform specifics", () => {
+    it("aws: the backup job's ServiceAccount carries its IRSA role; the kubeconfig output is secret", async () => {
+        const e = await evaluateStack({ stack: "aws" });
+        const sa = buildManifests(e).manifests.find((m) => m.kind === "ServiceAccount" && m.metadata.name === "postgres-backup");
+        assert.match(String((sa?.metadata["annotations"] as Record<string, string>)["eks.amazonaws.com/role-arn"]), /^arn:aws:iam::123456789012:role\//);
+        assert.equal((e.outputs["platform"] as Record<string, unknown>)["kubeconfig"], "[secret]");
+    });
+    it("gcp: the backup job's ServiceAccount is bound to a Google service account; the kubeconfig output is secret", async () => {
+        const e = await evaluateStack({ stack: "gcp" });
+        const sa = buildManifests(e).manifests.find((m) => m.kind === "ServiceAccount" && m.metadata.name === "postgres-backup");
+        assert.match(String((sa?.metadata["annotations"] as Record<string, string>)["iam.gke.io/gcp-service-account"]), /@acme-herd-prod\.iam\.gserviceaccount\.com$/);
+        assert.equal((e.outputs["platform"] as Record<string, unknown>)["kubeconfig"], "[secret]");
+    });
+    it("onprem: backups to the customer's S3-compatible store with credentials from the Secret they created", async () => {
+        const e = await evaluateStack({ stack: "onprem" });
+        const cron = buildManifests(e).manifests.find((m) => m.kind === "CronJob");
+        const pod = podSpec(cron as Manifest) as PodSpec;
+        const env = pod.containers[0].env ?? [];
+        assert.deepEqual(env.find((x) => x.name === "AWS_SECRET_ACCESS_KEY")?.valueFrom, { secretKeyRef: { name: "herd-backup-s3", key: "AWS_SECRET_ACCESS_KEY" } });
+        assert.equal(env.find((x) => x.name === "AWS_ENDPOINT_URL")?.value, "https://minio.customer.internal");
+    });
+    it("onprem: the platform and namespace outputs describe the customer's cluster", async () => {
         const e = await evaluateStack({ stack: "onprem" });
         assert.deepEqual(e.outputs["app"], { namespace: "herd" });
         assert.deepEqual(e.outputs["platform"], {
@@ -27,34 +177,5 @@ describe("stack onprem (Pulumi.onprem.yaml)", () => {
             backups: "s3://herd-backups",
             renderDirectory: "",
         });
-    });
-    it("every resource has a parent chain under a herd component or the stack, with no duplicates", async () => {
-        const e = await evaluateStack({ stack: "onprem" });
-        const seen = new Set<string>();
-        for (const r of e.resources) {
-            const key = `${r.type}::${r.name}`;
-            assert.ok(!seen.has(key), `duplicate ${key}`);
-            seen.add(key);
-        }
-    });
-});
-
-for (const stack of ["aws", "gcp"]) {
-    describe(`stack ${stack} (Pulumi.${stack}.yaml)`, () => {
-        it("passes config validation, then stops with the not-implemented error", async () => {
-            await assert.rejects(evaluateStack({ stack }), new RegExp(`platform ${stack} is not implemented yet: the stack's configuration is valid`));
-        });
-    });
-}
-
-describe("examples/local-kind.yaml (onprem against a local kind cluster)", () => {
-    it("evaluates to schema-valid manifests using kind's existing StorageClass", async () => {
-        const e = await evaluateStack({ stack: "onprem", configFile: "examples/local-kind.yaml" });
-        const { manifests } = buildManifests(e);
-        assert.equal(manifests.filter((m) => m.kind === "StorageClass").length, 0, "no StorageClass created: kind's 'standard' is used");
-        const sts = manifests.find((m) => m.kind === "StatefulSet");
-        const claims = (sts?.["spec"] as { volumeClaimTemplates: { spec: { storageClassName: string } }[] }).volumeClaimTemplates;
-        assert.equal(claims[0].spec.storageClassName, "standard");
-        assert.equal((e.outputs["platform"] as Record<string, unknown>)["storageClass"], "standard");
     });
 });
