@@ -448,6 +448,63 @@ export const KEYS = {
         schema: bytes("a volume size", GiB, "1Gi"),
     },
 
+    // --- app tier: every platform -------------------------------------------------------------------------------
+    apiReplicas: {
+        type: "integer",
+        default: 2,
+        description: "API pods to start with (and the autoscaler's floor: the HPA scales between apiReplicas and apiMaxReplicas).",
+        schema: integer(1, 100),
+    },
+    apiMaxReplicas: {
+        type: "integer",
+        default: 6,
+        description: "Most API pods the autoscaler may run.",
+        schema: integer(1, 200),
+    },
+    apiCpuTargetPercent: {
+        type: "integer",
+        default: 70,
+        description: "Average CPU use, as a percentage of the request, at which the API scales out.",
+        schema: integer(10, 100),
+    },
+    apiCpu: {
+        type: "string",
+        default: "250m",
+        description: "API CPU request per pod (the limit is twice this).",
+        schema: cpu(),
+    },
+    apiMemory: {
+        type: "string",
+        default: "512Mi",
+        description: "API memory request and limit per pod.",
+        schema: bytes("a memory size", 128 * MiB, "128Mi"),
+    },
+    frontendReplicas: {
+        type: "integer",
+        default: 2,
+        description: "Front-end (nginx) pods.",
+        schema: integer(1, 100),
+    },
+    publicHostname: {
+        type: "string",
+        default: "",
+        description:
+            "Host name the app is served on (e.g. shop.example.com). Required with an ingress class; with a LoadBalancer, empty means the load balancer's own address.",
+        schema: optional(dnsSubdomain("a host name such as shop.example.com")),
+    },
+    tlsSecretName: {
+        type: "string",
+        default: "",
+        description: "TLS certificate for publicHostname: a kubernetes.io/tls Secret you create in the app namespace.",
+        schema: optional(dnsSubdomain("a Secret name")),
+    },
+    tlsClusterIssuer: {
+        type: "string",
+        default: "",
+        description: "TLS certificate for publicHostname from this cert-manager ClusterIssuer (instead of tlsSecretName).",
+        schema: optional(dnsSubdomain("a ClusterIssuer name")),
+    },
+
     // --- aws and gcp: the cluster herd creates ----------------------------------------------------------------
     kubernetesVersion: {
         type: "string",
@@ -691,6 +748,15 @@ export interface GcpConfig extends ClusterConfig {
 }
 
 /** The data tier's settings, the same on every platform. */
+/** The app tier's settings. */
+export interface AppConfig {
+    readonly api: { readonly replicas: number; readonly maxReplicas: number; readonly cpuTargetPercent: number; readonly cpu: string; readonly memory: string };
+    readonly frontend: { readonly replicas: number };
+    /** Host name and certificate of the way in; undefined: the load balancer's own address over HTTP. */
+    readonly publicHostname: string | undefined;
+    readonly tls: { readonly mode: "none" } | { readonly mode: "secret"; readonly secretName: string } | { readonly mode: "issuer"; readonly clusterIssuer: string };
+}
+
 export interface DataConfig {
     readonly protect: boolean;
     readonly backup: { readonly schedule: string; readonly retentionDays: number; readonly volumeSize: string };
@@ -710,6 +776,7 @@ interface CommonConfig {
     readonly stack: string;
     readonly namespace: string;
     readonly data: DataConfig;
+    readonly app: AppConfig;
 }
 
 export type HerdConfig = CommonConfig &
@@ -946,9 +1013,38 @@ function build(
     if (num("elasticReplicas") === 2) {
         problem("elasticReplicas", "expected 1 (a single node) or 3 or more: with 2 nodes, losing either one stops the cluster; got 2");
     }
+    if (num("apiMaxReplicas") < num("apiReplicas")) {
+        problem("apiMaxReplicas", `expected at least herd:apiReplicas (${num("apiReplicas")}), got ${num("apiMaxReplicas")}`);
+    }
+    const hostname = set("publicHostname");
+    const tlsSecret = set("tlsSecretName");
+    const issuer = set("tlsClusterIssuer");
+    if (tlsSecret !== undefined && issuer !== undefined) {
+        problem("tlsClusterIssuer", "expected either herd:tlsSecretName or herd:tlsClusterIssuer, not both; got both");
+    }
+    if ((tlsSecret !== undefined || issuer !== undefined) && hostname === undefined) {
+        problem("publicHostname", "expected the host name the certificate is for (required with herd:tlsSecretName or herd:tlsClusterIssuer), got nothing");
+    }
     const common: CommonConfig = {
         stack: raw.stack,
         namespace: str("namespace"),
+        app: {
+            api: {
+                replicas: num("apiReplicas"),
+                maxReplicas: num("apiMaxReplicas"),
+                cpuTargetPercent: num("apiCpuTargetPercent"),
+                cpu: str("apiCpu"),
+                memory: str("apiMemory"),
+            },
+            frontend: { replicas: num("frontendReplicas") },
+            publicHostname: hostname,
+            tls:
+                tlsSecret !== undefined
+                    ? { mode: "secret", secretName: tlsSecret }
+                    : issuer !== undefined
+                      ? { mode: "issuer", clusterIssuer: issuer }
+                      : { mode: "none" },
+        },
         data: {
             protect: v.protectData !== false,
             backup: { schedule: str("backupSchedule"), retentionDays: num("backupRetentionDays"), volumeSize: str("backupVolumeSize") },
@@ -1057,6 +1153,9 @@ function build(
                 }
             }
 
+            if (set("ingressClass") !== undefined && set("publicHostname") === undefined) {
+                problem("publicHostname", "expected the host name the Ingress serves (required with herd:ingressClass), got nothing");
+            }
             if (storage === undefined || images === undefined) {
                 return undefined;
             }

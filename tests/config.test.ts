@@ -98,6 +98,38 @@ describe("data tier", () => {
     });
 });
 
+describe("app tier", () => {
+    it("defaults: two API pods scaling to six at 70% CPU, two front-end pods, no host name, no TLS", () => {
+        assert.deepEqual(parse({ ...MINIMAL_ONPREM }).app, {
+            api: { replicas: 2, maxReplicas: 6, cpuTargetPercent: 70, cpu: "250m", memory: "512Mi" },
+            frontend: { replicas: 2 },
+            publicHostname: undefined,
+            tls: { mode: "none" },
+        });
+    });
+    it("overrides, with a certificate from a Secret or from cert-manager", () => {
+        const app = parse({
+            ...MINIMAL_ONPREM,
+            "herd:apiReplicas": "3",
+            "herd:apiMaxReplicas": "12",
+            "herd:apiCpuTargetPercent": "60",
+            "herd:apiCpu": "1",
+            "herd:apiMemory": "1Gi",
+            "herd:frontendReplicas": "4",
+            "herd:publicHostname": "shop.example.com",
+            "herd:tlsSecretName": "shop-tls",
+        }).app;
+        assert.deepEqual(app, {
+            api: { replicas: 3, maxReplicas: 12, cpuTargetPercent: 60, cpu: "1", memory: "1Gi" },
+            frontend: { replicas: 4 },
+            publicHostname: "shop.example.com",
+            tls: { mode: "secret", secretName: "shop-tls" },
+        });
+        const issuer = parse({ ...MINIMAL_ONPREM, "herd:publicHostname": "shop.example.com", "herd:tlsClusterIssuer": "letsencrypt" }).app.tls;
+        assert.deepEqual(issuer, { mode: "issuer", clusterIssuer: "letsencrypt" });
+    });
+});
+
 describe("overrides", () => {
     it("namespace", () => assert.equal(parse({ ...MINIMAL_ONPREM, "herd:namespace": "shop-prod" }).namespace, "shop-prod"));
     it("kube context", () => assert.equal(onprem({ "herd:kubeContext": "customer-prod" }).kubeContext, "customer-prod"));
@@ -135,6 +167,7 @@ describe("overrides", () => {
     it("ingress class, S3-compatible backups and render directory", () => {
         const o = onprem({
             "herd:ingressClass": "nginx",
+            "herd:publicHostname": "shop.example.com",
             "herd:backupBucket": "herd-backups",
             "herd:backupEndpoint": "https://minio.example.com",
             "herd:backupRegion": "eu-central-1",
@@ -306,6 +339,12 @@ describe("validation errors name the key, what was expected and what was given",
         { name: "two Elasticsearch nodes", values: { ...MINIMAL_ONPREM, "herd:elasticReplicas": "2" }, key: "herd:elasticReplicas", expected: /losing either one stops the cluster/ },
         { name: "max_connections too low", values: { ...MINIMAL_ONPREM, "herd:postgresMaxConnections": "5" }, key: "herd:postgresMaxConnections", expected: /from 10 to 5000/ },
         { name: "protectData not a boolean", values: { ...MINIMAL_ONPREM, "herd:protectData": "no" }, key: "herd:protectData", expected: /true or false/ },
+        { name: "autoscaler ceiling below the floor", values: { ...MINIMAL_ONPREM, "herd:apiReplicas": "4", "herd:apiMaxReplicas": "2" }, key: "herd:apiMaxReplicas", expected: /at least herd:apiReplicas \(4\), got 2/ },
+        { name: "both a TLS Secret and an issuer", values: { ...MINIMAL_ONPREM, "herd:publicHostname": "a.example.com", "herd:tlsSecretName": "t", "herd:tlsClusterIssuer": "i" }, key: "herd:tlsClusterIssuer", expected: /not both/ },
+        { name: "a certificate without a host name", values: { ...MINIMAL_ONPREM, "herd:tlsSecretName": "t" }, key: "herd:publicHostname", expected: /required with herd:tlsSecretName/ },
+        { name: "an ingress class without a host name", values: { ...MINIMAL_ONPREM, "herd:ingressClass": "nginx" }, key: "herd:publicHostname", expected: /required with herd:ingressClass/ },
+        { name: "host name not a DNS name", values: { ...MINIMAL_ONPREM, "herd:publicHostname": "https://shop" }, key: "herd:publicHostname", expected: /host name/ },
+        { name: "API memory too small", values: { ...MINIMAL_ONPREM, "herd:apiMemory": "64Mi" }, key: "herd:apiMemory", expected: /at least 128Mi/ },
         { name: "gcp without a project", values: { "herd:platform": "gcp", "herd:gcpRegion": "europe-west1" }, key: "herd:gcpProject", expected: /required on platform gcp/ },
         { name: "malformed gcp project", values: { "herd:platform": "gcp", "herd:gcpProject": "ACME", "herd:gcpRegion": "europe-west1" }, key: "herd:gcpProject", expected: /project ID.*got "ACME"/ },
         { name: "malformed gcp region", values: { "herd:platform": "gcp", "herd:gcpProject": "acme-prod", "herd:gcpRegion": "europe" }, key: "herd:gcpRegion", expected: /GCP region.*got "europe"/ },
