@@ -1022,6 +1022,12 @@ function build(
     if (tlsSecret !== undefined && issuer !== undefined) {
         problem("tlsClusterIssuer", "expected either herd:tlsSecretName or herd:tlsClusterIssuer, not both; got both");
     }
+    if ((tlsSecret !== undefined || issuer !== undefined) && (platform !== "onprem" || set("ingressClass") === undefined)) {
+        problem(
+            tlsSecret !== undefined ? "tlsSecretName" : "tlsClusterIssuer",
+            "a certificate needs an Ingress to terminate TLS (onprem with herd:ingressClass); the aws and gcp load balancers pass TCP through",
+        );
+    }
     if ((tlsSecret !== undefined || issuer !== undefined) && hostname === undefined) {
         problem("publicHostname", "expected the host name the certificate is for (required with herd:tlsSecretName or herd:tlsClusterIssuer), got nothing");
     }

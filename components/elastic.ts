@@ -249,6 +249,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
     readonly replicas: number;
     /** Name of the StatefulSet (fixed: `<name>`). */
     readonly statefulSetName: pulumi.Output<string>;
+    readonly podSelector: Readonly<Record<string, string>>;
 
     constructor(name: string, args: ElasticClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("herd:index:ElasticCluster", name, {}, opts);
@@ -257,6 +258,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
 
         const labels = recommendedLabels({ name: "elasticsearch", instance: name, component: "search" });
         const selector = selectorLabels({ name: "elasticsearch", instance: name });
+        this.podSelector = selector;
         const scope: Scope = { name, parent: this, namespace: args.namespace, labels, selector, protect: r.protect };
 
         const { secret } = credentials(scope, { username: ELASTIC_USER }, this.passwordKey);

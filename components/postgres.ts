@@ -176,6 +176,7 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
     readonly database: string;
     /** Name of the StatefulSet (fixed: `<name>`). */
     readonly statefulSetName: pulumi.Output<string>;
+    readonly podSelector: Readonly<Record<string, string>>;
 
     constructor(name: string, args: PostgresStatefulArgs, opts?: pulumi.ComponentResourceOptions) {
         super("herd:index:PostgresStateful", name, {}, opts);
@@ -184,6 +185,7 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
 
         const labels = recommendedLabels({ name: "postgres", instance: name, component: "database" });
         const selector = selectorLabels({ name: "postgres", instance: name });
+        this.podSelector = selector;
         const scope: Scope = { name, parent: this, namespace: args.namespace, labels, selector, protect: r.protect };
 
         const { secret } = credentials(scope, { username: r.user, database: r.database }, this.passwordKey);

@@ -208,6 +208,7 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
     readonly passwordKey = "password";
     /** Name of the StatefulSet (fixed: `<name>`). */
     readonly statefulSetName: pulumi.Output<string>;
+    readonly podSelector: Readonly<Record<string, string>>;
 
     constructor(name: string, args: RedisCacheArgs, opts?: pulumi.ComponentResourceOptions) {
         super("herd:index:RedisCache", name, {}, opts);
@@ -216,6 +217,7 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
 
         const labels = recommendedLabels({ name: "redis", instance: name, component: "cache" });
         const selector = selectorLabels({ name: "redis", instance: name });
+        this.podSelector = selector;
         const scope: Scope = { name, parent: this, namespace: args.namespace, labels, selector, protect: r.protect };
 
         const { secret, password } = credentials(scope, {}, this.passwordKey);

@@ -17,6 +17,8 @@ export interface DataEndpoint {
     readonly secretName: pulumi.Output<string>;
     /** Key of the password in that Secret. */
     readonly passwordKey: string;
+    /** Labels of the server's pods, for a client's egress NetworkPolicy. */
+    readonly podSelector: Readonly<Record<string, string>>;
 }
 
 /** Options every data component takes the same way. */

@@ -1,0 +1,245 @@
+/**
+ * ApiService: the Flask API under uwsgi. A Deployment that rolls without dropping a request (no pod leaves before
+ * its replacement is ready; a preStop pause lets endpoints update; the grace period outlasts uwsgi's harakiri), an
+ * HPA on CPU, a PDB, a NetworkPolicy that admits only the front end and reaches only the data tier, env wired from
+ * the data tier's contract through secretKeyRef, and the schema migration Job ordered before the Deployment.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { recommendedLabels, selectorLabels } from "./labels";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
+import { MiB } from "./quantity";
+import { checkCommon, DataEndpoint, DNS_EGRESS, podsWith, throwIfProblems } from "./stateful";
+
+export const API_PORT = 8000;
+/** The API image's user (images/api/Dockerfile). */
+export const API_UID = 10001;
+/** uwsgi's harakiri (images/api/uwsgi.ini): the longest a request may run. */
+export const API_REQUEST_TIMEOUT_SECONDS = 30;
+/** How long a terminating pod keeps serving while Services and nginx stop sending it traffic. */
+export const API_PRESTOP_SECONDS = 10;
+
+export interface PostgresEndpoint extends DataEndpoint {
+    readonly user: string;
+    readonly database: string;
+}
+export interface ElasticEndpoint extends DataEndpoint {
+    readonly url: pulumi.Output<string>;
+    readonly username: string;
+}
+
+export interface ApiServiceArgs {
+    readonly namespace: pulumi.Input<string>;
+    /** Digest-pinned image. */
+    readonly image: pulumi.Input<string>;
+    readonly postgres: PostgresEndpoint;
+    readonly redis: DataEndpoint;
+    readonly elasticsearch: ElasticEndpoint;
+    /** Labels of the pods allowed to call the API (the front end's). */
+    readonly clientLabels: Readonly<Record<string, string>>;
+    /** Pods to start with, and the autoscaler's floor. @default 2 */
+    readonly replicas?: number;
+    /** The autoscaler's ceiling. @default 6 */
+    readonly maxReplicas?: number;
+    /** Average CPU (percent of the request) at which to scale out. @default 70 */
+    readonly cpuTargetPercent?: number;
+    /** @default "250m" */
+    readonly cpu?: string;
+    /** @default "512Mi" */
+    readonly memory?: string;
+}
+
+export interface ApiResolved {
+    readonly replicas: number;
+    readonly maxReplicas: number;
+    readonly cpuTargetPercent: number;
+    readonly cpu: string;
+    readonly memory: string;
+}
+
+export function apiDefaults(args: ApiServiceArgs): ApiResolved {
+    return {
+        replicas: args.replicas ?? 2,
+        maxReplicas: args.maxReplicas ?? 6,
+        cpuTargetPercent: args.cpuTargetPercent ?? 70,
+        cpu: args.cpu ?? "250m",
+        memory: args.memory ?? "512Mi",
+    };
+}
+
+export function apiProblems(r: ApiResolved): string[] {
+    const problems = checkCommon({ replicas: r.replicas, storageSize: "1", memory: r.memory, minMemoryBytes: 128 * MiB, minMemoryText: "128Mi", cpu: r.cpu });
+    if (!Number.isInteger(r.maxReplicas) || r.maxReplicas < r.replicas) {
+        problems.push(`maxReplicas: expected a whole number of at least replicas (${r.replicas}), got ${r.maxReplicas}`);
+    }
+    if (!Number.isInteger(r.cpuTargetPercent) || r.cpuTargetPercent < 10 || r.cpuTargetPercent > 100) {
+        problems.push(`cpuTargetPercent: expected a whole number from 10 to 100, got ${r.cpuTargetPercent}`);
+    }
+    return problems;
+}
+
+type EnvVar = k8s.types.input.core.v1.EnvVar;
+const fromSecret = (name: string, endpoint: DataEndpoint): EnvVar => ({
+    name,
+    valueFrom: { secretKeyRef: { name: endpoint.secretName, key: endpoint.passwordKey } },
+});
+
+/**
+ * The API's environment, from the data tier's contract: addresses as values, every password through secretKeyRef.
+ * The names are the API's (images/api/README.md); compose.yaml uses the same.
+ */
+export function apiEnv(args: Pick<ApiServiceArgs, "postgres" | "redis" | "elasticsearch">): EnvVar[] {
+    return [
+        { name: "DATABASE_HOST", value: args.postgres.host },
+        { name: "DATABASE_PORT", value: String(args.postgres.port) },
+        { name: "DATABASE_NAME", value: args.postgres.database },
+        { name: "DATABASE_USER", value: args.postgres.user },
+        fromSecret("DATABASE_PASSWORD", args.postgres),
+        { name: "REDIS_HOST", value: args.redis.host },
+        { name: "REDIS_PORT", value: String(args.redis.port) },
+        fromSecret("REDIS_PASSWORD", args.redis),
+        { name: "ELASTICSEARCH_URL", value: args.elasticsearch.url },
+        { name: "ELASTICSEARCH_USERNAME", value: args.elasticsearch.username },
+        fromSecret("ELASTICSEARCH_PASSWORD", args.elasticsearch),
+    ];
+}
+
+export class ApiService extends pulumi.ComponentResource {
+    /** In-cluster URL of the API, e.g. http://api.herd.svc.cluster.local:8000. */
+    readonly url: pulumi.Output<string>;
+    /** host:port of the API Service (what nginx proxies to). */
+    readonly upstream: pulumi.Output<string>;
+    readonly podSelector: Readonly<Record<string, string>>;
+
+    constructor(name: string, args: ApiServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("herd:index:ApiService", name, {}, opts);
+        const r = apiDefaults(args);
+        throwIfProblems("ApiService", name, apiProblems(r), this);
+
+        // The selector carries the component so that the migration Job's pods (same app, component "migrate") are
+        // never behind the Service, the PDB or the autoscaler. Selectors are immutable: nothing configurable here.
+        const base = selectorLabels({ name: "api", instance: name });
+        const selector = { ...base, "app.kubernetes.io/component": "server" };
+        const labels = recommendedLabels({ name: "api", instance: name, component: "server" });
+        const migrateLabels = recommendedLabels({ name: "api", instance: name, component: "migrate" });
+        this.podSelector = selector;
+        const meta = (n: string, l: Record<string, string> = labels) => ({ name: n, namespace: args.namespace, labels: l });
+        const env = apiEnv(args);
+
+        const serviceAccount = new k8s.core.v1.ServiceAccount(name, { metadata: meta(name), automountServiceAccountToken: false }, { parent: this });
+        const pod = (podLabels: Record<string, string>, container: k8s.types.input.core.v1.Container, extra: Partial<k8s.types.input.core.v1.PodSpec> = {}) => ({
+            metadata: { labels: podLabels },
+            spec: {
+                serviceAccountName: serviceAccount.metadata.name,
+                automountServiceAccountToken: false,
+                enableServiceLinks: false,
+                securityContext: restrictedPodSecurityContext(API_UID),
+                containers: [
+                    {
+                        image: args.image,
+                        env,
+                        resources: resourceRequirements({ cpu: r.cpu, memory: r.memory }),
+                        securityContext: restrictedContainerSecurityContext(),
+                        volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                        ...container,
+                    },
+                ],
+                volumes: [scratchVolume("tmp", "128Mi")],
+                ...extra,
+            },
+        });
+
+        // Migrations first: the Job must complete (Pulumi waits for it) before the Deployment rolls. Its spec is
+        // immutable, so a new image replaces it, deleting the old one first (its name is fixed).
+        const migrate = new k8s.batch.v1.Job(
+            `${name}-migrate`,
+            {
+                metadata: meta(`${name}-migrate`, migrateLabels),
+                spec: {
+                    backoffLimit: 3,
+                    activeDeadlineSeconds: 600,
+                    template: pod(migrateLabels, { name: "migrate", command: ["python", "-m", "herd_api.migrate"] }, { restartPolicy: "OnFailure" }),
+                },
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+
+        const http = (path: string) => ({ httpGet: { path, port: "http" } });
+        const deployment = new k8s.apps.v1.Deployment(
+            name,
+            {
+                metadata: meta(name),
+                spec: {
+                    replicas: r.replicas,
+                    selector: { matchLabels: selector },
+                    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
+                    revisionHistoryLimit: 5,
+                    template: pod(
+                        labels,
+                        {
+                            name: "api",
+                            ports: [{ name: "http", containerPort: API_PORT, protocol: "TCP" }],
+                            startupProbe: { ...http("/healthz"), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
+                            readinessProbe: { ...http("/readyz"), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
+                            livenessProbe: { ...http("/healthz"), periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 3 },
+                            lifecycle: { preStop: { exec: { command: ["sleep", String(API_PRESTOP_SECONDS)] } } },
+                        },
+                        {
+                            terminationGracePeriodSeconds: API_PRESTOP_SECONDS + API_REQUEST_TIMEOUT_SECONDS + 5,
+                            topologySpreadConstraints: [
+                                { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+                                { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+                            ],
+                        },
+                    ),
+                },
+            },
+            // The autoscaler owns the replica count once it runs.
+            { parent: this, dependsOn: [migrate], ignoreChanges: ["spec.replicas"] },
+        );
+
+        const service = new k8s.core.v1.Service(
+            name,
+            { metadata: meta(name), spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: API_PORT, targetPort: "http", protocol: "TCP" }] } },
+            { parent: this },
+        );
+        new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            name,
+            {
+                metadata: meta(name),
+                spec: {
+                    scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+                    minReplicas: r.replicas,
+                    maxReplicas: r.maxReplicas,
+                    metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: r.cpuTargetPercent } } }],
+                    behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+                },
+            },
+            { parent: this },
+        );
+        new k8s.policy.v1.PodDisruptionBudget(name, { metadata: meta(name), spec: { maxUnavailable: 1, selector: { matchLabels: selector } } }, { parent: this });
+
+        const dataEgress = [args.postgres, args.redis, args.elasticsearch].map((d) => ({
+            to: [podsWith(d.podSelector)],
+            ports: [{ protocol: "TCP", port: d.port }],
+        }));
+        new k8s.networking.v1.NetworkPolicy(
+            name,
+            {
+                metadata: meta(name),
+                spec: {
+                    podSelector: { matchLabels: base },
+                    policyTypes: ["Ingress", "Egress"],
+                    // The migration Job's pods take no traffic; the server takes it only from the front end.
+                    ingress: [{ from: [podsWith(args.clientLabels)], ports: [{ protocol: "TCP", port: API_PORT }] }],
+                    egress: [DNS_EGRESS, ...dataEgress],
+                },
+            },
+            { parent: this },
+        );
+
+        this.upstream = pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${API_PORT}`;
+        this.url = pulumi.interpolate`http://${this.upstream}`;
+        this.registerOutputs({ url: this.url });
+    }
+}

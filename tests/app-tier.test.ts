@@ -1,0 +1,222 @@
+/**
+ * ApiService, Frontend and the image builds: defaults, overrides, validation, and what the recorded resources
+ * promise — rolls without dropping requests, secrets only by reference, migrations before the API, images by digest,
+ * the way in per platform.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { API_PORT, apiDefaults, apiEnv, apiProblems, ApiService, ApiServiceArgs } from "../components/api";
+import { Frontend, FrontendArgs, frontendDefaults, frontendProblems } from "../components/frontend";
+import { appImages, contextHash } from "../components/images";
+import type { DataEndpoint } from "../components/stateful";
+import { evaluateProgram, Evaluation } from "./harness/evaluate";
+import { buildManifests, Manifest } from "./harness/manifests";
+import { inspect, tempDir } from "./helpers";
+
+const endpoint = (name: string, port: number): DataEndpoint => ({
+    host: pulumi.output(`${name}.herd.svc.cluster.local`),
+    port,
+    secretName: pulumi.output(`${name}-credentials`),
+    passwordKey: "password",
+    podSelector: { "app.kubernetes.io/name": name, "app.kubernetes.io/instance": name },
+});
+const DATA = {
+    postgres: { ...endpoint("postgres", 5432), user: "herd", database: "herd" },
+    redis: endpoint("redis", 6379),
+    elasticsearch: { ...endpoint("elastic", 9200), url: pulumi.output("http://elastic.herd.svc.cluster.local:9200"), username: "elastic" },
+};
+const FRONTEND_PODS = { "app.kubernetes.io/name": "frontend", "app.kubernetes.io/instance": "frontend" };
+const API_ARGS: ApiServiceArgs = { namespace: "herd", image: "registry.example.com/herd/api@sha256:" + "a".repeat(64), clientLabels: FRONTEND_PODS, ...DATA };
+
+async function renderApi(args: Partial<ApiServiceArgs> = {}): Promise<{ e: Evaluation; m: readonly Manifest[]; api: ApiService }> {
+    let api: ApiService | undefined;
+    const e = await evaluateProgram(() => {
+        api = new ApiService("api", { ...API_ARGS, ...args });
+        return {};
+    });
+    assert.ok(api !== undefined);
+    return { e, m: buildManifests(e).manifests, api };
+}
+
+const FRONTEND_ARGS: FrontendArgs = {
+    namespace: "herd",
+    image: "registry.example.com/herd/frontend@sha256:" + "b".repeat(64),
+    apiUpstream: "api.herd.svc.cluster.local:8000",
+    apiPodSelector: { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api", "app.kubernetes.io/component": "server" },
+    apiPort: API_PORT,
+    exposure: { kind: "loadBalancer", annotations: { "service.beta.kubernetes.io/aws-load-balancer-type": "nlb" }, reportsAddressAs: "hostname" },
+};
+
+async function renderFrontend(args: Partial<FrontendArgs> = {}): Promise<{ m: readonly Manifest[]; fe: Frontend }> {
+    let fe: Frontend | undefined;
+    const e = await evaluateProgram(() => {
+        fe = new Frontend("frontend", { ...FRONTEND_ARGS, ...args });
+        return {};
+    });
+    assert.ok(fe !== undefined);
+    return { m: buildManifests(e).manifests, fe };
+}
+
+const find = (m: readonly Manifest[], kind: string, name?: string) => {
+    const x = m.find((y) => y.kind === kind && (name === undefined || y.metadata.name === name));
+    assert.ok(x !== undefined, `${kind} ${name ?? ""}`);
+    return x;
+};
+type Pod = { containers: Record<string, unknown>[]; terminationGracePeriodSeconds?: number; securityContext: Record<string, unknown> };
+const podOf = (d: Manifest) => ((d["spec"] as { template: { spec: Pod } }).template.spec);
+
+describe("ApiService", () => {
+    it("defaults: 2 to 6 pods at 70% CPU, 250m and 512Mi each", () => {
+        assert.deepEqual(apiDefaults(API_ARGS), { replicas: 2, maxReplicas: 6, cpuTargetPercent: 70, cpu: "250m", memory: "512Mi" });
+    });
+    it("overrides", () => {
+        assert.deepEqual(apiDefaults({ ...API_ARGS, replicas: 3, maxReplicas: 10, cpuTargetPercent: 50, cpu: "1", memory: "1Gi" }), {
+            replicas: 3,
+            maxReplicas: 10,
+            cpuTargetPercent: 50,
+            cpu: "1",
+            memory: "1Gi",
+        });
+    });
+    for (const [what, args, expected] of [
+        ["replicas", { replicas: 0 }, /replicas: expected a whole number of at least 1, got 0/],
+        ["ceiling below floor", { replicas: 4, maxReplicas: 2 }, /maxReplicas: expected a whole number of at least replicas \(4\), got 2/],
+        ["cpu target", { cpuTargetPercent: 150 }, /cpuTargetPercent: expected a whole number from 10 to 100, got 150/],
+        ["memory", { memory: "64Mi" }, /memory: expected at least 128Mi/],
+    ] as const) {
+        it(`rejects ${what}`, () => assert.match(apiProblems(apiDefaults({ ...API_ARGS, ...args })).join("\n"), expected));
+    }
+
+    it("rolls without dropping requests: none unavailable, surge 25%, readiness on /readyz, a preStop pause, a grace period past harakiri", async () => {
+        const { m } = await renderApi();
+        const d = find(m, "Deployment", "api");
+        assert.deepEqual((d["spec"] as { strategy: unknown }).strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } });
+        const pod = podOf(d);
+        const c = pod.containers[0] as Record<string, { httpGet?: { path: string }; preStop?: unknown }>;
+        assert.equal(c["readinessProbe"].httpGet?.path, "/readyz");
+        assert.equal(c["livenessProbe"].httpGet?.path, "/healthz");
+        assert.equal(c["startupProbe"].httpGet?.path, "/healthz");
+        assert.deepEqual(c["lifecycle"].preStop, { exec: { command: ["sleep", "10"] } });
+        assert.equal(pod.terminationGracePeriodSeconds, 45);
+    });
+    it("env comes from the data tier's contract; every password through secretKeyRef", async () => {
+        const { m } = await renderApi();
+        const env = (podOf(find(m, "Deployment", "api")).containers[0]["env"]) as { name: string; value?: string; valueFrom?: unknown }[];
+        const byName = Object.fromEntries(env.map((v) => [v.name, v]));
+        assert.equal(byName["DATABASE_HOST"].value, "postgres.herd.svc.cluster.local");
+        assert.equal(byName["ELASTICSEARCH_URL"].value, "http://elastic.herd.svc.cluster.local:9200");
+        for (const [name, secret] of [["DATABASE_PASSWORD", "postgres-credentials"], ["REDIS_PASSWORD", "redis-credentials"], ["ELASTICSEARCH_PASSWORD", "elastic-credentials"]]) {
+            assert.deepEqual(byName[name].valueFrom, { secretKeyRef: { name: secret, key: "password" } });
+            assert.equal(byName[name].value, undefined);
+        }
+        assert.deepEqual(apiEnv(DATA).map((v) => v.name), env.map((v) => v.name));
+    });
+    it("the migration Job runs the migrate command before the Deployment, and is replaced delete-first", async () => {
+        const { e, m } = await renderApi();
+        const job = find(m, "Job", "api-migrate");
+        const pod = podOf(job);
+        assert.deepEqual(pod.containers[0]["command"], ["python", "-m", "herd_api.migrate"]);
+        const dep = e.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment");
+        assert.deepEqual(dep?.options.dependsOn, ["api-migrate"]);
+        assert.equal(e.resources.find((r) => r.type === "kubernetes:batch/v1:Job")?.options.deleteBeforeReplace, true);
+        assert.deepEqual(dep?.options.ignoreChanges, ["spec.replicas"], "the autoscaler owns the count");
+    });
+    it("the Service, PDB and HPA select only the server pods, never the migration Job's", async () => {
+        const { m } = await renderApi();
+        const selector = (find(m, "Service", "api")["spec"] as { selector: Record<string, string> }).selector;
+        assert.equal(selector["app.kubernetes.io/component"], "server");
+        assert.deepEqual((find(m, "PodDisruptionBudget", "api")["spec"] as { selector: { matchLabels: unknown } }).selector.matchLabels, selector);
+        const jobLabels = (find(m, "Job", "api-migrate")["spec"] as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+        assert.equal(jobLabels["app.kubernetes.io/component"], "migrate");
+        const hpa = find(m, "HorizontalPodAutoscaler", "api")["spec"] as Record<string, unknown>;
+        assert.deepEqual([hpa["minReplicas"], hpa["maxReplicas"]], [2, 6]);
+        assert.deepEqual(hpa["scaleTargetRef"], { apiVersion: "apps/v1", kind: "Deployment", name: "api" });
+    });
+    it("NetworkPolicy: ingress only from the front end on 8000; egress only DNS and the data tier's ports", async () => {
+        const spec = find((await renderApi()).m, "NetworkPolicy", "api")["spec"] as { ingress: unknown; egress: { ports: { port: number }[] }[] };
+        assert.deepEqual(spec.ingress, [{ from: [{ podSelector: { matchLabels: FRONTEND_PODS } }], ports: [{ protocol: "TCP", port: 8000 }] }]);
+        assert.deepEqual(spec.egress.map((r) => r.ports.map((p) => p.port)), [[53, 53], [5432], [6379], [9200]]);
+    });
+    it("restricted pods with requests and limits", async () => {
+        const pod = podOf(find((await renderApi()).m, "Deployment", "api"));
+        assert.equal(pod.securityContext["runAsNonRoot"], true);
+        assert.equal(pod.securityContext["runAsUser"], 10001);
+        assert.equal((pod.containers[0]["securityContext"] as Record<string, unknown>)["readOnlyRootFilesystem"], true);
+    });
+    it("exports its in-cluster URL", async () => {
+        assert.equal((await inspect((await renderApi()).api.url)).value, "http://api.herd.svc.cluster.local:8000");
+    });
+});
+
+describe("Frontend", () => {
+    it("defaults: 2 pods, no TLS", () => assert.deepEqual(frontendDefaults(FRONTEND_ARGS), { replicas: 2, tls: { mode: "none" } }));
+    it("overrides", () => assert.deepEqual(frontendDefaults({ ...FRONTEND_ARGS, replicas: 4, tls: { mode: "secret", secretName: "t" } }), { replicas: 4, tls: { mode: "secret", secretName: "t" } }));
+    it("rejects an Ingress without a host name, and TLS on a pass-through load balancer", () => {
+        const ingress = { ...FRONTEND_ARGS, exposure: { kind: "ingress" as const, className: "nginx", annotations: {} } };
+        assert.match(frontendProblems(ingress, frontendDefaults(ingress)).join("\n"), /hostname: expected the host name the Ingress serves/);
+        const tls = { ...FRONTEND_ARGS, hostname: "a.example.com", tls: { mode: "issuer" as const, clusterIssuer: "le" } };
+        assert.match(frontendProblems(tls, frontendDefaults(tls)).join("\n"), /tls: a LoadBalancer Service passes TCP through/);
+    });
+    it("a LoadBalancer with the platform's annotations, keeping client addresses; the URL from its hostname", async () => {
+        const { m, fe } = await renderFrontend();
+        const svc = find(m, "Service", "frontend");
+        assert.equal((svc["spec"] as Record<string, unknown>)["type"], "LoadBalancer");
+        assert.equal((svc["spec"] as Record<string, unknown>)["externalTrafficPolicy"], "Local");
+        assert.equal((svc.metadata["annotations"] as Record<string, string>)["service.beta.kubernetes.io/aws-load-balancer-type"], "nlb");
+        assert.match((await inspect(fe.url)).value, /^http:\/\/a[0-9a-f]+\.elb\.amazonaws\.com$/);
+    });
+    it("an Ingress with its class, host and TLS from a Secret or a cert-manager issuer", async () => {
+        const base = { exposure: { kind: "ingress" as const, className: "nginx", annotations: {} }, hostname: "shop.example.com" };
+        const { m, fe } = await renderFrontend({ ...base, tls: { mode: "secret", secretName: "shop-tls" } });
+        const ing = find(m, "Ingress", "frontend");
+        const spec = ing["spec"] as Record<string, unknown>;
+        assert.equal(spec["ingressClassName"], "nginx");
+        assert.deepEqual(spec["tls"], [{ hosts: ["shop.example.com"], secretName: "shop-tls" }]);
+        assert.equal((find(m, "Service", "frontend")["spec"] as Record<string, unknown>)["type"], "ClusterIP");
+        assert.equal((await inspect(fe.url)).value, "https://shop.example.com");
+        const issued = find((await renderFrontend({ ...base, tls: { mode: "issuer", clusterIssuer: "letsencrypt" } })).m, "Ingress", "frontend");
+        assert.equal((issued.metadata["annotations"] as Record<string, string>)["cert-manager.io/cluster-issuer"], "letsencrypt");
+    });
+    it("nginx proxies to the API upstream from env; egress only to the API and DNS", async () => {
+        const { m } = await renderFrontend();
+        const c = podOf(find(m, "Deployment", "frontend")).containers[0] as { env: { name: string; value: string }[] };
+        assert.deepEqual(c.env, [{ name: "API_UPSTREAM", value: "api.herd.svc.cluster.local:8000" }]);
+        const np = find(m, "NetworkPolicy", "frontend")["spec"] as { egress: { ports: { port: number }[] }[]; ingress: unknown };
+        assert.deepEqual(np.egress.map((r) => r.ports.map((p) => p.port)), [[53, 53], [8000]]);
+        assert.deepEqual(np.ingress, [{ ports: [{ protocol: "TCP", port: 8080 }] }]);
+    });
+});
+
+describe("images", () => {
+    it("the tag is a hash of the build context: same content same tag, any change a new one; ignored files don't count", () => {
+        const dir = tempDir();
+        fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM scratch\n");
+        fs.writeFileSync(path.join(dir, "app.py"), "print(1)\n");
+        fs.writeFileSync(path.join(dir, ".dockerignore"), "tests\n");
+        const first = contextHash(dir);
+        assert.match(first, /^[0-9a-f]{16}$/);
+        fs.mkdirSync(path.join(dir, "tests"));
+        fs.writeFileSync(path.join(dir, "tests", "t.py"), "x");
+        fs.mkdirSync(path.join(dir, "node_modules"));
+        fs.writeFileSync(path.join(dir, "node_modules", "m.js"), "x");
+        assert.equal(contextHash(dir), first);
+        fs.writeFileSync(path.join(dir, "app.py"), "print(2)\n");
+        assert.notEqual(contextHash(dir), first);
+    });
+    it("a missing context is a clear error", () => {
+        assert.throws(() => contextHash("/nonexistent/images/api"), /Dockerfile does not exist/);
+    });
+    it("prebuilt references are used as given, nothing built", async () => {
+        let refs: { api: string; frontend: string } | undefined;
+        const e = await evaluateProgram(async () => {
+            const images = appImages({ kind: "prebuilt", api: "r.example.com/herd/api:2.0.1", frontend: "r.example.com/herd/frontend:2.0.1" });
+            refs = { api: (await inspect(images.api)).value, frontend: (await inspect(images.frontend)).value };
+            return {};
+        });
+        assert.deepEqual(refs, { api: "r.example.com/herd/api:2.0.1", frontend: "r.example.com/herd/frontend:2.0.1" });
+        assert.equal(e.resources.length, 0);
+    });
+});
