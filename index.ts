@@ -1,6 +1,6 @@
 /**
  * herd: one program, every platform. Composition only:
- * config -> platform -> namespace -> data tier -> (images -> app tier) -> exports.
+ * config -> platform -> namespace -> data tier -> images -> app tier -> exports.
  *
  * The module exports a function, which Pulumi calls; the offline harness calls the same function under mocks.
  */
@@ -8,7 +8,7 @@ import { createAppNamespace, ElasticCluster, PostgresStateful, RedisCache, selec
 import { loadConfig } from "./config";
 import { createPlatform } from "./platform";
 
-/** The pods that may reach the data tier: the API's (ApiService "api" carries these selector labels). */
+/** The pods that may reach the data tier: the API's (ApiService "api": its server and its migration Job). */
 const DATA_CLIENT_LABELS = selectorLabels({ name: "api", instance: "api" });
 
 export = async () => {
@@ -23,6 +23,7 @@ export = async () => {
         storageClassName: platform.storageClassName,
         clientLabels: DATA_CLIENT_LABELS,
         protect: data.protect,
+        secretsProvider: platform.secretsProvider,
     };
     const postgres = new PostgresStateful(
         "postgres",

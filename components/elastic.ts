@@ -20,6 +20,7 @@ import { GiB, MiB, parseQuantity } from "./quantity";
 import {
     checkCommon,
     credentials,
+    secretOptions,
     DataComponentArgs,
     DataEndpoint,
     disruptionBudget,
@@ -259,7 +260,15 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
         const labels = recommendedLabels({ name: "elasticsearch", instance: name, component: "search" });
         const selector = selectorLabels({ name: "elasticsearch", instance: name });
         this.podSelector = selector;
-        const scope: Scope = { name, parent: this, namespace: args.namespace, labels, selector, protect: r.protect };
+        const scope: Scope = {
+            name,
+            parent: this,
+            namespace: args.namespace,
+            labels,
+            selector,
+            protect: r.protect,
+            secretOpts: secretOptions(this, r.protect, args.secretsProvider),
+        };
 
         const { secret } = credentials(scope, { username: ELASTIC_USER }, this.passwordKey);
         const { client } = services(
@@ -473,6 +482,6 @@ function transportTls(scope: Scope, replicas: number): k8s.core.v1.Secret {
             // PKCS#8: the one private-key encoding every Elasticsearch version reads for every algorithm.
             stringData: { "tls.crt": cert.certPem, "tls.key": nodeKey.privateKeyPemPkcs8, "ca.crt": ca.certPem },
         },
-        opts,
+        { ...scope.secretOpts, protect: false },
     );
 }

@@ -13,6 +13,7 @@ import { MiB, parseQuantity, toMegabytesSetting } from "./quantity";
 import {
     checkCommon,
     credentials,
+    secretOptions,
     DataComponentArgs,
     DataEndpoint,
     disruptionBudget,
@@ -186,7 +187,15 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
         const labels = recommendedLabels({ name: "postgres", instance: name, component: "database" });
         const selector = selectorLabels({ name: "postgres", instance: name });
         this.podSelector = selector;
-        const scope: Scope = { name, parent: this, namespace: args.namespace, labels, selector, protect: r.protect };
+        const scope: Scope = {
+            name,
+            parent: this,
+            namespace: args.namespace,
+            labels,
+            selector,
+            protect: r.protect,
+            secretOpts: secretOptions(this, r.protect, args.secretsProvider),
+        };
 
         const { secret } = credentials(scope, { username: r.user, database: r.database }, this.passwordKey);
         const { client } = services(scope, [{ name: "postgres", port: PORT }]);

@@ -17,6 +17,7 @@ import { MiB, parseQuantity, toMegabytesSetting } from "./quantity";
 import {
     checkCommon,
     credentials,
+    secretOptions,
     DataComponentArgs,
     DataEndpoint,
     disruptionBudget,
@@ -218,7 +219,15 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
         const labels = recommendedLabels({ name: "redis", instance: name, component: "cache" });
         const selector = selectorLabels({ name: "redis", instance: name });
         this.podSelector = selector;
-        const scope: Scope = { name, parent: this, namespace: args.namespace, labels, selector, protect: r.protect };
+        const scope: Scope = {
+            name,
+            parent: this,
+            namespace: args.namespace,
+            labels,
+            selector,
+            protect: r.protect,
+            secretOpts: secretOptions(this, r.protect, args.secretsProvider),
+        };
 
         const { secret, password } = credentials(scope, {}, this.passwordKey);
         const { client } = services(scope, [{ name: "redis", port: PORT }]);
@@ -233,7 +242,8 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
                 type: "Opaque",
                 stringData: { [REDIS_CONFIG_FILE]: pulumi.secret(password.apply((p) => redisConfig(settings, p))) },
             },
-            { parent: this },
+            // Regenerated from settings and the (protected) password: nothing here needs protecting itself.
+            { ...scope.secretOpts, protect: false },
         );
         // Redis reads its config only at start: a changed setting must roll the pod. The checksum covers the settings,
         // not the password (which is generated once and protected).

@@ -37,6 +37,11 @@ export interface DataComponentArgs {
      * can remove them while set. @default true
      */
     readonly protect?: boolean;
+    /**
+     * The provider for Kubernetes Secrets (the platform's `secretsProvider`): when manifests are rendered to a
+     * directory, Secrets go to a separate one so the handoff bundle holds no secret value. @default the component's
+     */
+    readonly secretsProvider?: k8s.Provider;
 }
 
 /** A component's context for creating its children. */
@@ -47,6 +52,13 @@ export interface Scope {
     readonly labels: Readonly<Record<string, string>>;
     readonly selector: Readonly<Record<string, string>>;
     readonly protect: boolean;
+    /** Options for a Kubernetes Secret of this component: its parent, its protection, and the secrets provider. */
+    readonly secretOpts: pulumi.CustomResourceOptions;
+}
+
+/** The options every Secret a data component creates takes (see DataComponentArgs.secretsProvider). */
+export function secretOptions(parent: pulumi.Resource, protect: boolean, secretsProvider: k8s.Provider | undefined): pulumi.CustomResourceOptions {
+    return { parent, protect, ...(secretsProvider !== undefined ? { provider: secretsProvider } : {}) };
 }
 
 /** The DNS name of a Service in the cluster. */
@@ -76,7 +88,7 @@ export function credentials(
             type: "Opaque",
             stringData: { ...extra, [passwordKey]: password.result },
         },
-        { parent: scope.parent, protect: scope.protect },
+        scope.secretOpts,
     );
     return { secret, password: password.result };
 }

@@ -51,6 +51,7 @@ export function nlbExposure(tags: Readonly<Record<string, string>>): Exposure {
 export class AwsPlatform extends pulumi.ComponentResource implements Platform {
     readonly name = "aws" as const;
     readonly provider: k8s.Provider;
+    readonly secretsProvider: k8s.Provider;
     readonly storageClassName: pulumi.Output<string>;
     readonly images: ImageSource;
     readonly exposure: Exposure;
@@ -94,6 +95,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
             // Workloads wait for nodes to run on and DNS to resolve with.
             { parent: this, dependsOn: [cluster.nodeGroup, cluster.coredns] },
         );
+        this.secretsProvider = this.provider;
         const storage = createStorage(ctx, settings, cluster, this.provider);
         this.storageClassName = storage.storageClass.metadata.name;
 

@@ -452,6 +452,7 @@ function kubeconfig(cfg: GcpConfig, gke: gcp.container.Cluster): pulumi.Output<s
 export class GcpPlatform extends pulumi.ComponentResource implements Platform {
     readonly name = "gcp" as const;
     readonly provider: k8s.Provider;
+    readonly secretsProvider: k8s.Provider;
     readonly storageClassName: pulumi.Output<string>;
     readonly images: ImageSource;
     readonly exposure: Exposure;
@@ -486,6 +487,7 @@ export class GcpPlatform extends pulumi.ComponentResource implements Platform {
             { kubeconfig: this.kubeconfig, enableServerSideApply: true },
             { parent: this, dependsOn: [pool] },
         );
+        this.secretsProvider = this.provider;
 
         const storageClass = storage(name, this.provider, this);
         this.storageClassName = storageClass.metadata.name;

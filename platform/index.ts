@@ -91,6 +91,11 @@ export interface Platform {
     readonly name: HerdConfig["platform"];
     /** The provider every Kubernetes workload is created with. */
     readonly provider: k8s.Provider;
+    /**
+     * The provider for Kubernetes Secrets: the same as `provider`, except when onprem renders manifests to a
+     * directory, where Secrets are rendered to a separate, clearly marked directory kept out of the handoff bundle.
+     */
+    readonly secretsProvider: k8s.Provider;
     /** StorageClass for every data volume: Retain, expandable, WaitForFirstConsumer. */
     readonly storageClassName: pulumi.Output<string>;
     readonly images: ImageSource;

@@ -27,9 +27,15 @@ export function retainStorageClassArgs(storage: Extract<OnpremConfig["storage"],
     };
 }
 
+/** Where Secrets are rendered when manifests are: a sibling of the bundle, named so nobody ships it by accident. */
+export function secretsRenderDirectory(renderDirectory: string): string {
+    return `${renderDirectory.replace(/\/+$/, "")}.secrets`;
+}
+
 export class OnpremPlatform extends pulumi.ComponentResource implements Platform {
     readonly name = "onprem" as const;
     readonly provider: k8s.Provider;
+    readonly secretsProvider: k8s.Provider;
     readonly storageClassName: pulumi.Output<string>;
     readonly images: ImageSource;
     readonly exposure: Exposure;
@@ -52,6 +58,22 @@ export class OnpremPlatform extends pulumi.ComponentResource implements Platform
             },
             { parent: this },
         );
+
+        // Pulumi renders Secret values in plaintext. When rendering, Secrets go to their own directory beside the
+        // bundle, `<renderDirectory>.secrets`, so the manifests a customer is handed hold no secret value.
+        this.secretsProvider =
+            onprem.renderDirectory === undefined
+                ? this.provider
+                : new k8s.Provider(
+                      `${name}-k8s-secrets`,
+                      {
+                          kubeconfig: onprem.kubeconfig,
+                          context: onprem.kubeContext,
+                          renderYamlToDirectory: secretsRenderDirectory(onprem.renderDirectory),
+                          enableServerSideApply: true,
+                      },
+                      { parent: this },
+                  );
 
         if (onprem.storage.mode === "create") {
             const storageClass = new k8s.storage.v1.StorageClass(`${name}-storage`, retainStorageClassArgs(onprem.storage), {
@@ -99,6 +121,7 @@ export class OnpremPlatform extends pulumi.ComponentResource implements Platform
             exposure: this.exposure.kind === "ingress" ? `ingress (${this.exposure.className})` : "loadBalancer",
             backups: backup.mode === "s3" ? `s3://${backup.bucket}` : "volume",
             renderDirectory: onprem.renderDirectory ?? "",
+            secretsRenderDirectory: onprem.renderDirectory === undefined ? "" : secretsRenderDirectory(onprem.renderDirectory),
         };
         this.registerOutputs({ storageClassName: this.storageClassName });
     }

@@ -50,15 +50,28 @@ describe("kubernetes provider", () => {
         const everything = JSON.stringify(e.resources) + JSON.stringify(e.outputs);
         assert.ok(!everything.includes("tok-9f8e7d6c5b4a"), "the kubeconfig's token leaked");
     });
-    it("every workload uses the platform's provider", async () => {
+    it("every workload uses the platform's provider; without rendering there is no second one", async () => {
         const e = await evaluate(BASE);
         for (const r of e.resources.filter((x) => x.type.startsWith("kubernetes:"))) {
             assert.equal(r.options.provider, "onprem-k8s", `${r.type} ${r.name}`);
         }
+        assert.equal(e.resources.filter((r) => r.type === PROVIDER).length, 1);
     });
     it("renders to a directory when asked (Pulumi's air-gapped handoff)", async () => {
-        const provider = one(await evaluate({ ...BASE, "herd:renderDirectory": "rendered/onprem" }), PROVIDER);
-        assert.equal(provider.inputs["renderYamlToDirectory"], "rendered/onprem");
+        const e = await evaluate({ ...BASE, "herd:renderDirectory": "rendered/onprem" });
+        const provider = e.resources.find((r) => r.type === PROVIDER && r.name === "onprem-k8s");
+        assert.equal(provider?.inputs["renderYamlToDirectory"], "rendered/onprem");
+    });
+    it("when rendering, Secrets go to their own directory beside the bundle, never into it", async () => {
+        const e = await evaluate({ ...BASE, "herd:renderDirectory": "rendered/onprem/" });
+        const secretsProvider = e.resources.find((r) => r.type === PROVIDER && r.name === "onprem-k8s-secrets");
+        assert.equal(secretsProvider?.inputs["renderYamlToDirectory"], "rendered/onprem.secrets");
+        const secrets = e.resources.filter((r) => r.type === "kubernetes:core/v1:Secret");
+        assert.ok(secrets.length >= 3, "postgres, redis and elasticsearch hold Secrets");
+        for (const r of e.resources.filter((x) => x.type.startsWith("kubernetes:"))) {
+            assert.equal(r.options.provider, r.type === "kubernetes:core/v1:Secret" ? "onprem-k8s-secrets" : "onprem-k8s", `${r.type} ${r.name}`);
+        }
+        assert.equal((e.outputs["platform"] as Record<string, unknown>)["secretsRenderDirectory"], "rendered/onprem.secrets");
     });
     it("applies to the cluster when not rendering", async () => {
         assert.equal(one(await evaluate(BASE), PROVIDER).inputs["renderYamlToDirectory"], undefined);
@@ -137,7 +150,7 @@ describe("capabilities", () => {
         assert.deepEqual(p.images, { kind: "prebuilt", api: "registry.example.com/herd/api:2.0.1", frontend: "registry.example.com/herd/frontend:2.0.1" });
     });
     it("exposure: an ingress class, or a LoadBalancer that reports an IP", async () => {
-        assert.deepEqual((await platformFor({ ...BASE, "herd:ingressClass": "nginx" })).exposure, { kind: "ingress", className: "nginx", annotations: {} });
+        assert.deepEqual((await platformFor({ ...BASE, "herd:ingressClass": "nginx", "herd:publicHostname": "shop.example.com" })).exposure, { kind: "ingress", className: "nginx", annotations: {} });
         assert.deepEqual((await platformFor(BASE)).exposure, { kind: "loadBalancer", annotations: {}, reportsAddressAs: "ip" });
     });
     it("backups: a volume on the data storage class when no bucket is configured", async () => {

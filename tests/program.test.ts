@@ -176,6 +176,7 @@ describe("platform specifics", () => {
             exposure: "ingress (nginx)",
             backups: "s3://herd-backups",
             renderDirectory: "",
+            secretsRenderDirectory: "",
         });
     });
 });
