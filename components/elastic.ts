@@ -14,13 +14,12 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { stringify } from "yaml";
-import { recommendedLabels, selectorLabels } from "./labels";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
 import { GiB, MiB, parseQuantity } from "./quantity";
 import {
     checkCommon,
     credentials,
-    secretOptions,
+    dataScope,
     DataComponentArgs,
     DataEndpoint,
     disruptionBudget,
@@ -257,18 +256,9 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
         const r = elasticDefaults(args);
         throwIfProblems("ElasticCluster", name, elasticProblems(r), this);
 
-        const labels = recommendedLabels({ name: "elasticsearch", instance: name, component: "search" });
-        const selector = selectorLabels({ name: "elasticsearch", instance: name });
+        const scope = dataScope(this, name, { name: "elasticsearch", component: "search" }, args, r.protect);
+        const { labels, selector } = scope;
         this.podSelector = selector;
-        const scope: Scope = {
-            name,
-            parent: this,
-            namespace: args.namespace,
-            labels,
-            selector,
-            protect: r.protect,
-            secretOpts: secretOptions(this, r.protect, args.secretsProvider),
-        };
 
         const { secret } = credentials(scope, { username: ELASTIC_USER }, this.passwordKey);
         const { client } = services(

@@ -13,7 +13,7 @@ import { MiB, parseQuantity, toMegabytesSetting } from "./quantity";
 import {
     checkCommon,
     credentials,
-    secretOptions,
+    dataScope,
     DataComponentArgs,
     DataEndpoint,
     disruptionBudget,
@@ -184,18 +184,9 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
         const r = postgresDefaults(args);
         throwIfProblems("PostgresStateful", name, postgresProblems(r, args.backup), this);
 
-        const labels = recommendedLabels({ name: "postgres", instance: name, component: "database" });
-        const selector = selectorLabels({ name: "postgres", instance: name });
+        const scope = dataScope(this, name, { name: "postgres", component: "database" }, args, r.protect);
+        const { labels, selector } = scope;
         this.podSelector = selector;
-        const scope: Scope = {
-            name,
-            parent: this,
-            namespace: args.namespace,
-            labels,
-            selector,
-            protect: r.protect,
-            secretOpts: secretOptions(this, r.protect, args.secretsProvider),
-        };
 
         const { secret } = credentials(scope, { username: r.user, database: r.database }, this.passwordKey);
         const { client } = services(scope, [{ name: "postgres", port: PORT }]);

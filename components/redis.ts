@@ -11,20 +11,18 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { recommendedLabels, selectorLabels } from "./labels";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements } from "./pod-security";
 import { MiB, parseQuantity, toMegabytesSetting } from "./quantity";
 import {
     checkCommon,
     credentials,
-    secretOptions,
+    dataScope,
     DataComponentArgs,
     DataEndpoint,
     disruptionBudget,
     networkPolicy,
     podsWith,
     safeStatefulSetFields,
-    Scope,
     serviceHost,
     services,
     throwIfProblems,
@@ -216,18 +214,9 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
         const r = redisDefaults(args);
         throwIfProblems("RedisCache", name, redisProblems(r), this);
 
-        const labels = recommendedLabels({ name: "redis", instance: name, component: "cache" });
-        const selector = selectorLabels({ name: "redis", instance: name });
+        const scope = dataScope(this, name, { name: "redis", component: "cache" }, args, r.protect);
+        const { labels, selector } = scope;
         this.podSelector = selector;
-        const scope: Scope = {
-            name,
-            parent: this,
-            namespace: args.namespace,
-            labels,
-            selector,
-            protect: r.protect,
-            secretOpts: secretOptions(this, r.protect, args.secretsProvider),
-        };
 
         const { secret, password } = credentials(scope, {}, this.passwordKey);
         const { client } = services(scope, [{ name: "redis", port: PORT }]);

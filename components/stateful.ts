@@ -6,6 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { recommendedLabels, selectorLabels } from "./labels";
 import { parseQuantity } from "./quantity";
 
 /** What every data component hands its consumers (the API tier), whichever server it runs. */
@@ -54,6 +55,28 @@ export interface Scope {
     readonly protect: boolean;
     /** Options for a Kubernetes Secret of this component: its parent, its protection, and the secrets provider. */
     readonly secretOpts: pulumi.CustomResourceOptions;
+}
+
+/**
+ * A data component's scope: its recommended labels, its (immutable, name-derived) selector, and how its children
+ * and Secrets are created.
+ */
+export function dataScope(
+    parent: pulumi.ComponentResource,
+    name: string,
+    app: { readonly name: string; readonly component: string },
+    args: DataComponentArgs,
+    protect: boolean,
+): Scope {
+    return {
+        name,
+        parent,
+        namespace: args.namespace,
+        labels: recommendedLabels({ name: app.name, instance: name, component: app.component }),
+        selector: selectorLabels({ name: app.name, instance: name }),
+        protect,
+        secretOpts: secretOptions(parent, protect, args.secretsProvider),
+    };
 }
 
 /** The options every Secret a data component creates takes (see DataComponentArgs.secretsProvider). */
