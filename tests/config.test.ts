@@ -116,6 +116,7 @@ describe("app tier", () => {
             "herd:apiCpu": "1",
             "herd:apiMemory": "1Gi",
             "herd:frontendReplicas": "4",
+            "herd:ingressClass": "nginx",
             "herd:publicHostname": "shop.example.com",
             "herd:tlsSecretName": "shop-tls",
         }).app;
@@ -125,7 +126,7 @@ describe("app tier", () => {
             publicHostname: "shop.example.com",
             tls: { mode: "secret", secretName: "shop-tls" },
         });
-        const issuer = parse({ ...MINIMAL_ONPREM, "herd:publicHostname": "shop.example.com", "herd:tlsClusterIssuer": "letsencrypt" }).app.tls;
+        const issuer = parse({ ...MINIMAL_ONPREM, "herd:ingressClass": "nginx", "herd:publicHostname": "shop.example.com", "herd:tlsClusterIssuer": "letsencrypt" }).app.tls;
         assert.deepEqual(issuer, { mode: "issuer", clusterIssuer: "letsencrypt" });
     });
 });
@@ -340,7 +341,8 @@ describe("validation errors name the key, what was expected and what was given",
         { name: "max_connections too low", values: { ...MINIMAL_ONPREM, "herd:postgresMaxConnections": "5" }, key: "herd:postgresMaxConnections", expected: /from 10 to 5000/ },
         { name: "protectData not a boolean", values: { ...MINIMAL_ONPREM, "herd:protectData": "no" }, key: "herd:protectData", expected: /true or false/ },
         { name: "autoscaler ceiling below the floor", values: { ...MINIMAL_ONPREM, "herd:apiReplicas": "4", "herd:apiMaxReplicas": "2" }, key: "herd:apiMaxReplicas", expected: /at least herd:apiReplicas \(4\), got 2/ },
-        { name: "both a TLS Secret and an issuer", values: { ...MINIMAL_ONPREM, "herd:publicHostname": "a.example.com", "herd:tlsSecretName": "t", "herd:tlsClusterIssuer": "i" }, key: "herd:tlsClusterIssuer", expected: /not both/ },
+        { name: "a certificate without an Ingress to terminate it", values: { "herd:platform": "aws", "herd:awsRegion": "eu-west-1", "herd:publicHostname": "a.example.com", "herd:tlsSecretName": "t" }, key: "herd:tlsSecretName", expected: /needs an Ingress to terminate TLS/ },
+        { name: "both a TLS Secret and an issuer", values: { ...MINIMAL_ONPREM, "herd:ingressClass": "nginx", "herd:publicHostname": "a.example.com", "herd:tlsSecretName": "t", "herd:tlsClusterIssuer": "i" }, key: "herd:tlsClusterIssuer", expected: /not both/ },
         { name: "a certificate without a host name", values: { ...MINIMAL_ONPREM, "herd:tlsSecretName": "t" }, key: "herd:publicHostname", expected: /required with herd:tlsSecretName/ },
         { name: "an ingress class without a host name", values: { ...MINIMAL_ONPREM, "herd:ingressClass": "nginx" }, key: "herd:publicHostname", expected: /required with herd:ingressClass/ },
         { name: "host name not a DNS name", values: { ...MINIMAL_ONPREM, "herd:publicHostname": "https://shop" }, key: "herd:publicHostname", expected: /host name/ },
