@@ -475,7 +475,7 @@ export const KEYS = {
     },
     apiMemory: {
         type: "string",
-        default: "512Mi",
+        default: "768Mi",
         description: "API memory request and limit per pod.",
         schema: bytes("a memory size", 128 * MiB, "128Mi"),
     },

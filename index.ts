@@ -4,12 +4,14 @@
  *
  * The module exports a function, which Pulumi calls; the offline harness calls the same function under mocks.
  */
-import { createAppNamespace, ElasticCluster, PostgresStateful, RedisCache, selectorLabels } from "./components";
+import { API_PORT, ApiService, appImages, createAppNamespace, ElasticCluster, Frontend, PostgresStateful, RedisCache, selectorLabels } from "./components";
 import { loadConfig } from "./config";
 import { createPlatform } from "./platform";
 
 /** The pods that may reach the data tier: the API's (ApiService "api": its server and its migration Job). */
 const DATA_CLIENT_LABELS = selectorLabels({ name: "api", instance: "api" });
+/** The pods that may reach the API: the front end's (Frontend "frontend"). */
+const API_CLIENT_LABELS = selectorLabels({ name: "frontend", instance: "frontend" });
 
 export = async () => {
     const cfg = loadConfig();
@@ -68,11 +70,48 @@ export = async () => {
         tier,
     );
 
+    const images = appImages(platform.images);
+    const api = new ApiService(
+        "api",
+        {
+            namespace: namespace.metadata.name,
+            image: images.api,
+            postgres,
+            redis,
+            elasticsearch: elastic,
+            clientLabels: API_CLIENT_LABELS,
+            replicas: cfg.app.api.replicas,
+            maxReplicas: cfg.app.api.maxReplicas,
+            cpuTargetPercent: cfg.app.api.cpuTargetPercent,
+            cpu: cfg.app.api.cpu,
+            memory: cfg.app.api.memory,
+        },
+        tier,
+    );
+    const frontend = new Frontend(
+        "frontend",
+        {
+            namespace: namespace.metadata.name,
+            image: images.frontend,
+            apiUpstream: api.upstream,
+            apiPodSelector: api.podSelector,
+            apiPort: API_PORT,
+            exposure: platform.exposure,
+            hostname: cfg.app.publicHostname,
+            tls: cfg.app.tls,
+            replicas: cfg.app.frontend.replicas,
+        },
+        tier,
+    );
+
     return {
         platform: platform.outputs,
         app: {
+            url: frontend.url,
+            apiInternalUrl: api.url,
             namespace: namespace.metadata.name,
         },
+        images: { api: images.api, frontend: images.frontend },
         data: {
             postgres: {
                 host: postgres.host,

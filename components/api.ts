@@ -45,7 +45,7 @@ export interface ApiServiceArgs {
     readonly cpuTargetPercent?: number;
     /** @default "250m" */
     readonly cpu?: string;
-    /** @default "512Mi" */
+    /** Room for uwsgi's workers, each recycled above 512 MB (images/api/uwsgi.ini). @default "768Mi" */
     readonly memory?: string;
 }
 
@@ -63,7 +63,7 @@ export function apiDefaults(args: ApiServiceArgs): ApiResolved {
         maxReplicas: args.maxReplicas ?? 6,
         cpuTargetPercent: args.cpuTargetPercent ?? 70,
         cpu: args.cpu ?? "250m",
-        memory: args.memory ?? "512Mi",
+        memory: args.memory ?? "768Mi",
     };
 }
 

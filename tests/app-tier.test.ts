@@ -69,8 +69,8 @@ type Pod = { containers: Record<string, unknown>[]; terminationGracePeriodSecond
 const podOf = (d: Manifest) => ((d["spec"] as { template: { spec: Pod } }).template.spec);
 
 describe("ApiService", () => {
-    it("defaults: 2 to 6 pods at 70% CPU, 250m and 512Mi each", () => {
-        assert.deepEqual(apiDefaults(API_ARGS), { replicas: 2, maxReplicas: 6, cpuTargetPercent: 70, cpu: "250m", memory: "512Mi" });
+    it("defaults: 2 to 6 pods at 70% CPU, 250m and 768Mi each", () => {
+        assert.deepEqual(apiDefaults(API_ARGS), { replicas: 2, maxReplicas: 6, cpuTargetPercent: 70, cpu: "250m", memory: "768Mi" });
     });
     it("overrides", () => {
         assert.deepEqual(apiDefaults({ ...API_ARGS, replicas: 3, maxReplicas: 10, cpuTargetPercent: 50, cpu: "1", memory: "1Gi" }), {

@@ -101,7 +101,7 @@ describe("data tier", () => {
 describe("app tier", () => {
     it("defaults: two API pods scaling to six at 70% CPU, two front-end pods, no host name, no TLS", () => {
         assert.deepEqual(parse({ ...MINIMAL_ONPREM }).app, {
-            api: { replicas: 2, maxReplicas: 6, cpuTargetPercent: 70, cpu: "250m", memory: "512Mi" },
+            api: { replicas: 2, maxReplicas: 6, cpuTargetPercent: 70, cpu: "250m", memory: "768Mi" },
             frontend: { replicas: 2 },
             publicHostname: undefined,
             tls: { mode: "none" },

@@ -136,6 +136,25 @@ for (const s of STACKS) {
             assert.equal(data["elasticsearch"]?.["secretName"], "elastic-credentials");
         });
 
+        it("deploys the API by digest after its migration Job, and the front end behind the platform's way in", () => {
+            const api = manifests.find((m) => m.kind === "Deployment" && m.metadata.name === "api");
+            const fe = manifests.find((m) => m.kind === "Deployment" && m.metadata.name === "frontend");
+            assert.ok(api !== undefined && fe !== undefined);
+            for (const d of [api, fe]) {
+                assert.match(String(podSpec(d)?.containers[0]?.["image" as keyof Container]), /@sha256:[0-9a-f]{64}$/);
+            }
+            const migrate = e.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name === "api-migrate");
+            assert.ok(migrate !== undefined);
+            assert.deepEqual(e.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === "api")?.options.dependsOn, ["api-migrate"]);
+            const env = podSpec(api)?.containers[0]?.env ?? [];
+            assert.deepEqual(env.find((v) => v.name === "DATABASE_PASSWORD")?.valueFrom, { secretKeyRef: { name: "postgres-credentials", key: "password" } });
+            assert.ok(manifests.some((m) => m.kind === "HorizontalPodAutoscaler" && m.metadata.name === "api"));
+            const way = manifests.find((m) => (m.kind === "Ingress" || (m.kind === "Service" && (m["spec"] as { type?: string }).type === "LoadBalancer")) && m.metadata.name === "frontend");
+            assert.ok(way !== undefined, "a way in");
+            const app = e.outputs["app"] as Record<string, string>;
+            assert.match(app["url"], /^https?:\/\/\S+$/);
+        });
+
         it("backs PostgreSQL up on a schedule through the platform's store", () => {
             const cron = manifests.find((m) => m.kind === "CronJob" && m.metadata.name === "postgres-backup");
             assert.ok(cron !== undefined);
@@ -167,7 +186,14 @@ describe("platform specifics", () => {
     });
     it("onprem: the platform and namespace outputs describe the customer's cluster", async () => {
         const e = await evaluateStack({ stack: "onprem" });
-        assert.deepEqual(e.outputs["app"], { namespace: "herd" });
+        assert.deepEqual(e.outputs["app"], {
+            url: "https://shop.customer.internal",
+            apiInternalUrl: "http://api.herd.svc.cluster.local:8000",
+            namespace: "herd",
+        });
+        const images = e.outputs["images"] as Record<string, string>;
+        assert.match(images["api"], /^registry\.customer\.internal:5000\/herd\/api@sha256:[0-9a-f]{64}$/);
+        assert.match(images["frontend"], /^registry\.customer\.internal:5000\/herd\/frontend@sha256:[0-9a-f]{64}$/);
         assert.deepEqual(e.outputs["platform"], {
             platform: "onprem",
             kubeContext: "customer-prod",

@@ -1,0 +1,261 @@
+"""Configuration from environment variables only.
+
+Every setting is read once, validated, and turned into frozen dataclasses. All problems are collected
+and reported together in one :class:`ConfigError`, each naming the variable, so a misconfigured pod
+fails at start with a message that says what to fix.
+
+Secrets may be given as ``X`` or as ``X_FILE`` (path of a mounted file, e.g. a Kubernetes Secret
+volume); when both are set the file wins. One trailing newline is stripped from file contents.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_CONTENT_LENGTH_CAP = 16 * 1024 * 1024
+
+
+class ConfigError(Exception):
+    """Invalid or missing configuration; ``problems`` lists one message per variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid configuration: " + "; ".join(self.problems))
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    host: str
+    port: int
+    name: str
+    user: str
+    password: str = field(repr=False)
+    connect_timeout: int = 2
+    statement_timeout_ms: int = 5000
+    sslmode: str = "prefer"
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    host: str
+    port: int
+    password: str | None = field(default=None, repr=False)
+    db: int = 0
+    timeout: float = 1.0
+    retry_after: float = 2.0
+
+
+@dataclass(frozen=True)
+class ElasticsearchSettings:
+    url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    index: str = "herd-items"
+    timeout: float = 2.0
+    ca_file: str | None = None
+    retry_after: float = 5.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings
+    redis: RedisSettings
+    elasticsearch: ElasticsearchSettings | None
+    cache_ttl_seconds: int = 60
+    log_level: str = "INFO"
+    max_content_length: int = 65536
+
+
+class _Reader:
+    """Reads variables from one environment mapping and records every problem it meets."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self.env.get(name)
+        if value is None or value.strip() == "":
+            return None
+        return value
+
+    def string(self, name: str, *, required: bool = False, default: str | None = None) -> str | None:
+        value = self.raw(name)
+        if value is None:
+            if required:
+                self.problems.append(f"{name} is required but not set")
+            return default
+        return value.strip()
+
+    def secret(self, name: str, *, required: bool = False) -> str | None:
+        """``NAME_FILE`` (a path) wins over ``NAME``; the file must be readable."""
+        file_var = f"{name}_FILE"
+        path = self.raw(file_var)
+        if path is not None:
+            try:
+                with open(path.strip(), encoding="utf-8") as handle:
+                    content = handle.read()
+            except OSError as exc:
+                self.problems.append(f"{file_var}={path.strip()} cannot be read: {exc.strerror or exc}")
+                return None
+            except UnicodeDecodeError:
+                self.problems.append(f"{file_var}={path.strip()} is not UTF-8 text")
+                return None
+            if content.endswith("\r\n"):
+                content = content[:-2]
+            elif content.endswith("\n"):
+                content = content[:-1]
+            if content == "" and required:
+                self.problems.append(f"{file_var}={path.strip()} is empty")
+                return None
+            return content
+        value = self.env.get(name)
+        if value is None or value == "":
+            if required:
+                self.problems.append(f"{name} (or {file_var}) is required but not set")
+            return None
+        return value
+
+    def integer(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value.strip(), 10)
+        except ValueError:
+            self.problems.append(f"{name}={value!r} is not an integer")
+            return default
+        if not minimum <= number <= maximum:
+            self.problems.append(f"{name}={number} is out of range {minimum}..{maximum}")
+            return default
+        return number
+
+    def number(self, name: str, default: float, *, minimum: float, maximum: float) -> float:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value.strip())
+        except ValueError:
+            self.problems.append(f"{name}={value!r} is not a number")
+            return default
+        if not minimum <= number <= maximum:
+            self.problems.append(f"{name}={value.strip()} is out of range {minimum:g}..{maximum:g}")
+            return default
+        return number
+
+    def fail_if_problems(self) -> None:
+        if self.problems:
+            raise ConfigError(self.problems)
+
+
+def _database(reader: _Reader) -> DatabaseSettings:
+    sslmode = reader.string("DATABASE_SSLMODE", default="prefer") or "prefer"
+    allowed_sslmodes = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+    if sslmode not in allowed_sslmodes:
+        reader.problems.append(f"DATABASE_SSLMODE={sslmode!r} must be one of {', '.join(allowed_sslmodes)}")
+    return DatabaseSettings(
+        host=reader.string("DATABASE_HOST", required=True) or "",
+        port=reader.integer("DATABASE_PORT", 5432, minimum=1, maximum=65535),
+        name=reader.string("DATABASE_NAME", required=True) or "",
+        user=reader.string("DATABASE_USER", required=True) or "",
+        password=reader.secret("DATABASE_PASSWORD", required=True) or "",
+        # libpq treats anything below 2 s as 2 s.
+        connect_timeout=reader.integer("DATABASE_CONNECT_TIMEOUT", 2, minimum=2, maximum=60),
+        statement_timeout_ms=reader.integer("DATABASE_STATEMENT_TIMEOUT_MS", 5000, minimum=100, maximum=600_000),
+        sslmode=sslmode,
+    )
+
+
+def _redis(reader: _Reader) -> RedisSettings:
+    return RedisSettings(
+        host=reader.string("REDIS_HOST", required=True) or "",
+        port=reader.integer("REDIS_PORT", 6379, minimum=1, maximum=65535),
+        password=reader.secret("REDIS_PASSWORD"),
+        db=reader.integer("REDIS_DB", 0, minimum=0, maximum=15),
+        timeout=reader.number("REDIS_TIMEOUT_SECONDS", 1.0, minimum=0.05, maximum=30),
+        retry_after=reader.number("REDIS_RETRY_AFTER_SECONDS", 2.0, minimum=0, maximum=300),
+    )
+
+
+def _elasticsearch(reader: _Reader) -> ElasticsearchSettings | None:
+    url = reader.string("ELASTICSEARCH_URL")
+    username = reader.string("ELASTICSEARCH_USERNAME")
+    password = reader.secret("ELASTICSEARCH_PASSWORD")
+    index = reader.string("ELASTICSEARCH_INDEX", default="herd-items") or "herd-items"
+    timeout = reader.number("ELASTICSEARCH_TIMEOUT_SECONDS", 2.0, minimum=0.05, maximum=30)
+    retry_after = reader.number("ELASTICSEARCH_RETRY_AFTER_SECONDS", 5.0, minimum=0, maximum=300)
+    ca_file = reader.string("ELASTICSEARCH_CA_FILE")
+    if url is None:
+        return None
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        reader.problems.append(f"ELASTICSEARCH_URL={url!r} must be an http:// or https:// URL with a host")
+    elif parsed.username or parsed.password:
+        reader.problems.append("ELASTICSEARCH_URL must not embed credentials; use ELASTICSEARCH_USERNAME/_PASSWORD")
+    if (username is None) != (password is None):
+        reader.problems.append(
+            "ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD (or ELASTICSEARCH_PASSWORD_FILE) must be set together"
+        )
+    if not index.islower() or any(c in index for c in ' "*\\<|,>/?#:') or index.startswith(("-", "_", "+")):
+        reader.problems.append(f"ELASTICSEARCH_INDEX={index!r} is not a valid Elasticsearch index name")
+    if ca_file is not None and not os.path.isfile(ca_file):
+        reader.problems.append(f"ELASTICSEARCH_CA_FILE={ca_file} does not exist")
+    return ElasticsearchSettings(
+        url=url.rstrip("/"),
+        username=username,
+        password=password,
+        index=index,
+        timeout=timeout,
+        ca_file=ca_file,
+        retry_after=retry_after,
+    )
+
+
+def load_database_settings(env: Mapping[str, str] | None = None) -> DatabaseSettings:
+    """Only the ``DATABASE_*`` variables (what ``python -m herd_api.migrate`` needs)."""
+    reader = _Reader(os.environ if env is None else env)
+    settings = _database(reader)
+    reader.fail_if_problems()
+    return settings
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Everything the API needs; raises :class:`ConfigError` listing every problem."""
+    reader = _Reader(os.environ if env is None else env)
+    database = _database(reader)
+    redis = _redis(reader)
+    elasticsearch = _elasticsearch(reader)
+    cache_ttl = reader.integer("CACHE_TTL_SECONDS", 60, minimum=1, maximum=86400)
+    # at most uwsgi.ini's limit-post, above which uwsgi drops the request before the app can answer 413
+    max_content_length = reader.integer("MAX_CONTENT_LENGTH", 65536, minimum=1024, maximum=MAX_CONTENT_LENGTH_CAP)
+    log_level = (reader.string("LOG_LEVEL", default="INFO") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        reader.problems.append(f"LOG_LEVEL={log_level!r} must be one of {', '.join(LOG_LEVELS)}")
+        log_level = "INFO"
+    reader.fail_if_problems()
+    return Settings(
+        database=database,
+        redis=redis,
+        elasticsearch=elasticsearch,
+        cache_ttl_seconds=cache_ttl,
+        log_level=log_level,
+        max_content_length=max_content_length,
+    )
+
+
+def configure_logging(level: str) -> None:
+    """One stderr handler, plain single-line records (uwsgi and Kubernetes collect stderr)."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_herd", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [pid %(process)d] %(message)s"))
+        handler._herd = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("herd_api").setLevel(level)

@@ -1,0 +1,135 @@
+"""Elasticsearch over plain HTTP (urllib, basic auth): index, delete, search, health.
+
+The official client is not used on purpose (its dependencies are not available to this build, and
+four REST calls do not need it). Every call has a timeout; every failure becomes
+:class:`SearchUnavailable`. A :class:`Breaker` skips Elasticsearch for a while after a failure so a
+dead cluster costs one timeout per window, not one per request.
+
+Elasticsearch only ranks: search returns ids, and the caller loads the items from PostgreSQL (the
+source of truth), so a document whose delete was missed never resurfaces.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import logging
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from .breaker import Breaker
+from .config import ElasticsearchSettings
+from .db import Item
+
+log = logging.getLogger(__name__)
+
+
+class SearchUnavailable(Exception):
+    def __init__(self, message: str, *, trips_breaker: bool = True) -> None:
+        super().__init__(message)
+        # A rejected request (e.g. a 400 for one document) says nothing about the cluster's health.
+        self.trips_breaker = trips_breaker
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:  # never follow redirects with credentials
+        return None
+
+
+class ElasticsearchClient:
+    def __init__(self, settings: ElasticsearchSettings) -> None:
+        self.settings = settings
+        self.breaker = Breaker(settings.retry_after)
+        handlers: list[urllib.request.BaseHandler] = [_NoRedirect(), urllib.request.ProxyHandler({})]
+        if settings.url.startswith("https://"):
+            handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=settings.ca_file)))
+        self._opener = urllib.request.build_opener(*handlers)
+        self._auth: str | None = None
+        if settings.username is not None and settings.password is not None:
+            token = base64.b64encode(f"{settings.username}:{settings.password}".encode()).decode("ascii")
+            self._auth = f"Basic {token}"
+
+    def _index_path(self, suffix: str) -> str:
+        return "/" + urllib.parse.quote(self.settings.index, safe="") + suffix
+
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, ok_statuses: tuple[int, ...] = ()
+    ) -> dict[str, Any]:
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        request = urllib.request.Request(self.settings.url + path, data=data, method=method)
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if self._auth is not None:
+            request.add_header("Authorization", self._auth)
+        try:
+            with self._opener.open(request, timeout=self.settings.timeout) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code in ok_statuses:
+                exc.read()
+                return {}
+            detail = exc.read(300).decode("utf-8", "replace")
+            cluster_problem = exc.code >= 500 or exc.code in (401, 403, 429)
+            raise SearchUnavailable(
+                f"HTTP {exc.code} from elasticsearch: {detail}", trips_breaker=cluster_problem
+            ) from exc
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:  # refused, timeout,
+            # DNS, TLS, bad URL, garbled response
+            reason = getattr(exc, "reason", exc)
+            raise SearchUnavailable(f"elasticsearch unreachable: {reason}") from exc
+        if not payload:
+            return {}
+        try:
+            decoded = json.loads(payload)
+        except ValueError as exc:
+            raise SearchUnavailable("elasticsearch returned a non-JSON response") from exc
+        return decoded if isinstance(decoded, dict) else {}
+
+    def _guarded(self, method: str, path: str, body: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+        if self.breaker.is_open:
+            raise SearchUnavailable(f"skipped after a recent failure ({self.breaker.last_error})")
+        try:
+            result = self._request(method, path, body, **kw)
+        except SearchUnavailable as exc:
+            if exc.trips_breaker and self.breaker.failed(str(exc)):
+                log.warning("elasticsearch unavailable: %s", exc)
+            raise
+        if self.breaker.succeeded():
+            log.info("elasticsearch reachable again")
+        return result
+
+    def index_item(self, item: Item) -> None:
+        doc = {"name": item.name, "description": item.description, "created_at": item.to_json()["created_at"]}
+        self._guarded("PUT", self._index_path(f"/_doc/{item.id}"), doc)
+
+    def delete_item(self, item_id: int) -> None:
+        self._guarded("DELETE", self._index_path(f"/_doc/{item_id}"), ok_statuses=(404,))
+
+    def search_ids(self, query: str, limit: int) -> list[int]:
+        body = {
+            "size": limit,
+            "_source": False,
+            "query": {
+                "multi_match": {
+                    "query": query,
+                    "fields": ["name^2", "description"],
+                    "fuzziness": "AUTO",
+                }
+            },
+        }
+        result = self._guarded("POST", self._index_path("/_search"), body)
+        try:
+            hits = result["hits"]["hits"]
+            return [int(hit["_id"]) for hit in hits]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SearchUnavailable("unexpected search response shape from elasticsearch") from exc
+
+    def ping(self) -> None:
+        """Readiness report (never gates readiness). Ignores the breaker; raises SearchUnavailable."""
+        self._request("GET", "/_cluster/health")
+        self.breaker.succeeded()
