@@ -110,6 +110,8 @@ export class ApiService extends pulumi.ComponentResource {
     /** host:port of the API Service (what nginx proxies to). */
     readonly upstream: pulumi.Output<string>;
     readonly podSelector: Readonly<Record<string, string>>;
+    /** The Service's ClusterIP (a front end that resolves the upstream once must roll when it changes). */
+    readonly clusterIp: pulumi.Output<string>;
 
     constructor(name: string, args: ApiServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("herd:index:ApiService", name, {}, opts);
@@ -238,6 +240,7 @@ export class ApiService extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        this.clusterIp = service.spec.clusterIP;
         this.upstream = pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${API_PORT}`;
         this.url = pulumi.interpolate`http://${this.upstream}`;
         this.registerOutputs({ url: this.url });

@@ -22,6 +22,8 @@ export interface FrontendArgs {
     readonly image: pulumi.Input<string>;
     /** host:port of the API Service nginx proxies /api to. */
     readonly apiUpstream: pulumi.Input<string>;
+    /** The API Service's ClusterIP: a change rolls the pods (nginx resolves the upstream only at start). */
+    readonly apiClusterIp: pulumi.Input<string>;
     /** Labels of the API's pods (egress). */
     readonly apiPodSelector: Readonly<Record<string, string>>;
     readonly apiPort: number;
@@ -87,7 +89,9 @@ export class Frontend extends pulumi.ComponentResource {
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
                     revisionHistoryLimit: 5,
                     template: {
-                        metadata: { labels },
+                        // nginx resolves the API Service once, at start: a new ClusterIP (a replaced Service) must
+                        // roll the pods.
+                        metadata: { labels, annotations: { "herd.dev/api-cluster-ip": args.apiClusterIp } },
                         spec: {
                             automountServiceAccountToken: false,
                             enableServiceLinks: false,
@@ -106,14 +110,11 @@ export class Frontend extends pulumi.ComponentResource {
                                     readinessProbe: { ...http, periodSeconds: 5, failureThreshold: 3 },
                                     livenessProbe: { ...http, periodSeconds: 10, failureThreshold: 6 },
                                     lifecycle: { preStop: { exec: { command: ["sleep", "10"] } } },
-                                    volumeMounts: [
-                                        { name: "tmp", mountPath: "/tmp" },
-                                        { name: "cache", mountPath: "/var/cache/nginx" },
-                                        { name: "conf", mountPath: "/etc/nginx/conf.d" },
-                                    ],
+                                    // nginx writes only under /tmp: pid, temp paths and the config rendered at start.
+                                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
                                 },
                             ],
-                            volumes: [scratchVolume("tmp"), scratchVolume("cache", "256Mi"), scratchVolume("conf", "1Mi")],
+                            volumes: [scratchVolume("tmp", "128Mi")],
                             topologySpreadConstraints: [
                                 { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
                                 { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },

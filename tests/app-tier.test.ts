@@ -45,6 +45,7 @@ const FRONTEND_ARGS: FrontendArgs = {
     namespace: "herd",
     image: "registry.example.com/herd/frontend@sha256:" + "b".repeat(64),
     apiUpstream: "api.herd.svc.cluster.local:8000",
+    apiClusterIp: "10.96.12.34",
     apiPodSelector: { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api", "app.kubernetes.io/component": "server" },
     apiPort: API_PORT,
     exposure: { kind: "loadBalancer", annotations: { "service.beta.kubernetes.io/aws-load-balancer-type": "nlb" }, reportsAddressAs: "hostname" },
@@ -179,6 +180,11 @@ describe("Frontend", () => {
         assert.equal((await inspect(fe.url)).value, "https://shop.example.com");
         const issued = find((await renderFrontend({ ...base, tls: { mode: "issuer", clusterIssuer: "letsencrypt" } })).m, "Ingress", "frontend");
         assert.equal((issued.metadata["annotations"] as Record<string, string>)["cert-manager.io/cluster-issuer"], "letsencrypt");
+    });
+    it("a replaced API Service (new ClusterIP) rolls the front end, which resolves its upstream only at start", async () => {
+        const d = find((await renderFrontend()).m, "Deployment", "frontend");
+        const annotations = (d["spec"] as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations;
+        assert.equal(annotations["herd.dev/api-cluster-ip"], "10.96.12.34");
     });
     it("nginx proxies to the API upstream from env; egress only to the API and DNS", async () => {
         const { m } = await renderFrontend();

@@ -1,0 +1,15 @@
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import { createApiClient } from "./api";
+import { App } from "./App";
+import "./styles.css";
+
+const root = document.getElementById("root");
+if (root === null) {
+    throw new Error("index.html has no #root element");
+}
+createRoot(root).render(
+    <StrictMode>
+        <App api={createApiClient()} />
+    </StrictMode>,
+);
