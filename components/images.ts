@@ -11,46 +11,73 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ImageSource } from "../platform";
 
-export const IMAGES_DIR = path.resolve(__dirname, "..", "images");
+const PROJECT_ROOT = path.resolve(__dirname, "..");
+export const IMAGES_DIR = path.join(PROJECT_ROOT, "images");
 /** Never part of a build context's hash (nor, through .dockerignore, of the context itself). */
 const ALWAYS_IGNORED = new Set(["node_modules", ".venv", "dist", "__pycache__", ".pytest_cache", ".git"]);
 
-/** Patterns of a .dockerignore that name whole top-level entries (what herd's own .dockerignore files use). */
-function dockerignore(dir: string): Set<string> {
-    const file = path.join(dir, ".dockerignore");
-    if (!fs.existsSync(file)) {
-        return new Set();
+interface IgnoreRule {
+    readonly negate: boolean;
+    readonly regex: RegExp;
+}
+
+/** The rules of a .dockerignore, as Docker reads them: globs (`*`, `?`, `**`), `!` to re-include, last match wins. */
+export function dockerignoreRules(text: string): IgnoreRule[] {
+    return text
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "" && !l.startsWith("#"))
+        .map((line) => {
+            const negate = line.startsWith("!");
+            const pattern = (negate ? line.slice(1) : line).replace(/^\/+|\/+$/g, "");
+            const body = pattern
+                .split("/")
+                .map((seg) => (seg === "**" ? "\u0000" : seg.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")))
+                .join("/")
+                .replace(/^\u0000\//, "(?:.*/)?")
+                .replace(/\/\u0000$/, "(?:/.*)?")
+                .replace(/\u0000/g, ".*");
+            return { negate, regex: new RegExp(`^${body}$`) };
+        });
+}
+
+/** Whether Docker leaves `relPath` out of the build context: a rule matches the path or one of its directories. */
+export function ignoredByDocker(rules: readonly IgnoreRule[], relPath: string): boolean {
+    const parts = relPath.split("/");
+    const candidates = parts.map((_, i) => parts.slice(0, i + 1).join("/"));
+    let ignored = false;
+    for (const rule of rules) {
+        if (candidates.some((c) => rule.regex.test(c))) {
+            ignored = !rule.negate;
+        }
     }
-    return new Set(
-        fs
-            .readFileSync(file, "utf8")
-            .split("\n")
-            .map((l) => l.trim().replace(/^\/+|\/+$/g, "").replace(/\/\*\*$/, ""))
-            .filter((l) => l !== "" && !l.startsWith("#") && !l.startsWith("!")),
-    );
+    return ignored;
 }
 
 /**
- * A short hash of everything that goes into a build context: same content, same tag; any change, a new tag. Entries
- * the context's .dockerignore excludes (tests, local tooling) do not count.
+ * A short hash of exactly what Docker sends as the build context (the directory less its .dockerignore) and the
+ * Dockerfile: same content, same tag; any change, a new tag.
  */
 export function contextHash(dir: string): string {
     if (!fs.existsSync(path.join(dir, "Dockerfile"))) {
         throw new pulumi.RunError(`cannot build the image: ${dir}/Dockerfile does not exist (herd builds images/api and images/frontend)`);
     }
-    const ignored = dockerignore(dir);
+    const ignoreFile = path.join(dir, ".dockerignore");
+    const rules = fs.existsSync(ignoreFile) ? dockerignoreRules(fs.readFileSync(ignoreFile, "utf8")) : [];
     const hash = createHash("sha256");
+    const add = (relPath: string) => hash.update(relPath).update("\0").update(fs.readFileSync(path.join(dir, relPath))).update("\0");
+    add("Dockerfile");
     const walk = (rel: string) => {
         const entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
         for (const entry of entries) {
             const relPath = rel === "" ? entry.name : `${rel}/${entry.name}`;
-            if (ALWAYS_IGNORED.has(entry.name) || ignored.has(relPath) || ignored.has(entry.name)) {
+            if (ALWAYS_IGNORED.has(entry.name) || relPath === "Dockerfile") {
                 continue;
             }
             if (entry.isDirectory()) {
                 walk(relPath);
-            } else if (entry.isFile()) {
-                hash.update(relPath).update("\0").update(fs.readFileSync(path.join(dir, relPath))).update("\0");
+            } else if (entry.isFile() && !ignoredByDocker(rules, relPath)) {
+                add(relPath);
             }
         }
     };
@@ -71,11 +98,13 @@ export function appImages(source: ImageSource, opts: { parent?: pulumi.Resource 
     }
     const build = (name: "api" | "frontend", repository: pulumi.Input<string>) => {
         const context = path.join(IMAGES_DIR, name);
+        // Relative to the project (Pulumi runs the program there): the same checkout anywhere gives the same inputs.
+        const relative = path.relative(PROJECT_ROOT, context);
         const image = new docker.Image(
             `${name}-image`,
             {
                 imageName: pulumi.interpolate`${repository}:h-${contextHash(context)}`,
-                build: { context, dockerfile: path.join(context, "Dockerfile"), platform: "linux/amd64" },
+                build: { context: relative, dockerfile: path.join(relative, "Dockerfile"), platform: "linux/amd64" },
                 registry: { server: source.registry.server, username: source.registry.username, password: source.registry.password },
             },
             { parent: opts.parent },

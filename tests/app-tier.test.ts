@@ -212,6 +212,25 @@ describe("images", () => {
         fs.writeFileSync(path.join(dir, "app.py"), "print(2)\n");
         assert.notEqual(contextHash(dir), first);
     });
+    it("honours an allow-list .dockerignore: only what Docker sends counts", () => {
+        const dir = tempDir();
+        fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM scratch\n");
+        fs.writeFileSync(path.join(dir, ".dockerignore"), "*\n!app/\n!uwsgi.ini\n**/__pycache__\n**/*.pyc\n");
+        fs.mkdirSync(path.join(dir, "app", "sub"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "app", "main.py"), "x = 1\n");
+        fs.writeFileSync(path.join(dir, "uwsgi.ini"), "[uwsgi]\n");
+        const first = contextHash(dir);
+        fs.writeFileSync(path.join(dir, "README.md"), "not sent");
+        fs.mkdirSync(path.join(dir, ".ruff_cache"));
+        fs.writeFileSync(path.join(dir, ".ruff_cache", "x"), "cache");
+        fs.writeFileSync(path.join(dir, "app", "sub", "main.pyc"), "bytecode");
+        assert.equal(contextHash(dir), first, "files Docker does not send do not change the tag");
+        fs.writeFileSync(path.join(dir, "app", "sub", "new.py"), "y = 2\n");
+        assert.notEqual(contextHash(dir), first, "a new file in the allowed directory does");
+        const again = contextHash(dir);
+        fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM scratch\nUSER 10001\n");
+        assert.notEqual(contextHash(dir), again, "the Dockerfile always counts");
+    });
     it("a missing context is a clear error", () => {
         assert.throws(() => contextHash("/nonexistent/images/api"), /Dockerfile does not exist/);
     });
