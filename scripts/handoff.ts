@@ -24,8 +24,8 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import type { HerdConfig } from "../config";
+import { parseCli, runCli } from "./cli";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const USAGE = "usage: npm run --silent handoff -- --stack <name> --out <dir> [--offline] [--outputs-file <path>] [--config-file <path>]";
@@ -733,31 +733,23 @@ export async function buildHandoff(opts: HandoffOptions): Promise<HandoffResult>
 }
 
 async function main(argv: string[]): Promise<number> {
-    let args;
-    try {
-        args = parseArgs({
-            args: argv,
-            options: {
-                stack: { type: "string" },
-                out: { type: "string" },
-                offline: { type: "boolean" },
-                "outputs-file": { type: "string" },
-                "config-file": { type: "string" },
-            },
-            strict: true,
-        }).values;
-    } catch (err) {
-        process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-        return 2;
-    }
-    if (args.stack === undefined || args.out === undefined) {
-        process.stderr.write(`${args.stack === undefined ? "--stack" : "--out"} is required\n${USAGE}\n`);
-        return 2;
-    }
+    const args = parseCli(
+        argv,
+        {
+            stack: { type: "string" },
+            out: { type: "string" },
+            offline: { type: "boolean" },
+            "outputs-file": { type: "string" },
+            "config-file": { type: "string" },
+        },
+        ["stack", "out"],
+    );
+    const stack = args.stack ?? "";
+    const out = args.out ?? "";
     try {
         const result = await buildHandoff({
-            stack: args.stack,
-            out: args.out,
+            stack: stack,
+            out: out,
             offline: args.offline,
             outputsFile: args["outputs-file"],
             configFile: args["config-file"],
@@ -770,20 +762,14 @@ async function main(argv: string[]): Promise<number> {
                 `warning: the outputs held ${result.redacted.length} value(s) in clear (${result.redacted.join(", ")}); they were replaced by "[secret]". Export outputs with \`pulumi stack output --json\`, without --show-secrets.\n`,
             );
         }
-        process.stderr.write(`herd handoff --stack ${args.stack}: ${result.files.join(", ")} -> ${args.out} (from ${result.source})\n`);
+        process.stderr.write(`herd handoff --stack ${stack}: ${result.files.join(", ")} -> ${out} (from ${result.source})\n`);
         return 0;
     } catch (err) {
-        process.stderr.write(`herd handoff --stack ${args.stack}: ${err instanceof HandoffError ? err.message : String(err)}\n`);
+        process.stderr.write(`herd handoff --stack ${stack}: ${err instanceof HandoffError ? err.message : String(err)}\n`);
         return 1;
     }
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (err: unknown) => {
-            process.stderr.write(`${String(err)}\n`);
-            process.exit(1);
-        },
-    );
+    runCli(USAGE, () => main(process.argv.slice(2)));
 }

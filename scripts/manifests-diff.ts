@@ -28,8 +28,8 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { parseAllDocuments } from "yaml";
+import { parseCli, runCli, UsageError } from "./cli";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const USAGE = "usage: npm run --silent manifests-diff -- --stack <name> --base <git-ref> [--config-file <path>] [--format text|json]";
@@ -562,31 +562,14 @@ export async function manifestsDiff(opts: DiffOptions): Promise<ManifestsDiff> {
 }
 
 async function main(argv: string[]): Promise<number> {
-    let args;
-    try {
-        args = parseArgs({
-            args: argv,
-            options: {
-                stack: { type: "string" },
-                base: { type: "string" },
-                "config-file": { type: "string" },
-                format: { type: "string" },
-            },
-            strict: true,
-        }).values;
-    } catch (err) {
-        process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-        return 2;
-    }
-    const missing = (["stack", "base"] as const).filter((k) => args[k] === undefined || args[k] === "");
-    if (missing.length > 0) {
-        process.stderr.write(`${missing.map((k) => `--${k}`).join(" and ")} ${missing.length === 1 ? "is" : "are"} required\n${USAGE}\n`);
-        return 2;
-    }
+    const args = parseCli(
+        argv,
+        { stack: { type: "string" }, base: { type: "string" }, "config-file": { type: "string" }, format: { type: "string" } },
+        ["stack", "base"],
+    );
     const format = args.format ?? "text";
     if (format !== "text" && format !== "json") {
-        process.stderr.write(`--format must be text or json, got ${JSON.stringify(format)}\n${USAGE}\n`);
-        return 2;
+        throw new UsageError(`--format must be text or json, got ${JSON.stringify(format)}`);
     }
     try {
         const diff = await manifestsDiff({ stack: args.stack ?? "", base: args.base ?? "", configFile: args["config-file"] });
@@ -599,11 +582,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (err: unknown) => {
-            process.stderr.write(`${String(err)}\n`);
-            process.exit(1);
-        },
-    );
+    runCli(USAGE, () => main(process.argv.slice(2)));
 }

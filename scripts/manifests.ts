@@ -8,32 +8,20 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { evaluateStack } from "../tests/harness/evaluate";
+import { parseCli, runCli } from "./cli";
 import { buildManifests, renderYaml } from "../tests/harness/manifests";
 
 const USAGE = "usage: npm run --silent manifests -- --stack <name> [--config-file <path>] --out <dir>";
 
 async function main(argv: string[]): Promise<number> {
-    let args;
-    try {
-        args = parseArgs({
-            args: argv,
-            options: { stack: { type: "string" }, "config-file": { type: "string" }, out: { type: "string" } },
-            strict: true,
-        }).values;
-    } catch (err) {
-        process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-        return 2;
-    }
-    if (args.stack === undefined || args.out === undefined) {
-        process.stderr.write(`${args.stack === undefined ? "--stack" : "--out"} is required\n${USAGE}\n`);
-        return 2;
-    }
+    const args = parseCli(argv, { stack: { type: "string" }, "config-file": { type: "string" }, out: { type: "string" } }, ["stack", "out"]);
+    const stack = args.stack ?? "";
+    const out = args.out ?? "";
 
     let written: { manifests: string; resources: string; objects: number; count: number };
     try {
-        const evaluation = await evaluateStack({ stack: args.stack, configFile: args["config-file"] });
+        const evaluation = await evaluateStack({ stack: stack, configFile: args["config-file"] });
         const { redacted } = buildManifests(evaluation);
         written = {
             manifests: renderYaml(redacted),
@@ -48,21 +36,15 @@ async function main(argv: string[]): Promise<number> {
             }
         }
     } catch (err) {
-        process.stderr.write(`herd manifests --stack ${args.stack}: ${(err as Error).message}\n`);
+        process.stderr.write(`herd manifests --stack ${stack}: ${(err as Error).message}\n`);
         return 1;
     }
 
-    fs.mkdirSync(args.out, { recursive: true });
-    fs.writeFileSync(path.join(args.out, "manifests.yaml"), written.manifests);
-    fs.writeFileSync(path.join(args.out, "resources.json"), written.resources);
-    process.stderr.write(`herd manifests --stack ${args.stack}: ${written.objects} Kubernetes objects, ${written.count} resources -> ${args.out}\n`);
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, "manifests.yaml"), written.manifests);
+    fs.writeFileSync(path.join(out, "resources.json"), written.resources);
+    process.stderr.write(`herd manifests --stack ${stack}: ${written.objects} Kubernetes objects, ${written.count} resources -> ${out}\n`);
     return 0;
 }
 
-main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-        process.stderr.write(`${String(err)}\n`);
-        process.exit(1);
-    },
-);
+runCli(USAGE, () => main(process.argv.slice(2)));
