@@ -824,9 +824,9 @@ export function editDistance(a: string, b: string): number {
     return prev[b.length];
 }
 
-function suggest(unknown: string): string | undefined {
+function suggest(unknown: string): KeyName | undefined {
     const lower = unknown.toLowerCase();
-    let best: { key: string; distance: number } | undefined;
+    let best: { key: KeyName; distance: number } | undefined;
     for (const key of KEY_NAMES) {
         const distance = key.toLowerCase() === lower ? 0 : editDistance(lower, key.toLowerCase());
         if (best === undefined || distance < best.distance) {
@@ -836,7 +836,53 @@ function suggest(unknown: string): string | undefined {
     return best !== undefined && best.distance <= Math.max(2, Math.floor(unknown.length / 3)) ? best.key : undefined;
 }
 
-/** What was given, for a message: quoted, truncated, and never the value of a secret. */
+const isKeyName = (name: string): name is KeyName => Object.prototype.hasOwnProperty.call(KEYS, name);
+
+/**
+ * Namespaces of the providers herd uses (package.json) and Pulumi's own: their keys belong to them, never to herd.
+ * Any other namespace is checked for a key herd could have meant.
+ */
+export const PROVIDER_NAMESPACES: ReadonlySet<string> = new Set(["aws", "gcp", "kubernetes", "random", "tls", "docker", "eks", "pulumi"]);
+
+/** A `herd:` key herd does not read, with the key its did-you-mean names. */
+function unknownKey(name: string): { problem: ConfigProblem; meant: KeyName | undefined } {
+    const hint = suggest(name);
+    const message = `unknown key${hint !== undefined ? `; did you mean ${qualified(hint)}?` : ""} (herd reads only the keys listed in Pulumi.yaml)`;
+    return { problem: { key: qualified(name), message }, meant: hint };
+}
+
+/**
+ * A key outside `herd:` that herd could have meant: its namespace is a near miss of `herd` (`herdd`, `hrd`), or its
+ * name is a herd key in a namespace no provider owns (`app:ingressClass`). Returns the problem and the key its
+ * did-you-mean names; undefined when the key is someone else's.
+ */
+function misplacedKey(namespace: string, name: string): { problem: ConfigProblem; meant: KeyName | undefined } | undefined {
+    if (PROVIDER_NAMESPACES.has(namespace)) {
+        return undefined;
+    }
+    const nearHerd = editDistance(namespace.toLowerCase(), NAMESPACE) <= 2;
+    if (!nearHerd && !isKeyName(name)) {
+        return undefined;
+    }
+    const hint = isKeyName(name) ? name : suggest(name);
+    const key = namespace === "" ? name : `${namespace}:${name}`;
+    const where =
+        namespace === ""
+            ? "a key without a namespace"
+            : nearHerd
+              ? `unknown namespace "${namespace}"`
+              : `"${namespace}" is not herd's namespace nor a provider's`;
+    const message =
+        hint !== undefined
+            ? `${where}; did you mean ${qualified(hint)}? (herd reads only herd: keys)`
+            : `${where}, and "${name}" is not a herd key either (herd reads only the herd: keys listed in Pulumi.yaml)`;
+    return { problem: { key, message }, meant: hint };
+}
+
+/**
+ * What was given, for a message: strings quoted, numbers and lists as written, truncated, and never the value of
+ * a secret.
+ */
 function describeGiven(value: unknown, secret: boolean): string {
     if (value === undefined) {
         return "nothing";
@@ -844,8 +890,17 @@ function describeGiven(value: unknown, secret: boolean): string {
     if (secret) {
         return "a value (not shown: secret)";
     }
-    const shown = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value);
+    const shown = JSON.stringify(value);
     return shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
+}
+
+/**
+ * "<expected>, got <given>". A schema's message says only what was expected; when it already carries a detail of
+ * what it found (cron: "..., got 4 fields"), that detail follows the value instead of a second "got".
+ */
+function withGiven(message: string, given: string): string {
+    const m = /^(.*), got (.+)$/s.exec(message);
+    return m === null ? `${message}, got ${given}` : `${m[1]}, got ${given} (${m[2]})`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -859,7 +914,10 @@ export interface RawConfig {
     readonly stack: string;
 }
 
-/** Decodes the raw text of a value for the "got" part of a message (arrays arrive as JSON). */
+/**
+ * Decodes the raw text of a value for the "got" part of a message: arrays arrive as JSON, and an integer key's
+ * number-like text is shown as the number it is (`got 0`, not `got "0"`). Everything else is the string it is.
+ */
 function decodeForMessage(spec: KeySpec, raw: string): unknown {
     if (spec.type === "array") {
         try {
@@ -867,6 +925,9 @@ function decodeForMessage(spec: KeySpec, raw: string): unknown {
         } catch {
             return raw;
         }
+    }
+    if (spec.type === "integer" && /^\s*-?\d+(\.\d+)?\s*$/.test(raw)) {
+        return Number(raw);
     }
     return raw;
 }
@@ -884,50 +945,86 @@ function at(value: unknown, path: readonly PropertyKey[]): unknown {
 
 /**
  * Validates raw stack configuration and builds the typed config. Pure: tests call it directly.
- * Throws `ConfigError` with every problem found.
+ * Throws `ConfigError` with every problem found, each once: a problem is reported where it starts (a misspelled
+ * key, a malformed value, a key on the wrong platform), and the rules that span several keys stay silent about a
+ * key whose value that problem left unknown (no "required" for a value that was given but malformed, no "needs
+ * herd:ingressClass" when herd:ingresClass was written).
  */
 export function parseConfig(raw: RawConfig): HerdConfig {
     const problems: ConfigProblem[] = [];
-    const prefix = `${NAMESPACE}:`;
     const given: Partial<Record<KeyName, string>> = {};
+    /** Keys a misspelled or misplaced key's did-you-mean names. */
+    const meantKeys = new Set<KeyName>();
 
     for (const [fullKey, value] of Object.entries(raw.values)) {
-        if (!fullKey.startsWith(prefix)) {
-            continue; // other namespaces (aws:, kubernetes:, ...) belong to their providers
+        const colon = fullKey.indexOf(":");
+        const namespace = fullKey.slice(0, Math.max(colon, 0));
+        const name = fullKey.slice(colon + 1);
+        if (namespace === NAMESPACE && isKeyName(name)) {
+            given[name] = value;
+            continue;
         }
-        const key = fullKey.slice(prefix.length);
-        if (Object.prototype.hasOwnProperty.call(KEYS, key)) {
-            given[key as KeyName] = value;
-        } else {
-            const hint = suggest(key);
-            problems.push({
-                key: fullKey,
-                message: `unknown key${hint !== undefined ? `; did you mean ${qualified(hint)}?` : ""} (herd reads only the keys listed in Pulumi.yaml)`,
-            });
+        // undefined: another namespace's key (aws:, kubernetes:, ...), which belongs to its provider.
+        const unknown = namespace === NAMESPACE ? unknownKey(name) : misplacedKey(namespace, name);
+        if (unknown !== undefined) {
+            problems.push(unknown.problem);
+            if (unknown.meant !== undefined) {
+                meantKeys.add(unknown.meant);
+            }
         }
     }
+
+    /**
+     * Keys whose value is not known because a problem above is about them: given but malformed, or the
+     * did-you-mean of a misspelled key and not set themselves (the value went to the typo). Rules that read one
+     * report nothing: the user fixes the first problem and the rule then sees the real value.
+     */
+    const unsettled = new Set<KeyName>([...meantKeys].filter((k) => given[k] === undefined));
+
+    // The platform decides which keys apply, so it is read first.
+    const platformResult = given.platform === undefined ? undefined : KEYS.platform.schema.safeParse(given.platform);
+    const platform = platformResult?.success === true ? (platformResult.data as PlatformName) : undefined;
 
     // Per-key validation.
     const values: Partial<Record<KeyName, unknown>> = {};
     for (const key of KEY_NAMES) {
         const spec: KeySpec = KEYS[key];
-        const rawValue = given[key] ?? defaultAsRaw(spec);
+        const secret = spec.secret === true;
+        const value = given[key];
+        if (platform !== undefined && spec.platforms !== undefined && !spec.platforms.includes(platform) && value !== undefined) {
+            // A key only another platform reads must not be set (to a non-default value: the CLI fills declared
+            // defaults in). Whether it is well-formed does not matter: the one fix is to remove it.
+            if (value !== defaultAsRaw(spec)) {
+                problems.push({
+                    key: qualified(key),
+                    message: `applies only to platform ${spec.platforms.join(", ")}, but this stack's platform is ${platform}: expected it removed, got ${describeGiven(decodeForMessage(spec, value), secret)}`,
+                });
+                continue;
+            }
+            // The default, as the CLI fills it in: read like an unset key below.
+        }
+        const rawValue = value ?? defaultAsRaw(spec);
         if (rawValue === undefined) {
-            problems.push({ key: qualified(key), message: `required: ${expectation(spec)}, got nothing` });
+            if (!unsettled.has(key)) {
+                // (When a misspelled key holds the value, its did-you-mean is the one problem to report.)
+                problems.push({ key: qualified(key), message: `required: ${expectation(spec)}, got nothing` });
+            }
+            unsettled.add(key);
             continue;
         }
-        const secret = spec.secret === true;
         if (secret && rawValue !== "" && !raw.secretKeys.has(qualified(key))) {
             problems.push({
                 key: qualified(key),
                 message: `expected a secret value (pulumi config set --secret ${qualified(key)} ...), got a plaintext value`,
             });
+            unsettled.add(key);
             continue;
         }
         const structured = structuredKind(rawValue);
         if (spec.type === "string" && spec.acceptsDocument !== true && structured !== undefined) {
             // The CLI hands a mapping or list written in the stack file to the program as JSON text.
-            problems.push({ key: qualified(key), message: `expected a string, got a ${structured}: ${describeGiven(rawValue, secret)}` });
+            problems.push({ key: qualified(key), message: `expected a string, got a ${structured}: ${describeGiven(JSON.parse(rawValue) as unknown, secret)}` });
+            unsettled.add(key);
             continue;
         }
         const result = spec.schema.safeParse(rawValue);
@@ -941,30 +1038,20 @@ export function parseConfig(raw: RawConfig): HerdConfig {
             const got = issue.path.length > 0 ? at(decoded, issue.path) : decoded;
             problems.push({
                 key: `${qualified(key)}${sub}`,
-                message: `${issue.message !== "" ? issue.message : expectation(spec)}, got ${describeGiven(got, secret)}`,
+                message: withGiven(issue.message !== "" ? issue.message : expectation(spec), describeGiven(got, secret)),
             });
         }
-    }
-
-    // Keys that only one platform reads must not be set (to a non-default value) on another.
-    const platform = values.platform as PlatformName | undefined;
-    if (platform !== undefined) {
-        for (const key of KEY_NAMES) {
-            const spec: KeySpec = KEYS[key];
-            const value = given[key];
-            if (spec.platforms === undefined || spec.platforms.includes(platform) || value === undefined) {
-                continue;
-            }
-            if (value !== defaultAsRaw(spec)) {
-                problems.push({
-                    key: qualified(key),
-                    message: `applies only to platform ${spec.platforms.join(", ")}, but this stack's platform is ${platform}; remove it, got ${describeGiven(decodeForMessage(spec, value), spec.secret === true)}`,
-                });
-            }
+        const badItems = new Set(result.error.issues.map((issue) => issue.path[0]));
+        if (Array.isArray(decoded) && [...badItems].every((i) => typeof i === "number")) {
+            // A list whose only problems are some of its entries: the rest are known, and the rules that span keys
+            // still check them (0.0.0.0/0 is reported even while another entry is malformed).
+            values[key] = decoded.filter((_, i) => !badItems.has(i));
+        } else {
+            unsettled.add(key);
         }
     }
 
-    const built = platform === undefined ? undefined : build(platform, values, raw, problems);
+    const built = platform === undefined ? undefined : build(platform, values, unsettled, raw, problems);
     if (problems.length > 0 || built === undefined) {
         throw new ConfigError(problems, raw.stack);
     }
@@ -999,37 +1086,74 @@ function expectation(spec: KeySpec): string {
     return `expected ${spec.type === "array" ? "a list" : `a ${spec.type}`}`;
 }
 
-/** Cross-field rules and the typed result for one platform. */
+/**
+ * Cross-field rules and the typed result for one platform. `v` holds the values that passed validation (a list with
+ * malformed entries: its valid ones); `unsettled` the keys whose value a problem already reported left unknown.
+ */
 function build(
     platform: PlatformName,
     v: Partial<Record<KeyName, unknown>>,
+    unsettled: ReadonlySet<KeyName>,
     raw: RawConfig,
     problems: ConfigProblem[],
 ): HerdConfig | undefined {
     const str = (key: KeyName): string => (typeof v[key] === "string" ? (v[key] as string) : "");
     const num = (key: KeyName): number => (typeof v[key] === "number" ? (v[key] as number) : Number.NaN);
     const set = (key: KeyName): string | undefined => (str(key) === "" ? undefined : str(key));
-    const problem = (key: KeyName, message: string) => problems.push({ key: qualified(key), message });
+    /** What the stack gave for a key, as written (a list in full, even when only its valid entries are in `v`). */
+    const written = (key: KeyName): string => {
+        const spec: KeySpec = KEYS[key];
+        const text = raw.values[qualified(key)];
+        return describeGiven(text === undefined ? v[key] : decodeForMessage(spec, text), spec.secret === true);
+    };
+    /**
+     * Reports a cross-field problem on `key`; `reads` are the other keys whose values decided it. When any of them
+     * is unsettled the rule saw a stand-in ("" or NaN) instead of the user's value, so it says nothing: the problem
+     * that left the value unknown is already reported, once.
+     */
+    const problem = (key: KeyName, message: string, ...reads: KeyName[]) => {
+        if (![key, ...reads].some((k) => unsettled.has(k))) {
+            problems.push({ key: qualified(key), message });
+        }
+    };
     if (num("elasticReplicas") === 2) {
         problem("elasticReplicas", "expected 1 (a single node) or 3 or more: with 2 nodes, losing either one stops the cluster; got 2");
     }
     if (num("apiMaxReplicas") < num("apiReplicas")) {
-        problem("apiMaxReplicas", `expected at least herd:apiReplicas (${num("apiReplicas")}), got ${num("apiMaxReplicas")}`);
+        problem("apiMaxReplicas", `expected at least herd:apiReplicas (${num("apiReplicas")}), got ${num("apiMaxReplicas")}`, "apiReplicas");
     }
     const hostname = set("publicHostname");
     const tlsSecret = set("tlsSecretName");
     const issuer = set("tlsClusterIssuer");
+    const certificateKey: KeyName = tlsSecret !== undefined ? "tlsSecretName" : "tlsClusterIssuer";
     if (tlsSecret !== undefined && issuer !== undefined) {
-        problem("tlsClusterIssuer", "expected either herd:tlsSecretName or herd:tlsClusterIssuer, not both; got both");
+        problem("tlsClusterIssuer", "expected either herd:tlsSecretName or herd:tlsClusterIssuer, not both; got both", "tlsSecretName");
     }
-    if ((tlsSecret !== undefined || issuer !== undefined) && (platform !== "onprem" || set("ingressClass") === undefined)) {
+    if (tlsSecret !== undefined || issuer !== undefined) {
+        if (platform !== "onprem") {
+            problem(
+                certificateKey,
+                `expected no certificate on platform ${platform}: a certificate needs an Ingress to terminate TLS, and the ${platform} load balancer passes TCP through (only onprem with herd:ingressClass has one); got ${describeGiven(tlsSecret ?? issuer, false)}`,
+            );
+        } else if (set("ingressClass") === undefined) {
+            problem(
+                certificateKey,
+                `a certificate needs an Ingress to terminate TLS: expected herd:ingressClass set as well, got ${describeGiven(tlsSecret ?? issuer, false)} without an ingress class`,
+                "ingressClass",
+            );
+        }
+    }
+    // One problem for a missing host name, however many settings need it.
+    const ingress = platform === "onprem" ? set("ingressClass") : undefined;
+    const needHost: KeyName[] = [
+        ...(ingress !== undefined ? (["ingressClass"] as const) : []),
+        ...(tlsSecret !== undefined || issuer !== undefined ? [certificateKey] : []),
+    ];
+    if (hostname === undefined && needHost.length > 0) {
         problem(
-            tlsSecret !== undefined ? "tlsSecretName" : "tlsClusterIssuer",
-            "a certificate needs an Ingress to terminate TLS (onprem with herd:ingressClass); the aws and gcp load balancers pass TCP through",
+            "publicHostname",
+            `expected the host name ${ingress !== undefined ? "the Ingress serves" : "the certificate is for"} (required with ${needHost.map(qualified).join(" and ")}), got nothing`,
         );
-    }
-    if ((tlsSecret !== undefined || issuer !== undefined) && hostname === undefined) {
-        problem("publicHostname", "expected the host name the certificate is for (required with herd:tlsSecretName or herd:tlsClusterIssuer), got nothing");
     }
     const common: CommonConfig = {
         stack: raw.stack,
@@ -1094,12 +1218,17 @@ function build(
             } else if (className !== undefined) {
                 storage = { mode: "existing", className };
                 if (parameters.length > 0) {
-                    problem("storageParameters", "only used with herd:storageProvisioner (herd does not change an existing StorageClass), got parameters without a provisioner");
+                    problem(
+                        "storageParameters",
+                        `only used with herd:storageProvisioner (herd does not change an existing StorageClass): expected no parameters without a provisioner, got ${written("storageParameters")}`,
+                        "storageProvisioner",
+                    );
                 }
             } else {
                 problem(
                     "storageClass",
                     "expected the name of an existing StorageClass, or set herd:storageProvisioner so herd creates one; got neither",
+                    "storageProvisioner",
                 );
             }
 
@@ -1113,15 +1242,18 @@ function build(
                 problem(
                     apiImage === undefined ? "apiImage" : "frontendImage",
                     `expected both herd:apiImage and herd:frontendImage (prebuilt images) or neither, got only ${apiImage === undefined ? "herd:frontendImage" : "herd:apiImage"}`,
+                    "apiImage",
+                    "frontendImage",
                 );
             } else if (location !== undefined) {
                 const username = str("registryUsername");
                 const hasPassword = (raw.values[qualified("registryPassword")] ?? "") !== "";
                 if (username === "" && hasPassword) {
+                    // (Whether a password was given is known even when it was given in plaintext: no `reads`.)
                     problem("registryUsername", "expected a username to go with herd:registryPassword, got nothing");
                 }
                 if (username !== "" && !hasPassword) {
-                    problem("registryPassword", "expected a password (set with --secret) to go with herd:registryUsername, got nothing");
+                    problem("registryPassword", "expected a password (set with --secret) to go with herd:registryUsername, got nothing", "registryUsername");
                 }
                 images = {
                     mode: "build",
@@ -1131,6 +1263,8 @@ function build(
                 problem(
                     "registry",
                     "expected a registry to push built images to, or prebuilt images in herd:apiImage and herd:frontendImage; got neither",
+                    "apiImage",
+                    "frontendImage",
                 );
             }
 
@@ -1142,6 +1276,7 @@ function build(
                     problem(
                         "backupCredentialsSecret",
                         "expected the name of the Secret holding the backup bucket's credentials (required with herd:backupBucket), got nothing",
+                        "backupBucket",
                     );
                 }
                 backup = {
@@ -1154,14 +1289,11 @@ function build(
             } else {
                 for (const key of ["backupEndpoint", "backupCredentialsSecret"] as const) {
                     if (set(key) !== undefined) {
-                        problem(key, `only used with herd:backupBucket, got ${JSON.stringify(str(key))} without a bucket`);
+                        problem(key, `only used with herd:backupBucket: expected it unset without a bucket, got ${describeGiven(str(key), false)}`, "backupBucket");
                     }
                 }
             }
 
-            if (set("ingressClass") !== undefined && set("publicHostname") === undefined) {
-                problem("publicHostname", "expected the host name the Ingress serves (required with herd:ingressClass), got nothing");
-            }
             if (storage === undefined || images === undefined) {
                 return undefined;
             }
@@ -1187,9 +1319,14 @@ function build(
             }
             const nodes = { instanceType: str("awsNodeInstanceType"), min: num("awsNodeMin"), desired: num("awsNodeDesired"), max: num("awsNodeMax") };
             if (nodes.min > nodes.max) {
-                problem("awsNodeMin", `expected at most herd:awsNodeMax (${nodes.max}), got ${nodes.min}`);
+                problem("awsNodeMin", `expected at most herd:awsNodeMax (${nodes.max}), got ${nodes.min}`, "awsNodeMax");
             } else if (nodes.desired < nodes.min || nodes.desired > nodes.max) {
-                problem("awsNodeDesired", `expected a count from herd:awsNodeMin (${nodes.min}) to herd:awsNodeMax (${nodes.max}), got ${nodes.desired}`);
+                problem(
+                    "awsNodeDesired",
+                    `expected a count from herd:awsNodeMin (${nodes.min}) to herd:awsNodeMax (${nodes.max}), got ${nodes.desired}`,
+                    "awsNodeMin",
+                    "awsNodeMax",
+                );
             }
             const cluster = clusterConfig();
             if (region === undefined || cluster === undefined) {
@@ -1220,15 +1357,15 @@ function build(
             }
             const nodes = { machineType: str("gcpNodeMachineType"), minPerZone: num("gcpNodeMinPerZone"), maxPerZone: num("gcpNodeMaxPerZone") };
             if (nodes.minPerZone > nodes.maxPerZone) {
-                problem("gcpNodeMinPerZone", `expected at most herd:gcpNodeMaxPerZone (${nodes.maxPerZone}), got ${nodes.minPerZone}`);
+                problem("gcpNodeMinPerZone", `expected at most herd:gcpNodeMaxPerZone (${nodes.maxPerZone}), got ${nodes.minPerZone}`, "gcpNodeMaxPerZone");
             }
             const network = { subnetCidr: str("gcpSubnetCidr"), podsCidr: str("gcpPodsCidr"), servicesCidr: str("gcpServicesCidr"), masterCidr: str("gcpMasterCidr") };
             const ranges = Object.entries({ gcpSubnetCidr: network.subnetCidr, gcpPodsCidr: network.podsCidr, gcpServicesCidr: network.servicesCidr, gcpMasterCidr: network.masterCidr });
             for (let i = 0; i < ranges.length; i++) {
                 for (let j = i + 1; j < ranges.length; j++) {
-                    const [a, b] = [ranges[i], ranges[j]];
+                    const [a, b] = [ranges[i], ranges[j]] as [[KeyName, string], [KeyName, string]];
                     if (cidrProblem(a[1]) === undefined && cidrProblem(b[1]) === undefined && cidrsOverlap(a[1], b[1])) {
-                        problem(b[0] as KeyName, `expected a range that does not overlap herd:${a[0]} (${a[1]}), got ${JSON.stringify(b[1])}`);
+                        problem(b[0], `expected a range that does not overlap herd:${a[0]} (${a[1]}), got ${JSON.stringify(b[1])}`, a[0]);
                     }
                 }
             }
@@ -1254,12 +1391,14 @@ function build(
 
     /** The settings both clouds' clusters share, with the API-exposure rule. */
     function clusterConfig(): ClusterConfig | undefined {
+        // The entries that are valid CIDRs, even when another entry is malformed (that one is reported on its own).
         const cidrs = (v.apiAccessCidrs as string[] | undefined) ?? [];
         const open = cidrs.filter((c) => c.endsWith("/0"));
         if (open.length > 0 && v.apiAccessFromAnywhere !== true) {
             problem(
                 "apiAccessCidrs",
-                `expected the CIDRs that may reach the Kubernetes API; ${open.join(", ")} opens it to the whole internet, which needs herd:apiAccessFromAnywhere set to true; got ${JSON.stringify(cidrs)}`,
+                `expected the CIDRs that may reach the Kubernetes API; ${open.join(", ")} opens it to the whole internet, which needs herd:apiAccessFromAnywhere set to true; got ${written("apiAccessCidrs")}`,
+                "apiAccessFromAnywhere",
             );
             return undefined;
         }

@@ -3,9 +3,12 @@
  * keys with suggestions, and secrets that stay secret.
  */
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, editDistance, KEYS, KEY_NAMES } from "../config";
-import { inspect, keysOf, MINIMAL_ONPREM, parse, problemsOf } from "./helpers";
+import { readStackConfig, StackFileError } from "./harness/stack-config";
+import { inspect, keysOf, MINIMAL_ONPREM, parse, PROJECT_DIR, problemsOf, tempDir, writeStackFile } from "./helpers";
 
 const AWS = { "herd:platform": "aws", "herd:awsRegion": "eu-west-1" };
 const GCP = { "herd:platform": "gcp", "herd:gcpProject": "acme-prod-1", "herd:gcpRegion": "europe-west1" };
@@ -308,7 +311,7 @@ describe("validation errors name the key, what was expected and what was given",
         { name: "an onprem key on aws", values: { "herd:platform": "aws", "herd:awsRegion": "eu-west-1", "herd:storageClass": "gp2" }, key: "herd:storageClass", expected: /applies only to platform onprem/ },
         { name: "aws without a region", values: { "herd:platform": "aws" }, key: "herd:awsRegion", expected: /required on platform aws/ },
         { name: "malformed aws region", values: { "herd:platform": "aws", "herd:awsRegion": "Ireland" }, key: "herd:awsRegion", expected: /AWS region.*got "Ireland"/ },
-        { name: "fewer than 2 zones", values: { ...AWS, "herd:awsZoneCount": "1" }, key: "herd:awsZoneCount", expected: /from 2 to 6, got "1"/ },
+        { name: "fewer than 2 zones", values: { ...AWS, "herd:awsZoneCount": "1" }, key: "herd:awsZoneCount", expected: /from 2 to 6, got 1$/ },
         { name: "zones not a number", values: { ...AWS, "herd:awsZoneCount": "three" }, key: "herd:awsZoneCount", expected: /expected a whole number, got "three"/ },
         { name: "node min above max", values: { ...AWS, "herd:awsNodeMin": "5", "herd:awsNodeMax": "3", "herd:awsNodeDesired": "4" }, key: "herd:awsNodeMin", expected: /at most herd:awsNodeMax \(3\), got 5/ },
         { name: "desired outside min..max", values: { ...AWS, "herd:awsNodeDesired": "9" }, key: "herd:awsNodeDesired", expected: /from herd:awsNodeMin \(3\) to herd:awsNodeMax \(6\), got 9/ },
@@ -332,7 +335,7 @@ describe("validation errors name the key, what was expected and what was given",
         { name: "Elasticsearch under 1Gi", values: { ...MINIMAL_ONPREM, "herd:elasticMemory": "512Mi" }, key: "herd:elasticMemory", expected: /at least 1Gi.*got "512Mi"/ },
         { name: "PostgreSQL under 256Mi", values: { ...MINIMAL_ONPREM, "herd:postgresMemory": "128Mi" }, key: "herd:postgresMemory", expected: /at least 256Mi/ },
         { name: "CPU not a quantity", values: { ...MINIMAL_ONPREM, "herd:redisCpu": "fast" }, key: "herd:redisCpu", expected: /CPU quantity such as 500m/ },
-        { name: "malformed cron: fields", values: { ...MINIMAL_ONPREM, "herd:backupSchedule": "0 3 * *" }, key: "herd:backupSchedule", expected: /5 fields.*got 4 fields/ },
+        { name: "malformed cron: fields", values: { ...MINIMAL_ONPREM, "herd:backupSchedule": "0 3 * *" }, key: "herd:backupSchedule", expected: /5 fields.*, got "0 3 \* \*" \(4 fields\)$/ },
         { name: "malformed cron: range", values: { ...MINIMAL_ONPREM, "herd:backupSchedule": "0 25 * * *" }, key: "herd:backupSchedule", expected: /the hour field "25" is not valid/ },
         { name: "malformed cron: text", values: { ...MINIMAL_ONPREM, "herd:backupSchedule": "every night" }, key: "herd:backupSchedule", expected: /cron schedule/ },
         { name: "unknown eviction policy", values: { ...MINIMAL_ONPREM, "herd:redisEvictionPolicy": "lru" }, key: "herd:redisEvictionPolicy", expected: /one of noeviction, allkeys-lru.*got "lru"/ },
@@ -358,6 +361,9 @@ describe("validation errors name the key, what was expected and what was given",
             const problem = err.problems.find((p) => p.key === c.key);
             assert.match(problem?.message ?? "", c.expected);
             assert.ok(err.message.includes(`${c.key}: `), "the message names the key");
+            for (const p of err.problems) {
+                assert.ok((p.message.match(/\bgot\b/g) ?? []).length <= 1, `"got" more than once in ${p.key}: ${p.message}`);
+            }
         });
     }
 });
@@ -403,5 +409,233 @@ describe("all problems at once", () => {
         }
         assert.match(err.message, new RegExp(`^Stack 'test' has ${err.problems.length} configuration problems:`));
         assert.equal(err.message.split("\n").length, err.problems.length + 1);
+    });
+});
+
+/** Every problem as the user reads it: `<key>: <message>`. */
+function lines(values: Record<string, string>, secret: string[] = []): string[] {
+    return problemsOf(values, secret).problems.map((p) => `${p.key}: ${p.message}`);
+}
+
+const OPEN_API = 'expected the CIDRs that may reach the Kubernetes API; 0.0.0.0/0 opens it to the whole internet, which needs herd:apiAccessFromAnywhere set to true';
+
+describe("every problem, once, and only real ones (issue 10)", () => {
+    describe("a malformed list entry does not hide a problem with the others", () => {
+        for (const [platform, base] of [["aws", AWS], ["gcp", GCP]] as const) {
+            it(`${platform}: a malformed CIDR and 0.0.0.0/0 without the opt-in are reported together`, () => {
+                assert.deepEqual(lines({ ...base, "herd:apiAccessCidrs": '["0.0.0.0/0","10.0.0.300/8"]' }), [
+                    'herd:apiAccessCidrs[1]: expected an IPv4 CIDR block such as 10.0.0.0/16, got "10.0.0.300/8"',
+                    `herd:apiAccessCidrs: ${OPEN_API}; got ["0.0.0.0/0","10.0.0.300/8"]`,
+                ]);
+            });
+        }
+        it("with the opt-in, only the malformed entry", () => {
+            assert.deepEqual(lines({ ...AWS, "herd:apiAccessCidrs": '["0.0.0.0/0","10.0.0.300/8"]', "herd:apiAccessFromAnywhere": "true" }), [
+                'herd:apiAccessCidrs[1]: expected an IPv4 CIDR block such as 10.0.0.0/16, got "10.0.0.300/8"',
+            ]);
+        });
+        it("an opt-in that is not a boolean is the one problem: whether 0.0.0.0/0 is allowed is not known", () => {
+            assert.deepEqual(lines({ ...AWS, "herd:apiAccessCidrs": '["0.0.0.0/0"]', "herd:apiAccessFromAnywhere": "yes" }), [
+                'herd:apiAccessFromAnywhere: expected true or false, got "yes"',
+            ]);
+        });
+        it("storage parameters: a malformed entry and parameters without a provisioner", () => {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:storageParameters": '["a=b","broken"]' }), [
+                'herd:storageParameters[1]: expected key=value, got "broken"',
+                'herd:storageParameters: only used with herd:storageProvisioner (herd does not change an existing StorageClass): expected no parameters without a provisioner, got ["a=b","broken"]',
+            ]);
+        });
+    });
+
+    describe("a misspelled key is one problem, not also one about the key it meant", () => {
+        const typo = (wrong: string, right: string) =>
+            `herd:${wrong}: unknown key; did you mean herd:${right}? (herd reads only the keys listed in Pulumi.yaml)`;
+        it("onprem: herd:ingresClass with a certificate does not also say the certificate needs herd:ingressClass", () => {
+            assert.deepEqual(
+                lines({ ...MINIMAL_ONPREM, "herd:ingresClass": "nginx", "herd:publicHostname": "shop.example.com", "herd:tlsSecretName": "shop-tls" }),
+                [typo("ingresClass", "ingressClass")],
+            );
+        });
+        it("onprem: herd:regsitry does not also say there is neither a registry nor prebuilt images", () => {
+            assert.deepEqual(lines({ "herd:platform": "onprem", "herd:storageClass": "fast-ssd", "herd:regsitry": "r.example.com/herd" }), [typo("regsitry", "registry")]);
+        });
+        it("onprem: herd:storageProvisoner does not also say there is neither a class nor a provisioner", () => {
+            assert.deepEqual(lines({ "herd:platform": "onprem", "herd:registry": "r.example.com/herd", "herd:storageProvisoner": "driver.longhorn.io" }), [
+                typo("storageProvisoner", "storageProvisioner"),
+            ]);
+        });
+        it("onprem: herd:backupBuckt does not also say the credentials Secret needs a bucket", () => {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:backupBuckt": "herd-backups", "herd:backupCredentialsSecret": "s3" }), [typo("backupBuckt", "backupBucket")]);
+        });
+        it("aws: herd:awsRegoin does not also say herd:awsRegion is required", () => {
+            assert.deepEqual(lines({ "herd:platform": "aws", "herd:awsRegoin": "eu-west-1" }), [typo("awsRegoin", "awsRegion")]);
+        });
+        it("herd:platfrom does not also say herd:platform is required", () => {
+            assert.deepEqual(lines({ "herd:platfrom": "onprem", "herd:storageClass": "x" }), [typo("platfrom", "platform")]);
+        });
+        it("a problem that does not depend on the misspelled key is still reported: a certificate needs a host name", () => {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:ingresClass": "nginx", "herd:tlsSecretName": "shop-tls" }), [
+                typo("ingresClass", "ingressClass"),
+                "herd:publicHostname: expected the host name the certificate is for (required with herd:tlsSecretName), got nothing",
+            ]);
+        });
+        it("when the meant key is set as well, its own rules still apply", () => {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:ingressClass": "nginx", "herd:ingresClass": "nginx" }), [
+                typo("ingresClass", "ingressClass"),
+                "herd:publicHostname: expected the host name the Ingress serves (required with herd:ingressClass), got nothing",
+            ]);
+        });
+        it("a host name needed for two reasons is one problem", () => {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:ingressClass": "nginx", "herd:tlsSecretName": "shop-tls" }), [
+                "herd:publicHostname: expected the host name the Ingress serves (required with herd:ingressClass and herd:tlsSecretName), got nothing",
+            ]);
+        });
+    });
+
+    describe("a malformed value is not also reported as missing", () => {
+        it("aws: a GCP region in herd:awsRegion", () => {
+            assert.deepEqual(lines({ "herd:platform": "aws", "herd:awsRegion": "europe-west1" }), [
+                'herd:awsRegion: expected an AWS region such as eu-west-1, got "europe-west1"',
+            ]);
+        });
+        it("gcp: a malformed project and region", () => {
+            assert.deepEqual(lines({ "herd:platform": "gcp", "herd:gcpProject": "ACME", "herd:gcpRegion": "europe" }), [
+                `herd:gcpProject: expected a GCP project ID (6-30 lowercase letters, digits, '-'), got "ACME"`,
+                'herd:gcpRegion: expected a GCP region such as europe-west1, got "europe"',
+            ]);
+        });
+        it("onprem: a malformed storage class, host name and credentials Secret", () => {
+            assert.deepEqual(
+                lines({
+                    "herd:platform": "onprem",
+                    "herd:registry": "r.example.com/herd",
+                    "herd:storageClass": "Fast SSD",
+                    "herd:ingressClass": "nginx",
+                    "herd:publicHostname": "https://shop",
+                    "herd:backupBucket": "herd-backups",
+                    "herd:backupCredentialsSecret": "S3_Creds",
+                }),
+                [
+                    `herd:storageClass: expected a StorageClass name: a DNS subdomain (lowercase letters, digits, '-' and '.'), got "Fast SSD"`,
+                    `herd:backupCredentialsSecret: expected a Secret name: a DNS subdomain (lowercase letters, digits, '-' and '.'), got "S3_Creds"`,
+                    `herd:publicHostname: expected a host name such as shop.example.com: a DNS subdomain (lowercase letters, digits, '-' and '.'), got "https://shop"`,
+                ],
+            );
+        });
+        it("onprem: a plaintext registry password is not also a missing one", () => {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:registryUsername": "ci", "herd:registryPassword": "pw" }), [
+                "herd:registryPassword: expected a secret value (pulumi config set --secret herd:registryPassword ...), got a plaintext value",
+            ]);
+        });
+        it("a key of another platform is reported once, as such, whatever its value", () => {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:awsRegion": "Ireland" }), [
+                `herd:awsRegion: applies only to platform aws, but this stack's platform is onprem: expected it removed, got "Ireland"`,
+            ]);
+        });
+    });
+
+    describe("keys outside herd: that herd could have meant", () => {
+        it("a namespace that is a near miss of herd, with and without a herd key", () => {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "hrd:namespace": "shop", "herdd:foo": "x", "Herd:namespace": "shop" }), [
+                'hrd:namespace: unknown namespace "hrd"; did you mean herd:namespace? (herd reads only herd: keys)',
+                'herdd:foo: unknown namespace "herdd", and "foo" is not a herd key either (herd reads only the herd: keys listed in Pulumi.yaml)',
+                'Herd:namespace: unknown namespace "Herd"; did you mean herd:namespace? (herd reads only herd: keys)',
+            ]);
+        });
+        it("a herd key in a namespace no provider owns", () => {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "app:ingressClass": "nginx", "app:publicHostname": "shop.example.com" }), [
+                `app:ingressClass: "app" is not herd's namespace nor a provider's; did you mean herd:ingressClass? (herd reads only herd: keys)`,
+                `app:publicHostname: "app" is not herd's namespace nor a provider's; did you mean herd:publicHostname? (herd reads only herd: keys)`,
+            ]);
+        });
+        it("a misplaced key is one problem, not also one about the key it meant", () => {
+            assert.deepEqual(lines({ "herd:platform": "onprem", "herd:storageClass": "fast-ssd", "hrd:registry": "r.example.com/herd" }), [
+                'hrd:registry: unknown namespace "hrd"; did you mean herd:registry? (herd reads only herd: keys)',
+            ]);
+        });
+        it("providers' keys are theirs, even when named like a herd key", () => {
+            assert.doesNotThrow(() =>
+                parse({ ...MINIMAL_ONPREM, "kubernetes:namespace": "x", "aws:region": "eu-west-1", "gcp:region": "europe-west1", "pulumi:tags": "{}", "random:x": "y" }),
+            );
+        });
+        it("a bare key in a stack file is the project's (herd:), as the CLI reads it; a bare typo is an unknown herd: key", () => {
+            const raw = readStackConfig({ stack: "test", configFile: writeStackFile({ platform: "onprem", storageClass: "fast-ssd", registry: "r.example.com/herd", ingresClass: "nginx" }) });
+            assert.equal(raw.values["herd:storageClass"], "fast-ssd");
+            assert.deepEqual(lines(raw.values), [
+                "herd:ingresClass: unknown key; did you mean herd:ingressClass? (herd reads only the keys listed in Pulumi.yaml)",
+            ]);
+        });
+        it("the old <namespace>:config:<name> form is read as <namespace>:<name>, as the CLI reads it", () => {
+            const raw = readStackConfig({ stack: "test", configFile: writeStackFile({ "herd:config:platform": "onprem", "herd:storageClass": "x", "herd:registry": "r.example.com/herd" }) });
+            assert.equal(raw.values["herd:platform"], "onprem");
+        });
+    });
+
+    describe("what was given is shown as written", () => {
+        it("numbers as numbers, strings quoted", () => {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:elasticReplicas": "0", "herd:apiReplicas": "-1", "herd:frontendReplicas": "two", "herd:elasticCpu": "0" }), [
+                "herd:elasticReplicas: expected a whole number from 1 to 15, got 0",
+                'herd:elasticCpu: expected a CPU quantity such as 500m or 2, got "0"',
+                "herd:apiReplicas: expected a whole number from 1 to 100, got -1",
+                'herd:frontendReplicas: expected a whole number, got "two"',
+            ]);
+        });
+        it("a number on the wrong platform", () => {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:awsZoneCount": "5" }), [
+                "herd:awsZoneCount: applies only to platform aws, but this stack's platform is onprem: expected it removed, got 5",
+            ]);
+        });
+        it("a mapping or list given for a string is shown as data, not as escaped JSON text", () => {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:namespace": '["a","b"]' }), ['herd:namespace: expected a string, got a list: ["a","b"]']);
+        });
+        it("a message never says got twice: cron's field count follows the value", () => {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:backupSchedule": "0 3 * *" }), [
+                'herd:backupSchedule: expected a cron schedule of 5 fields (minute hour day-of-month month day-of-week) such as "0 3 * * *", got "0 3 * *" (4 fields)',
+            ]);
+        });
+        it("a certificate on a cloud says what was given", () => {
+            assert.deepEqual(lines({ ...AWS, "herd:publicHostname": "a.example.com", "herd:tlsSecretName": "shop-tls" }), [
+                'herd:tlsSecretName: expected no certificate on platform aws: a certificate needs an Ingress to terminate TLS, and the aws load balancer passes TCP through (only onprem with herd:ingressClass has one); got "shop-tls"',
+            ]);
+        });
+    });
+
+    describe("the offline commands' stack file errors", () => {
+        it("an unknown stack lists the stacks that exist", () => {
+            assert.throws(() => readStackConfig({ stack: "nosuch" }), (err: Error) => {
+                assert.ok(err instanceof StackFileError);
+                assert.equal(err.message, `no stack file for stack 'nosuch': Pulumi.nosuch.yaml does not exist in ${PROJECT_DIR}; the stacks here are: aws, gcp, onprem`);
+                return true;
+            });
+        });
+        it("the stacks listed are the project directory's Pulumi.<stack>.yaml files", () => {
+            const dir = tempDir();
+            fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+            fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), "config: {}\n");
+            fs.writeFileSync(path.join(dir, "Pulumi.dev.yml"), "config: {}\n");
+            assert.throws(() => readStackConfig({ stack: "prod", projectDir: dir }), {
+                message: `no stack file for stack 'prod': Pulumi.prod.yaml does not exist in ${dir}; the stacks here are: dev, staging`,
+            });
+        });
+        it("a --config-file that names no file says so, with the absolute path", () => {
+            const missing = path.join("no-such-dir", "Pulumi.x.yaml");
+            assert.throws(() => readStackConfig({ stack: "aws", configFile: missing }), (err: Error) => {
+                assert.ok(err instanceof StackFileError);
+                assert.equal(err.message, `--config-file ${missing}: no such file (${path.resolve(missing)})`);
+                assert.doesNotMatch(err.message, /pass --config-file/);
+                return true;
+            });
+        });
+        it("a command that resolved --config-file against the user's directory still shows what the user typed", () => {
+            const abs = path.join(tempDir(), "Pulumi.x.yaml");
+            assert.throws(() => readStackConfig({ stack: "aws", configFile: abs, configFileAsGiven: "Pulumi.x.yaml" }), {
+                message: `--config-file Pulumi.x.yaml: no such file (${abs})`,
+            });
+            assert.throws(() => readStackConfig({ stack: "aws", configFile: abs }), { message: `--config-file ${abs}: no such file` });
+        });
+        it("a --config-file that is a directory says so", () => {
+            const dir = tempDir();
+            assert.throws(() => readStackConfig({ stack: "aws", configFile: dir }), { message: `--config-file ${dir}: not a file` });
+        });
     });
 });

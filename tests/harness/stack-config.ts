@@ -36,6 +36,11 @@ export interface StackConfigOptions {
     /** Stack name; the file is `Pulumi.<stack>.yaml` in the project directory unless `configFile` is given. */
     readonly stack: string;
     readonly configFile?: string;
+    /**
+     * `--config-file` as the user typed it, for messages, when the command resolved `configFile` against the user's
+     * directory (npm run starts scripts in the project directory). Default: `configFile`.
+     */
+    readonly configFileAsGiven?: string;
     readonly projectDir?: string;
     /** Plaintext for secret keys, by fully qualified key (tests use this to play the decrypted value). */
     readonly secrets?: Readonly<Record<string, string>>;
@@ -127,15 +132,71 @@ export function readProject(projectDir: string = PROJECT_DIR): { name: string; c
     return { name: project["name"], config: isRecord(config) ? config : {} };
 }
 
+/** The stacks that have a stack file (`Pulumi.<stack>.yaml`) in the project directory, sorted. */
+export function stacksIn(projectDir: string = PROJECT_DIR): string[] {
+    let entries: string[];
+    try {
+        entries = fs.readdirSync(projectDir);
+    } catch {
+        return [];
+    }
+    return entries
+        .map((name) => /^Pulumi\.(.+)\.ya?ml$/.exec(name)?.[1])
+        .filter((stack): stack is string => stack !== undefined)
+        .sort();
+}
+
+/**
+ * The stack file to read, or a StackFileError that says what to do: a `--config-file` that names no file says so
+ * with the absolute path it looked at; a stack with no file lists the stacks that have one.
+ */
+export function stackFilePath(opts: Pick<StackConfigOptions, "stack" | "configFile" | "configFileAsGiven" | "projectDir">): string {
+    const projectDir = opts.projectDir ?? PROJECT_DIR;
+    if (opts.configFile !== undefined) {
+        const file = path.resolve(opts.configFile);
+        const shown = opts.configFileAsGiven ?? opts.configFile;
+        // The absolute path in parentheses says where it looked, unless that is what the user typed.
+        const where = shown === file ? "" : ` (${file})`;
+        if (!fs.existsSync(file)) {
+            throw new StackFileError(`--config-file ${shown}: no such file${where}`);
+        }
+        if (!fs.statSync(file).isFile()) {
+            throw new StackFileError(`--config-file ${shown}: not a file${where}`);
+        }
+        return file;
+    }
+    const name = `Pulumi.${opts.stack}.yaml`;
+    const file = path.resolve(projectDir, name);
+    if (!fs.existsSync(file)) {
+        const stacks = stacksIn(projectDir);
+        throw new StackFileError(
+            `no stack file for stack '${opts.stack}': ${name} does not exist in ${path.resolve(projectDir)}; ` +
+                (stacks.length > 0 ? `the stacks here are: ${stacks.join(", ")}` : "there are no Pulumi.<stack>.yaml files here"),
+        );
+    }
+    return file;
+}
+
+/**
+ * A stack file key as the CLI hands it to the program: a bare key gets the project's namespace (`ingressClass` ->
+ * `herd:ingressClass`, as pulumi's stackConfigNamespacedWithProject does), and the old `<ns>:config:<name>` form
+ * becomes `<ns>:<name>` (pulumi's config.ParseKey).
+ */
+export function qualifyKey(key: string, project: string): string {
+    const parts = key.split(":");
+    if (parts.length === 1) {
+        return `${project}:${key}`;
+    }
+    if (parts.length === 3 && parts[1] === "config") {
+        return `${parts[0]}:${parts[2]}`;
+    }
+    return key;
+}
+
 export function readStackConfig(opts: StackConfigOptions): StackConfig {
     const projectDir = opts.projectDir ?? PROJECT_DIR;
     const project = readProject(projectDir);
-    const file = path.resolve(opts.configFile ?? path.join(projectDir, `Pulumi.${opts.stack}.yaml`));
-    if (!fs.existsSync(file)) {
-        throw new StackFileError(
-            `no stack file for stack '${opts.stack}': ${file} does not exist (create it, or pass --config-file <path>)`,
-        );
-    }
+    const file = stackFilePath({ ...opts, projectDir });
     const doc = readYamlFile(file);
     if (doc !== null && !isRecord(doc)) {
         throw new StackFileError(`${file}: expected a mapping with a 'config:' key at the top`);
@@ -148,7 +209,7 @@ export function readStackConfig(opts: StackConfigOptions): StackConfig {
     const values: Record<string, string> = {};
     const secretKeys = new Set<string>();
     for (const [key, raw] of Object.entries(config)) {
-        const fullKey = key.includes(":") ? key : `${project.name}:${key}`;
+        const fullKey = qualifyKey(key, project.name);
         const resolved = resolveSecure(raw, fullKey, opts.secrets ?? {});
         values[fullKey] = asConfigText(resolved.value);
         if (resolved.secret) {
@@ -158,7 +219,7 @@ export function readStackConfig(opts: StackConfigOptions): StackConfig {
 
     // Project-level defaults apply to keys the stack does not set (what `pulumi up` does before the program runs).
     for (const [key, decl] of Object.entries(project.config)) {
-        const fullKey = key.includes(":") ? key : `${project.name}:${key}`;
+        const fullKey = qualifyKey(key, project.name);
         if (fullKey in values) {
             continue;
         }
