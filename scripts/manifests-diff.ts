@@ -1,5 +1,5 @@
 /**
- * npm run --silent manifests-diff -- --stack <name> --base <git-ref> [--config-file <path>] [--format text|json]
+ * npm run --silent manifests-diff -- --stack <name> --base <git-ref> [--config-file <path>] [--format text|json] [--exit-code]
  *
  * Which Kubernetes objects, and which of their fields, a change makes to a stack: offline, with no CLI, cloud or
  * credentials (what a pull request from a fork gets instead of a `pulumi preview`).
@@ -16,9 +16,20 @@
  * Secret values are redacted by the manifests command before they reach this script, so none can be printed; a change
  * inside a Secret's data therefore does not show (its keys do).
  *
+ * A changed object is an update, or a REPLACE when a changed field is one pulumi-kubernetes replaces the object for
+ * (its own table, encoded in immutable-fields.ts; the fields are named, json: "action": "replace" and "forcing"). A
+ * replacement or removal of an object whose Pulumi resource is `protect`ed in the base's resources.json is marked:
+ * pulumi up will refuse it (with a hint what to do). An object whose Pulumi resource stays while its name changes is
+ * one replaced object; without resources.json a renamed object is a removal plus an addition. The text output ends with
+ * the counts: "N to replace (M protected: pulumi up will refuse them)".
+ *
+ * Progress (what is rendered, how long it took) goes to stderr; stdout holds only the diff, so --format json stays
+ * parseable.
+ *
  * Exit 0 whether or not there are changes ("no changes" is printed when there are none); 1 on an error (unknown ref,
- * a base without the manifests command, a rendering that fails); 2 on a usage error. The worktree is removed
- * afterwards, also on failure or interruption.
+ * a base without the manifests command, a rendering that fails); 2 on a usage error. With --exit-code: 0 no changes,
+ * 2 changes, 1 an error, usage errors included (they print the usage and exit 1, so 2 always means changes). The
+ * worktree is removed afterwards, also on failure or interruption.
  *
  * --config-file: a file inside this project is read from each tree (so a change to it shows); a file outside it is
  * used as is for both. Without it each tree uses its own Pulumi.<stack>.yaml. A stack file missing on one side
@@ -29,10 +40,22 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { parseCli, runCli, UsageError } from "./cli";
+import { parseCli, runCli, UsageError, userPath } from "./cli";
+import { classify, ProviderFlags } from "./immutable-fields";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
-const USAGE = "usage: npm run --silent manifests-diff -- --stack <name> --base <git-ref> [--config-file <path>] [--format text|json]";
+const USAGE = `usage: npm run --silent manifests-diff -- --stack <name> --base <git-ref> [--config-file <path>] [--format text|json] [--exit-code]
+
+Shows offline (no CLI, cloud or credentials) what the working tree changes in a stack's Kubernetes objects and other
+resources compared with <git-ref>: every changed field, REPLACE for changes that force a replacement, and whether
+protect will refuse it. Progress goes to stderr; stdout is the diff.
+
+  --stack <name>         the stack (Pulumi.<name>.yaml)
+  --base <git-ref>       the commit to compare with (a branch, tag or sha)
+  --config-file <path>   read this stack file instead (relative to where you run the command)
+  --format text|json     text (default) or JSON
+  --exit-code            exit 0 when nothing changes, 2 when something does, 1 on an error
+  -h, --help             this text`;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Pure diffing (exported for tests).
@@ -72,16 +95,59 @@ export interface SetDiff<Ref> {
     readonly changed: readonly (Ref & { readonly fields: readonly FieldChange[] })[];
 }
 
+/** What protects an object in the base: the `protect` option of the Pulumi resource that owns it. */
+export interface Protection {
+    /** True when the base's resources.json marks the object's resource `protect`: pulumi up refuses to delete it. */
+    readonly protected: boolean;
+    /** `type name` of that resource, when resources.json has it. */
+    readonly resource?: string;
+}
+
+export interface ObjectChange extends ObjectRef, Protection {
+    readonly fields: readonly FieldChange[];
+    /** `replace` when a changed field forces pulumi-kubernetes to replace the object (see immutable-fields.ts). */
+    readonly action: "update" | "replace";
+    /** The changed fields that force the replacement. */
+    readonly forcing: readonly string[];
+    /** Changed fields the API server refuses to change in place and pulumi-kubernetes does not replace for. */
+    readonly rejected: readonly string[];
+    /** The object's id in the base when it differs (the same Pulumi resource renamed the object). */
+    readonly previousId?: string;
+    /** What to do about a replacement that protect refuses. */
+    readonly hint?: string;
+}
+
+export interface ObjectsDiff {
+    readonly added: readonly ObjectRef[];
+    readonly removed: readonly (ObjectRef & Protection)[];
+    readonly changed: readonly ObjectChange[];
+}
+
+export interface Summary {
+    readonly added: number;
+    readonly removed: number;
+    readonly updated: number;
+    readonly replaced: number;
+    /** Replacements and removals that protect refuses. */
+    readonly protectedReplaced: number;
+    readonly protectedRemoved: number;
+    /** Updates the API server refuses. */
+    readonly rejected: number;
+}
+
 export interface ManifestsDiff {
     readonly stack: string;
     readonly base: { readonly ref: string; readonly commit: string };
     /** What the base is compared with. */
     readonly head: "working tree";
-    readonly objects: SetDiff<ObjectRef>;
+    readonly objects: ObjectsDiff;
     readonly resources: SetDiff<ResourceRef>;
     /** Notes about the comparison (a stack file missing on one side, ...). */
     readonly notes: readonly string[];
     readonly changes: boolean;
+    /** How many distinct objects and resources the two renderings hold together. */
+    readonly compared: { readonly objects: number; readonly resources: number };
+    readonly summary: Summary;
 }
 
 function isObject(v: Json | undefined): v is { [key: string]: Json } {
@@ -190,6 +256,8 @@ interface ManifestLike {
     metadata?: { name?: unknown; namespace?: unknown };
 }
 
+const objectKey = (apiVersion: string, kind: string, namespace: string, name: string) => `${apiVersion}/${kind}/${namespace}/${name}`;
+
 /** Keys every object by apiVersion/kind/namespace/name (a repeated key, which the API server would refuse, gets #2). */
 function indexObjects(manifests: readonly Json[]): Map<string, { ref: ObjectRef; value: Json }> {
     const out = new Map<string, { ref: ObjectRef; value: Json }>();
@@ -200,9 +268,9 @@ function indexObjects(manifests: readonly Json[]): Map<string, { ref: ObjectRef;
         const kind = str(m.kind);
         const namespace = str(m.metadata?.namespace);
         const name = str(m.metadata?.name);
-        let key = `${apiVersion}/${kind}/${namespace}/${name}`;
+        let key = objectKey(apiVersion, kind, namespace, name);
         for (let n = 2; out.has(key); n++) {
-            key = `${apiVersion}/${kind}/${namespace}/${name}#${n}`;
+            key = `${objectKey(apiVersion, kind, namespace, name)}#${n}`;
         }
         const id = `${apiVersion} ${kind} ${namespace === "" ? "" : `${namespace}/`}${name}`;
         out.set(key, { ref: { apiVersion, kind, namespace, name, id }, value });
@@ -210,8 +278,170 @@ function indexObjects(manifests: readonly Json[]): Map<string, { ref: ObjectRef;
     return out;
 }
 
-export function diffManifests(before: readonly Json[], after: readonly Json[]): SetDiff<ObjectRef> {
-    return diffSets(indexObjects(before), indexObjects(after));
+/** The Pulumi resource (in resources.json) that creates a Kubernetes object. */
+export interface ObjectOwner {
+    /** `type name`, e.g. `kubernetes:apps/v1:StatefulSet postgres`. */
+    readonly resource: string;
+    readonly protect: boolean;
+    /** What its Kubernetes provider allows. */
+    readonly provider: ProviderFlags;
+}
+
+const isTrue = (v: Json | undefined) => v === true || v === "true";
+
+/**
+ * Maps each Kubernetes resource of a resources.json to the object it creates (by its type token, e.g.
+ * `kubernetes:apps/v1:StatefulSet` -> apps/v1 StatefulSet, and inputs.metadata.name/namespace), keyed like the objects.
+ */
+export function objectOwners(resources: readonly Json[]): Map<string, ObjectOwner> {
+    const providers = new Map<string, ProviderFlags>();
+    for (const r of resources) {
+        const e = r as RecordedLike;
+        if (e.type === "pulumi:providers:kubernetes" && typeof e.name === "string") {
+            const inputs = isObject(e.inputs) ? e.inputs : {};
+            providers.set(e.name, {
+                enableSecretMutable: isTrue(inputs["enableSecretMutable"]),
+                enableConfigMapMutable: isTrue(inputs["enableConfigMapMutable"]),
+            });
+        }
+    }
+    const out = new Map<string, ObjectOwner>();
+    for (const r of resources) {
+        const e = r as RecordedLike;
+        const type = typeof e.type === "string" ? e.type : "";
+        const token = /^kubernetes:([^/:]+)\/([^/:]+):([A-Za-z0-9]+)$/.exec(type);
+        if (token === null || typeof e.name !== "string") {
+            continue;
+        }
+        const [, group, version, kind] = token;
+        const metadata = isObject(e.inputs) && isObject(e.inputs["metadata"]) ? e.inputs["metadata"] : {};
+        const name = metadata["name"];
+        if (typeof name !== "string") {
+            continue; // auto-named: the object cannot be matched by name
+        }
+        const namespace = typeof metadata["namespace"] === "string" ? metadata["namespace"] : "";
+        const options = isObject(e.options) ? e.options : {};
+        const provider = typeof options["provider"] === "string" ? providers.get(options["provider"]) : undefined;
+        out.set(objectKey(group === "core" ? version : `${group}/${version}`, kind, namespace, name), {
+            resource: `${type} ${e.name}`,
+            protect: options["protect"] === true,
+            provider: provider ?? {},
+        });
+    }
+    return out;
+}
+
+const RESIZE_README = 'see README "Resizing a volume"';
+
+/** Whether every forcing field is a storage size in a StatefulSet's volumeClaimTemplates. */
+function onlyClaimSizes(forcing: readonly string[]): boolean {
+    return forcing.length > 0 && forcing.every((f) => /^spec\.volumeClaimTemplates\[[^\]]+\]\.spec\.resources\.requests\.storage$/.test(f));
+}
+
+/** What to do about a replacement that protect refuses. */
+export function protectedReplaceHint(ref: ObjectRef, forcing: readonly string[], after: Json = null): string {
+    if (onlyClaimSizes(forcing)) {
+        // The claims a StatefulSet made are named <template>-<statefulset>-<ordinal>.
+        const spec = isObject(after) && isObject(after["spec"]) ? after["spec"] : {};
+        const templates = Array.isArray(spec["volumeClaimTemplates"]) ? spec["volumeClaimTemplates"] : [];
+        const templateName = (i: number): string => {
+            const t = templates[i];
+            const name = isObject(t) && isObject(t["metadata"]) ? t["metadata"]["name"] : undefined;
+            return typeof name === "string" ? name : "<template>";
+        };
+        const claims = [...new Set(forcing.map((f) => templateName(Number(/\[(\d+)\]/.exec(f)?.[1] ?? "-1"))))]
+            .map((t) => `${t}-${ref.name}-<ordinal>`)
+            .join(", ");
+        return (
+            `grow the existing claims (${claims}) in place instead with kubectl -n ${ref.namespace === "" ? "<namespace>" : ref.namespace} patch pvc, ` +
+            `and keep the template's size as it was (volumes grow, never shrink); ${RESIZE_README}`
+        );
+    }
+    return "keep these fields as they are, or lift protection deliberately (after securing the data) in a reviewed change of its own";
+}
+
+/**
+ * Compares two renderings' objects. With both sides' resources.json, an object whose Pulumi resource stays the same
+ * while its key (apiVersion/kind/namespace/name) changes is one changed object (pulumi replaces it), not a removal and
+ * an addition; and each change says whether protect (in the base) refuses it.
+ */
+export function diffManifests(
+    before: readonly Json[],
+    after: readonly Json[],
+    resources: { readonly before: readonly Json[]; readonly after: readonly Json[] } = { before: [], after: [] },
+): ObjectsDiff {
+    const b = indexObjects(before);
+    const a = indexObjects(after);
+    const ownersBefore = objectOwners(resources.before);
+    const ownersAfter = objectOwners(resources.after);
+    const protection = (key: string): Protection => {
+        const owner = ownersBefore.get(key);
+        return owner === undefined ? { protected: false } : { protected: owner.protect, resource: owner.resource };
+    };
+
+    // Which base key each working-tree key is compared with: the same key, or the same Pulumi resource's object.
+    const pairs: [string, string][] = [];
+    const byResource = new Map<string, string>();
+    for (const key of b.keys()) {
+        const owner = ownersBefore.get(key);
+        if (!a.has(key) && owner !== undefined) {
+            byResource.set(owner.resource, key);
+        }
+    }
+    const pairedBefore = new Set<string>();
+    const added: ObjectRef[] = [];
+    for (const key of a.keys()) {
+        if (b.has(key)) {
+            pairs.push([key, key]);
+            continue;
+        }
+        const owner = ownersAfter.get(key);
+        const previous = owner === undefined ? undefined : byResource.get(owner.resource);
+        if (previous !== undefined && !pairedBefore.has(previous)) {
+            pairedBefore.add(previous);
+            pairs.push([previous, key]);
+        } else {
+            added.push(a.get(key)!.ref);
+        }
+    }
+    const removed = [...b.keys()].filter((k) => !a.has(k) && !pairedBefore.has(k)).map((k) => ({ ...b.get(k)!.ref, ...protection(k) }));
+
+    const changed: ObjectChange[] = [];
+    for (const [beforeKey, afterKey] of pairs) {
+        const old = b.get(beforeKey)!;
+        const now = a.get(afterKey)!;
+        const fields = diffValues(old.value, now.value);
+        if (fields.length === 0) {
+            continue;
+        }
+        const { action, forcing, rejected } = classify(old.value, now.value, fields, ownersAfter.get(afterKey)?.provider ?? {});
+        const prot = protection(beforeKey);
+        changed.push({
+            ...now.ref,
+            ...prot,
+            fields,
+            action,
+            forcing,
+            rejected,
+            ...(beforeKey === afterKey ? {} : { previousId: old.ref.id }),
+            ...(action === "replace" && prot.protected ? { hint: protectedReplaceHint(now.ref, forcing, now.value) } : {}),
+        });
+    }
+    return { added, removed, changed };
+}
+
+/** The counts a reader (and the text output's last line) needs. */
+export function summarize(objects: ObjectsDiff): Summary {
+    const replaced = objects.changed.filter((c) => c.action === "replace");
+    return {
+        added: objects.added.length,
+        removed: objects.removed.length,
+        updated: objects.changed.length - replaced.length,
+        replaced: replaced.length,
+        protectedReplaced: replaced.filter((c) => c.protected).length,
+        protectedRemoved: objects.removed.filter((r) => r.protected).length,
+        rejected: objects.changed.filter((c) => c.action === "update" && c.rejected.length > 0).length,
+    };
 }
 
 interface RecordedLike {
@@ -244,6 +474,10 @@ function indexResources(resources: readonly Json[], kubernetes: boolean): Map<st
         out.set(key, { ref: { type, name, id: `${type} ${name}` }, value: compared });
     }
     return out;
+}
+
+function resourceKeys(resources: readonly Json[]): string[] {
+    return [...indexResources(resources, false).keys(), ...indexResources(resources, true).keys()];
 }
 
 export function diffResources(before: readonly Json[], after: readonly Json[]): SetDiff<ResourceRef> {
@@ -292,25 +526,25 @@ export function lineDiff(before: string, after: string, limit = 40): string[] {
     return out.length > limit ? [...out.slice(0, limit), `… ${out.length - limit} more changed lines`] : out;
 }
 
-function fieldLines(f: FieldChange, indent: string): string[] {
+function fieldLines(f: FieldChange, indent: string, mark = ""): string[] {
     const label = f.path === "" ? "(whole value)" : f.path;
     if (f.change === "added") {
-        return [`${indent}+ ${label}: ${show(f.after)}`];
+        return [`${indent}+ ${label}: ${show(f.after)}${mark}`];
     }
     if (f.change === "removed") {
-        return [`${indent}- ${label}: ${show(f.before)}`];
+        return [`${indent}- ${label}: ${show(f.before)}${mark}`];
     }
     if (typeof f.before === "string" && typeof f.after === "string" && (f.before.includes("\n") || f.after.includes("\n"))) {
-        return [`${indent}~ ${label}:`, ...lineDiff(f.before, f.after).map((l) => `${indent}    ${l}`)];
+        return [`${indent}~ ${label}:${mark}`, ...lineDiff(f.before, f.after).map((l) => `${indent}    ${l}`)];
     }
-    return [`${indent}~ ${label}: ${show(f.before)} -> ${show(f.after)}`];
+    return [`${indent}~ ${label}: ${show(f.before)} -> ${show(f.after)}${mark}`];
 }
 
-function count(d: SetDiff<unknown>): string {
+function count(d: { readonly added: readonly unknown[]; readonly removed: readonly unknown[]; readonly changed: readonly unknown[] }, replaced = 0): string {
     const parts = [
         d.added.length > 0 ? `${d.added.length} added` : "",
         d.removed.length > 0 ? `${d.removed.length} removed` : "",
-        d.changed.length > 0 ? `${d.changed.length} changed` : "",
+        d.changed.length > 0 ? `${d.changed.length} changed${replaced > 0 ? ` (${replaced} to replace)` : ""}` : "",
     ].filter((p) => p !== "");
     return parts.length === 0 ? "no changes" : parts.join(", ");
 }
@@ -329,6 +563,48 @@ function section<Ref extends { readonly id: string }>(title: string, d: SetDiff<
     return lines;
 }
 
+const FORCES = "   [forces replacement]";
+const REFUSED = "   [the API server refuses this change]";
+
+function objectsSection(d: ObjectsDiff): string[] {
+    const lines = [`Kubernetes objects: ${count(d, d.changed.filter((c) => c.action === "replace").length)}`];
+    for (const r of d.added) {
+        lines.push(`  + ${r.id}`);
+    }
+    for (const r of d.removed) {
+        lines.push(`  - ${r.id}${r.protected ? " (protected: pulumi up will refuse to delete it; lift protection deliberately first)" : ""}`);
+    }
+    for (const c of d.changed) {
+        const renamed = c.previousId === undefined ? "" : ` (was ${c.previousId})`;
+        if (c.action === "replace") {
+            const why = c.protected ? ` (protected: pulumi up will refuse${onlyClaimSizes(c.forcing) ? `; ${RESIZE_README}` : ""})` : "";
+            lines.push(`  REPLACE ${c.id}${renamed}${why}`);
+        } else {
+            lines.push(`  ~ ${c.id}${renamed}${c.rejected.length > 0 ? " (pulumi up will fail: the API server refuses to change a field marked below)" : ""}`);
+        }
+        lines.push(
+            ...c.fields.flatMap((f) => fieldLines(f, "      ", c.forcing.includes(f.path) ? FORCES : c.rejected.includes(f.path) ? REFUSED : "")),
+        );
+        if (c.hint !== undefined) {
+            lines.push(`      hint: ${c.hint}`);
+        }
+    }
+    return lines;
+}
+
+/** The last line: what pulumi up would do to the objects, and what protect or the API server would stop. */
+export function summaryLine(s: Summary): string {
+    const parts = [`${s.added} to add`, `${s.removed} to remove`, `${s.updated} to update`];
+    parts.push(`${s.replaced} to replace${s.protectedReplaced > 0 ? ` (${s.protectedReplaced} protected: pulumi up will refuse them)` : ""}`);
+    if (s.protectedRemoved > 0) {
+        parts.push(`${s.protectedRemoved} protected removal${s.protectedRemoved === 1 ? "" : "s"} (pulumi up will refuse ${s.protectedRemoved === 1 ? "it" : "them"})`);
+    }
+    if (s.rejected > 0) {
+        parts.push(`${s.rejected} update${s.rejected === 1 ? "" : "s"} the API server will refuse`);
+    }
+    return `Summary: ${parts.join(", ")}`;
+}
+
 export function formatText(diff: ManifestsDiff): string {
     const lines = [
         `herd manifests diff: stack ${diff.stack}, base ${diff.base.ref} (${diff.base.commit.slice(0, 12)}) -> ${diff.head}`,
@@ -338,9 +614,19 @@ export function formatText(diff: ManifestsDiff): string {
     if (!diff.changes) {
         lines.push("no changes");
     } else {
-        lines.push(...section("Kubernetes objects", diff.objects), "", ...section("Other resources (resources.json)", diff.resources));
+        lines.push(
+            ...objectsSection(diff.objects),
+            "",
+            ...section("Other resources (resources.json)", diff.resources),
+            "",
+            summaryLine(diff.summary),
+        );
     }
-    lines.push("", "Secret values are redacted in both renderings, so a change inside a Secret's data does not show here (its keys do).");
+    lines.push(
+        "",
+        "Secret values are redacted in both renderings, so a change inside a Secret's data does not show here (its keys do; " +
+            "pulumi-kubernetes replaces a Secret whose data changes).",
+    );
     return `${lines.join("\n")}\n`;
 }
 
@@ -421,6 +707,8 @@ export interface DiffOptions {
     readonly configFile?: string;
     /** The project (working tree) to compare; defaults to the one this script belongs to. */
     readonly projectDir?: string;
+    /** Receives progress lines (the command prints them on stderr). */
+    readonly progress?: (line: string) => void;
 }
 
 /** Computes the diff; throws DiffError for anything the user can fix. Always removes the worktree it creates. */
@@ -441,6 +729,7 @@ export async function manifestsDiff(opts: DiffOptions): Promise<ManifestsDiff> {
         );
     }
     const commit = resolved.stdout;
+    const started = Date.now();
 
     const basePackage = git(["show", `${commit}:${inRepo("package.json")}`], projectDir);
     let baseHasCommand = false;
@@ -529,6 +818,8 @@ export async function manifestsDiff(opts: DiffOptions): Promise<ManifestsDiff> {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
+        const sides = [baseHasStack ? `base ${opts.base} (${commit.slice(0, 12)})` : "", headHasStack ? "the working tree" : ""].filter((x) => x !== "");
+        opts.progress?.(`rendering stack ${opts.stack} at ${sides.join(" and ")}...`);
         let base: Promise<Rendering> = Promise.resolve(EMPTY);
         if (baseHasStack) {
             const added = git(["worktree", "add", "--detach", tree, commit], projectDir);
@@ -550,10 +841,27 @@ export async function manifestsDiff(opts: DiffOptions): Promise<ManifestsDiff> {
         if (h.status === "rejected") {
             throw h.reason;
         }
-        const objects = diffManifests(b.value.manifests, h.value.manifests);
+        const objects = diffManifests(b.value.manifests, h.value.manifests, { before: b.value.resources, after: h.value.resources });
         const resources = diffResources(b.value.resources, h.value.resources);
         const changes = [objects, resources].some((d) => d.added.length + d.removed.length + d.changed.length > 0);
-        return { stack: opts.stack, base: { ref: opts.base, commit }, head: "working tree", objects, resources, notes, changes };
+        const compared = {
+            objects: new Set([...indexObjects(b.value.manifests).keys(), ...indexObjects(h.value.manifests).keys()]).size,
+            resources: new Set([...resourceKeys(b.value.resources), ...resourceKeys(h.value.resources)]).size,
+        };
+        opts.progress?.(
+            `compared ${compared.objects} objects and ${compared.resources} resources in ${((Date.now() - started) / 1000).toFixed(1)}s`,
+        );
+        return {
+            stack: opts.stack,
+            base: { ref: opts.base, commit },
+            head: "working tree",
+            objects,
+            resources,
+            notes,
+            changes,
+            compared,
+            summary: summarize(objects),
+        };
     } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
@@ -561,23 +869,62 @@ export async function manifestsDiff(opts: DiffOptions): Promise<ManifestsDiff> {
     }
 }
 
-async function main(argv: string[]): Promise<number> {
-    const args = parseCli(
-        argv,
-        { stack: { type: "string" }, base: { type: "string" }, "config-file": { type: "string" }, format: { type: "string" } },
-        ["stack", "base"],
-    );
-    const format = args.format ?? "text";
-    if (format !== "text" && format !== "json") {
-        throw new UsageError(`--format must be text or json, got ${JSON.stringify(format)}`);
-    }
+/** What the command exits with: with --exit-code, 2 means "there are changes", so a usage error is 1 instead of 2. */
+export const EXIT = { ok: 0, changes: 2, error: 1 } as const;
+
+export interface MainIo {
+    readonly stdout: (text: string) => void;
+    readonly stderr: (text: string) => void;
+    /** Replaces the real computation (tests). */
+    readonly diff?: (opts: DiffOptions) => Promise<ManifestsDiff>;
+}
+
+const processIo: MainIo = {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+};
+
+export async function main(argv: string[], io: MainIo = processIo): Promise<number> {
+    const exitCode = argv.includes("--exit-code");
+    let args;
+    let format: string;
     try {
-        const diff = await manifestsDiff({ stack: args.stack ?? "", base: args.base ?? "", configFile: args["config-file"] });
-        process.stdout.write(format === "json" ? `${JSON.stringify(diff, null, 2)}\n` : formatText(diff));
-        return 0;
+        args = parseCli(
+            argv,
+            {
+                stack: { type: "string" },
+                base: { type: "string" },
+                "config-file": { type: "string" },
+                format: { type: "string" },
+                "exit-code": { type: "boolean" },
+            },
+            ["stack", "base"],
+        );
+        format = args.format ?? "text";
+        if (format !== "text" && format !== "json") {
+            throw new UsageError(`--format must be text or json, got ${JSON.stringify(format)}`);
+        }
     } catch (err) {
-        process.stderr.write(`herd manifests-diff --stack ${args.stack ?? ""}: ${err instanceof DiffError ? err.message : String(err)}\n`);
-        return 1;
+        if (exitCode && err instanceof UsageError) {
+            // runCli would exit 2, which --exit-code reserves for "there are changes".
+            io.stderr(`${err.message}\n${USAGE}\n`);
+            return EXIT.error;
+        }
+        throw err;
+    }
+    const stack = args.stack ?? "";
+    try {
+        const diff = await (io.diff ?? manifestsDiff)({
+            stack,
+            base: args.base ?? "",
+            configFile: args["config-file"] === undefined ? undefined : userPath(args["config-file"]),
+            progress: (line) => io.stderr(`manifests-diff: ${line}\n`),
+        });
+        io.stdout(format === "json" ? `${JSON.stringify(diff, null, 2)}\n` : formatText(diff));
+        return exitCode && diff.changes ? EXIT.changes : EXIT.ok;
+    } catch (err) {
+        io.stderr(`herd manifests-diff --stack ${stack}: ${err instanceof DiffError ? err.message : String(err)}\n`);
+        return EXIT.error;
     }
 }
 
