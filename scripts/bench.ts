@@ -113,6 +113,10 @@ function parsePositive(name: string, value: string | undefined, fallback: number
 }
 
 async function main(argv: string[]): Promise<number> {
+    if (argv.includes("--help") || argv.includes("-h")) {
+        process.stdout.write(`${USAGE}\n\nTimes the program's evaluation per stack (fresh processes) against importing @pulumi/pulumi alone\nand against Pulumi's default ts-node mode, and prints the ratios measured in the same run.\n  --runs N           runs per herd measurement (default 5)\n  --default-runs N   runs of Pulumi's default mode (default 2)\n`);
+        return 0;
+    }
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "herd-bench-"));
     let runs: number;
     let defaultRuns: number;

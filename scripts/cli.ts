@@ -1,7 +1,11 @@
 /**
- * What herd's command-line scripts share: strict flag parsing with the usage on any mistake (exit 2), and a runner
- * that turns main's result into the exit code (an unexpected throw: exit 1).
+ * What herd's command-line scripts share: strict flag parsing with the usage on any mistake (exit 2), `--help`
+ * (usage on stdout, exit 0), paths resolved where the user stands, output directories checked before anything is
+ * written and files written whole or not at all, and a runner that turns main's result into the exit code (an
+ * unexpected throw: exit 1).
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseArgs, ParseArgsConfig } from "node:util";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -10,8 +14,17 @@ type Values<T extends Options> = ReturnType<typeof parseArgs<{ options: T; stric
 /** A mistake in how the command was called: printed with the usage, exit 2. */
 export class UsageError extends Error {}
 
-/** Parses `argv` strictly; every flag in `required` must be given (and not empty). */
+/** `--help` or `-h` was given: the usage goes to stdout and the command exits 0. */
+export class HelpRequested extends Error {}
+
+/** A problem the user can fix (a path, a file): one line, exit 1, no stack trace. */
+export class CliError extends Error {}
+
+/** Parses `argv` strictly; every flag in `required` must be given (and not empty). `--help`/`-h` wins over all. */
 export function parseCli<T extends Options>(argv: string[], options: T, required: readonly (keyof T & string)[]): Values<T> {
+    if (argv.some((a) => a === "--help" || a === "-h")) {
+        throw new HelpRequested();
+    }
     let values: Values<T>;
     try {
         values = parseArgs({ args: argv, options, strict: true }).values as Values<T>;
@@ -26,14 +39,113 @@ export function parseCli<T extends Options>(argv: string[], options: T, required
     return values;
 }
 
+/**
+ * A path the user typed, made absolute against the directory they ran the command in. `npm run` starts scripts in
+ * the project directory and records the user's own directory in INIT_CWD.
+ */
+export function userPath(p: string): string {
+    return path.resolve(process.env["INIT_CWD"] ?? process.cwd(), p);
+}
+
+/** Filesystems no output can go to (and where a recursive mkdir would never return). */
+const PSEUDO_ROOTS = ["/proc", "/sys", "/dev"];
+
+/**
+ * Checks that `dir` can hold the command's output, without creating anything: an existing directory we may write
+ * to, or a path whose nearest existing ancestor is such a directory. Throws CliError naming the path and why.
+ */
+export function checkOutDir(flag: string, dir: string): void {
+    const shown = `${flag} ${dir}`;
+    if (PSEUDO_ROOTS.some((root) => dir === root || dir.startsWith(`${root}/`))) {
+        throw new CliError(`${shown}: cannot write there (${dir.split("/")[1] === "dev" ? "device" : "kernel"} filesystem); choose a directory on disk`);
+    }
+    let cur = dir;
+    for (;;) {
+        let st: fs.Stats | undefined;
+        try {
+            st = fs.statSync(cur);
+        } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code !== "ENOENT" && code !== "ENOTDIR") {
+                throw new CliError(`${shown}: cannot use ${cur}: ${code ?? String(err)}`);
+            }
+        }
+        if (st !== undefined) {
+            if (!st.isDirectory()) {
+                throw new CliError(
+                    cur === dir ? `${shown}: exists and is not a directory` : `${shown}: ${cur} is a file, so no directory can be created under it`,
+                );
+            }
+            try {
+                fs.accessSync(cur, fs.constants.W_OK | fs.constants.X_OK);
+            } catch {
+                throw new CliError(`${shown}: ${cur === dir ? "the directory" : cur} is not writable`);
+            }
+            return;
+        }
+        const parent = path.dirname(cur);
+        if (parent === cur) {
+            throw new CliError(`${shown}: no existing parent directory`);
+        }
+        cur = parent;
+    }
+}
+
+/**
+ * Writes every file into `dir` (created if needed) all or nothing: each file goes to a temporary name first and is
+ * renamed into place only when all were written; on failure the temporaries, and any directory this call created,
+ * are removed. Throws CliError naming the path and why.
+ */
+export function writeFilesAtomically(flag: string, dir: string, files: Readonly<Record<string, string>>, modes: Readonly<Record<string, number>> = {}): void {
+    checkOutDir(flag, dir);
+    const created: string[] = [];
+    for (let cur = dir; !fs.existsSync(cur); cur = path.dirname(cur)) {
+        created.unshift(cur);
+    }
+    const temps: string[] = [];
+    try {
+        for (const d of created) {
+            fs.mkdirSync(d);
+        }
+        const staged: [string, string][] = [];
+        for (const [name, text] of Object.entries(files)) {
+            const target = path.join(dir, name);
+            const temp = `${target}.tmp-${process.pid}`;
+            temps.push(temp);
+            fs.writeFileSync(temp, text, { mode: modes[name] ?? 0o644 });
+            staged.push([temp, target]);
+        }
+        for (const [temp, target] of staged) {
+            fs.renameSync(temp, target);
+        }
+    } catch (err) {
+        for (const t of temps) {
+            fs.rmSync(t, { force: true });
+        }
+        for (const d of [...created].reverse()) {
+            fs.rmSync(d, { recursive: true, force: true });
+        }
+        const e = err as NodeJS.ErrnoException;
+        throw new CliError(`${flag} ${dir}: cannot write: ${e.code ?? ""}${e.code !== undefined ? " " : ""}${e.message.replace(/^[A-Z]+: /, "")}`);
+    }
+}
+
 /** Runs a command's main and exits with its code; a UsageError prints the usage and exits 2. */
 export function runCli(usage: string, main: () => Promise<number>): void {
     main().then(
         (code) => process.exit(code),
         (err: unknown) => {
+            if (err instanceof HelpRequested) {
+                process.stdout.write(`${usage}\n`);
+                process.exit(0);
+            }
             if (err instanceof UsageError) {
                 process.stderr.write(`${err.message}\n${usage}\n`);
                 process.exit(2);
+            }
+            if (err instanceof CliError) {
+                process.stderr.write(`${err.message}\n`);
+                process.exit(1);
             }
             process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
             process.exit(1);

@@ -5,6 +5,7 @@
  * every key in config.ts. Tests fail when Pulumi.yaml or the README disagree with it; this prints what they should say.
  */
 import { KEYS, KEY_NAMES, KeySpec } from "../config";
+import { parseCli, runCli, UsageError } from "./cli";
 
 function yamlScalar(v: string | number | boolean): string {
     return typeof v === "string" ? JSON.stringify(v) : String(v);
@@ -49,7 +50,20 @@ export function configMarkdown(): string {
     return `${rows.join("\n")}\n`;
 }
 
+const USAGE = `usage: npm run --silent config-reference [-- --yaml | --markdown]
+
+Prints every herd: config key from its one declaration in config.ts:
+  --yaml       the config: block of Pulumi.yaml (default)
+  --markdown   the README's config reference table
+  -h, --help   this text`;
+
 if (require.main === module) {
-    const mode = process.argv[2] ?? "--yaml";
-    process.stdout.write(mode === "--markdown" ? configMarkdown() : configYaml());
+    runCli(USAGE, async () => {
+        const args = parseCli(process.argv.slice(2), { yaml: { type: "boolean" }, markdown: { type: "boolean" } }, []);
+        if (args.yaml === true && args.markdown === true) {
+            throw new UsageError("--yaml and --markdown: choose one");
+        }
+        process.stdout.write(args.markdown === true ? configMarkdown() : configYaml());
+        return 0;
+    });
 }

@@ -14,7 +14,7 @@
  *   the Pulumi CLI          `pulumi stack output --json --stack <name>` when `pulumi` is on PATH and --offline is not
  *                           given (never --show-secrets: the CLI masks secrets as "[secret]");
  *   offline                 the program evaluated under the harness's mocks (no CLI, cloud or credentials): real names,
- *                           ports, schedules and secret names, stand-in addresses.
+ *                           ports, schedules and secret names, <computed:...> placeholders for what only `pulumi up` knows.
  * Whatever the source, values that look like credentials (a kubeconfig, a private key, a password or token field) are
  * replaced by "[secret]" before anything is written, and every file is checked for the stack's secret values before
  * the bundle is written at all.
@@ -25,10 +25,20 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HerdConfig } from "../config";
-import { parseCli, runCli } from "./cli";
+import { checkOutDir, CliError, parseCli, runCli, userPath, writeFilesAtomically } from "./cli";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
-const USAGE = "usage: npm run --silent handoff -- --stack <name> --out <dir> [--offline] [--outputs-file <path>] [--config-file <path>]";
+const USAGE = `usage: npm run --silent handoff -- --stack <name> --out <dir> [--offline] [--outputs-file <path>] [--config-file <path>]
+
+Writes the bundle a customer's operator is handed for one stack: RUNBOOK.md, outputs.json (no secret value),
+restore-postgres.sh, and manifests.yaml when built offline or when the stack renders YAML.
+
+  --stack <name>           the stack (Pulumi.<name>.yaml; org/project/stack for a Pulumi Cloud stack)
+  --out <dir>              where to write (created if needed; relative to where you run the command)
+  --outputs-file <path>    outputs from \`pulumi stack output --json\` instead of asking the CLI
+  --offline                build from the program under mocks (placeholders for what only \`pulumi up\` knows)
+  --config-file <path>     read this stack file instead of Pulumi.<stack>.yaml
+  -h, --help               this text`;
 export const REDACTED = "[secret]";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -242,7 +252,8 @@ export function renderRunbook(input: RunbookInput): string {
         push(
             "> **Built offline.** This bundle was built from the program and its stack file, without the deployed stack.",
             "> Names, ports, schedules and Secret names are the real ones; values that exist only after deployment (the",
-            "> load balancer's address, the cluster endpoint, image digests, generated bucket suffixes) are stand-ins.",
+            "> load balancer's address, the cluster endpoint, image digests, generated bucket suffixes) are shown as",
+            "> `<computed:...>` placeholders.",
             `> Rebuild it where the Pulumi CLI can read the stack (\`npm run handoff -- --stack ${stack} --out <dir>\`) for the real values.`,
             "",
         );
@@ -650,7 +661,8 @@ export interface HandoffResult {
 export async function buildHandoff(opts: HandoffOptions): Promise<HandoffResult> {
     // Loaded lazily: @pulumi/pulumi costs a second to import, and the CLI path may not need it.
     const { evaluateStack } = await import("../tests/harness/evaluate");
-    const { buildManifests, renderYaml } = await import("../tests/harness/manifests");
+    const { buildManifests, renderOfflineYaml } = await import("../tests/harness/manifests");
+    const { markComputed } = await import("../tests/harness/mocks");
     const { readStackConfig } = await import("../tests/harness/stack-config");
     const { parseConfig } = await import("../config");
 
@@ -688,16 +700,17 @@ export async function buildHandoff(opts: HandoffOptions): Promise<HandoffResult>
         source = `\`pulumi stack output --json --stack ${opts.stack}\``;
     } else {
         const evaluation = await evaluate();
-        outputs = evaluation.outputs;
+        // What only `pulumi up` can know (addresses, digests, ids) is shown as <computed:...>, never a made-up value.
+        outputs = JSON.parse(markComputed(JSON.stringify(evaluation.outputs))) as Obj;
         secretValues = evaluation.secretValues;
         offline = true;
         source = `the program and ${path.basename(evaluation.configFile)}, evaluated offline (no Pulumi CLI, cloud or credentials)`;
-        manifests = renderYaml(buildManifests(evaluation).redacted);
+        manifests = renderOfflineYaml(buildManifests(evaluation).redacted, { stack: stackFileName, configFile: path.basename(evaluation.configFile) });
     }
     if (manifests === undefined && renders) {
         const evaluation = await evaluate();
         secretValues = evaluation.secretValues;
-        manifests = renderYaml(buildManifests(evaluation).redacted);
+        manifests = renderOfflineYaml(buildManifests(evaluation).redacted, { stack: stackFileName, configFile: path.basename(evaluation.configFile) });
         notes.push("manifests.yaml was rendered offline from this checkout's program and config, as a reference for the rendered directory");
     }
 
@@ -725,9 +738,10 @@ export async function buildHandoff(opts: HandoffOptions): Promise<HandoffResult>
         throw new HandoffError(`refusing to write the bundle (this is a herd bug):\n${leaks.map((l) => `  - ${l}`).join("\n")}`);
     }
 
-    fs.mkdirSync(opts.out, { recursive: true });
-    for (const [name, text] of Object.entries(files)) {
-        fs.writeFileSync(path.join(opts.out, name), text, { mode: name.endsWith(".sh") ? 0o755 : 0o644 });
+    try {
+        writeFilesAtomically("--out", opts.out, files, { "restore-postgres.sh": 0o755 });
+    } catch (err) {
+        throw new HandoffError((err as Error).message);
     }
     return { files: Object.keys(files), source, redacted: clean.redacted, notes };
 }
@@ -745,14 +759,16 @@ async function main(argv: string[]): Promise<number> {
         ["stack", "out"],
     );
     const stack = args.stack ?? "";
-    const out = args.out ?? "";
+    const out = userPath(args.out ?? "");
+    const resolve = (p: string | undefined) => (p === undefined ? undefined : userPath(p));
+    checkOutDir("--out", out);
     try {
         const result = await buildHandoff({
             stack: stack,
             out: out,
             offline: args.offline,
-            outputsFile: args["outputs-file"],
-            configFile: args["config-file"],
+            outputsFile: resolve(args["outputs-file"]),
+            configFile: resolve(args["config-file"]),
         });
         for (const note of result.notes) {
             process.stderr.write(`note: ${note}\n`);
@@ -765,8 +781,11 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`herd handoff --stack ${stack}: ${result.files.join(", ")} -> ${out} (from ${result.source})\n`);
         return 0;
     } catch (err) {
-        process.stderr.write(`herd handoff --stack ${stack}: ${err instanceof HandoffError ? err.message : String(err)}\n`);
-        return 1;
+        if (err instanceof HandoffError || err instanceof CliError) {
+            process.stderr.write(`herd handoff --stack ${stack}: ${err.message}\n`);
+            return 1;
+        }
+        throw err;
     }
 }
 
