@@ -94,7 +94,6 @@ export = async () => {
             namespace: namespace.metadata.name,
             image: images.frontend,
             apiUpstream: api.upstream,
-            apiClusterIp: api.clusterIp,
             apiPodSelector: api.podSelector,
             apiPort: API_PORT,
             exposure: platform.exposure,

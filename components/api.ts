@@ -110,8 +110,6 @@ export class ApiService extends pulumi.ComponentResource {
     /** host:port of the API Service (what nginx proxies to). */
     readonly upstream: pulumi.Output<string>;
     readonly podSelector: Readonly<Record<string, string>>;
-    /** The Service's ClusterIP (a front end that resolves the upstream once must roll when it changes). */
-    readonly clusterIp: pulumi.Output<string>;
 
     constructor(name: string, args: ApiServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("herd:index:ApiService", name, {}, opts);
@@ -200,7 +198,7 @@ export class ApiService extends pulumi.ComponentResource {
             { parent: this, dependsOn: [migrate], ignoreChanges: ["spec.replicas"] },
         );
 
-        const service = new k8s.core.v1.Service(
+        new k8s.core.v1.Service(
             name,
             { metadata: meta(name), spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: API_PORT, targetPort: "http", protocol: "TCP" }] } },
             { parent: this },
@@ -240,8 +238,11 @@ export class ApiService extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        this.clusterIp = service.spec.clusterIP;
-        this.upstream = pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${API_PORT}`;
+        // From the Service's fixed name and the namespace, not from the Service's outputs: the front end need not
+        // wait for the API Service, and nothing it is given is assigned by the cluster (a pod template that held
+        // the ClusterIP would change between a first preview, where it is unknown, and the update). The Service
+        // sets no field that forces a replacement (no clusterIP, a fixed type), so its address stays for its life.
+        this.upstream = pulumi.interpolate`${name}.${args.namespace}.svc.cluster.local:${API_PORT}`;
         this.url = pulumi.interpolate`http://${this.upstream}`;
         this.registerOutputs({ url: this.url });
     }

@@ -22,8 +22,6 @@ export interface FrontendArgs {
     readonly image: pulumi.Input<string>;
     /** host:port of the API Service nginx proxies /api to. */
     readonly apiUpstream: pulumi.Input<string>;
-    /** The API Service's ClusterIP: a change rolls the pods (nginx resolves the upstream only at start). */
-    readonly apiClusterIp: pulumi.Input<string>;
     /** Labels of the API's pods (egress). */
     readonly apiPodSelector: Readonly<Record<string, string>>;
     readonly apiPort: number;
@@ -89,9 +87,8 @@ export class Frontend extends pulumi.ComponentResource {
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
                     revisionHistoryLimit: 5,
                     template: {
-                        // nginx resolves the API Service once, at start: a new ClusterIP (a replaced Service) must
-                        // roll the pods.
-                        metadata: { labels, annotations: { "herd.dev/api-cluster-ip": args.apiClusterIp } },
+                        // No value the cluster assigns goes into the template (see ApiService.upstream).
+                        metadata: { labels },
                         spec: {
                             automountServiceAccountToken: false,
                             enableServiceLinks: false,

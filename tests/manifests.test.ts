@@ -84,6 +84,46 @@ function record(type: string, name: string, inputs: Record<string, unknown>): Mo
     return mocks.records[0];
 }
 
+describe("offline output cannot be mistaken for the real thing", () => {
+    // What the mocks make up and only `pulumi up` can know: cluster IPs, load-balancer addresses, image digests,
+    // account ids, auto-name suffixes. None may reach a file a user is handed; each shows as <computed:...>.
+    const MADE_UP = [/\b10\.96\.\d+\.\d+\b/, /\b123456789012\b/, /\b203\.0\.113\.\d+(?![\d/])/, /\b198\.51\.100\.\d+(?![\d/])/, /sha256:[0-9a-f]{64}/, /elb\.amazonaws\.com/];
+    for (const stack of ["onprem", "aws", "gcp"]) {
+        it(`${stack}: no made-up value in manifests.yaml or resources.json, a header that lists the placeholders`, async () => {
+            const out = path.join(tempDir(), stack);
+            const result = runScript("manifests", ["--stack", stack, "--out", out]);
+            assert.equal(result.status, 0, result.stderr);
+            const yamlText = fs.readFileSync(path.join(out, "manifests.yaml"), "utf8");
+            const jsonText = fs.readFileSync(path.join(out, "resources.json"), "utf8");
+            for (const [file, text] of [["manifests.yaml", yamlText], ["resources.json", jsonText]]) {
+                for (const re of MADE_UP) {
+                    assert.doesNotMatch(text, re, `${stack} ${file}: ${re}`);
+                }
+            }
+            const header = yamlText.slice(0, yamlText.indexOf("\napiVersion:"));
+            assert.match(header, /^# herd: Kubernetes objects of stack '.+' \(.+\), rendered OFFLINE/);
+            const placeholders = [...new Set(yamlText.match(/<computed:[^>]*>/g) ?? [])];
+            for (const p of placeholders) {
+                assert.ok(header.includes(`#     ${p}`), `${stack}: the header lists ${p}`);
+            }
+            const docs = parseAllDocuments(yamlText).map((d) => d.toJS() as Manifest);
+            for (const d of docs.filter((m) => m.kind === "Service")) {
+                const spec = d["spec"] as Record<string, unknown>;
+                assert.ok(spec["clusterIP"] === undefined || spec["clusterIP"] === "None", `Service ${d.metadata.name}: no cluster-assigned clusterIP`);
+            }
+            // A pod template that held a value the engine assigns would differ between a first preview and the update.
+            for (const d of docs.filter((m) => ["Deployment", "StatefulSet"].includes(m.kind))) {
+                const template = (d["spec"] as { template: { metadata?: Record<string, unknown> } }).template;
+                assert.doesNotMatch(JSON.stringify(template.metadata ?? {}), /<computed:/, `${d.kind} ${d.metadata.name}: pod template metadata`);
+            }
+            if (stack === "aws") {
+                assert.ok(placeholders.length > 0, "aws has values only the cloud knows (ECR registry, IAM role ARN, image digests)");
+                assert.match(yamlText, /image: <computed:Repository.aws-api-repo.repositoryUrl>@<computed:digest-of-api:h-[0-9a-f]{16}>/, "the build's tag stays visible in the placeholder");
+            }
+        });
+    }
+});
+
 describe("schema validation", () => {
     it("names the object and the field", () => {
         const problems = validateManifest({

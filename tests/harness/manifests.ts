@@ -4,7 +4,7 @@
  */
 import { stringify } from "yaml";
 import type { Evaluation } from "./evaluate";
-import { containsSecret, MockRecord, redact, unwrap } from "./mocks";
+import { containsSecret, markComputed, MockRecord, placeholdersIn, redact, unwrap } from "./mocks";
 
 export interface Manifest {
     apiVersion: string;
@@ -52,6 +52,12 @@ function toManifest(record: MockRecord): { manifest: Manifest; secret: Manifest 
         return undefined;
     }
     const { status: _status, ...fields } = record.state;
+    // A Service's cluster IP is the cluster's to assign: keep it only when the program set it (e.g. "None").
+    const givenSpec = unwrap(record.inputs["spec"]) as Record<string, unknown> | undefined;
+    if (gvk.kind === "Service" && typeof fields["spec"] === "object" && fields["spec"] !== null && givenSpec?.["clusterIP"] === undefined) {
+        const { clusterIP: _ip, clusterIPs: _ips, ...spec } = unwrap(fields["spec"]) as Record<string, unknown>;
+        fields["spec"] = spec;
+    }
     // apiVersion, kind and metadata first, as kubectl prints them.
     const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = fields;
     const withSecrets = { apiVersion: gvk.apiVersion, kind: gvk.kind, metadata: fields["metadata"], ...rest } as Manifest;
@@ -144,4 +150,27 @@ export function buildManifests(evaluation: Pick<Evaluation, "records">): Manifes
 
 export function renderYaml(manifests: readonly Manifest[]): string {
     return manifests.map((m) => stringify(m, { lineWidth: 0 })).join("---\n");
+}
+
+/**
+ * What a user is handed offline: every value only the engine, a provider or the cluster would assign replaced by
+ * its `<computed:...>` placeholder (never a made-up address, id or digest that could be mistaken for real), under a
+ * header that says what the file is and lists the placeholders in it.
+ */
+export function renderOfflineYaml(manifests: readonly Manifest[], source: { stack: string; configFile: string }): string {
+    const body = markComputed(renderYaml(manifests));
+    const placeholders = placeholdersIn(body);
+    const header = [
+        `# herd: Kubernetes objects of stack '${source.stack}' (${source.configFile}), rendered OFFLINE by \`npm run manifests\``,
+        "# under Pulumi mocks: nothing was applied, and no cluster, cloud or Pulumi CLI was asked.",
+        "# - Secret data is redacted (<redacted>); the real Secrets are created by `pulumi up`.",
+        "# - Fields the cluster assigns (a Service's clusterIP, status, uids) are left out.",
+        placeholders.length === 0
+            ? "# - No value here depends on what the engine or a cloud assigns."
+            : "# - Values only `pulumi up` can know (ids, ARNs, addresses, image digests, auto-name suffixes) are shown as",
+        ...(placeholders.length === 0 ? [] : ["#   placeholders; do not `kubectl apply` this file as is. Placeholders in this file:"]),
+        ...placeholders.map((p) => `#     ${p}`),
+        "",
+    ];
+    return `${header.join("\n")}${body}`;
 }

@@ -71,3 +71,85 @@ export function region(): string {
 export function physicalName(args: pulumi.runtime.MockResourceArgs): string {
     return `${args.name}-${suffix(`${args.type}::${args.name}`, 7)}`;
 }
+
+/**
+ * Values only the engine, a provider, the cloud or the cluster would assign (ids, ARNs, addresses, digests,
+ * auto-name suffixes), as the mocks made them up, each with the unmistakable placeholder that stands for it in
+ * what a user is handed (`npm run manifests`, the offline handoff). The mocks keep answering realistically, so the
+ * program's own code runs its real paths; only the written output is marked.
+ */
+const COMPUTED = new Map<string, string>();
+
+/** Shorter strings could occur by chance in other text; they are never replaced. */
+const MIN_COMPUTED_LENGTH = 8;
+
+/**
+ * Records a made-up value and its placeholder (`<computed:...>`). Only id-like values are replaced in text: at least
+ * 8 characters with a digit in them (ids, ARNs, addresses, digests, suffixes); a plain word such as `kubernetes`
+ * could stand anywhere in a manifest.
+ */
+export function registerComputed(value: string, placeholder: string): void {
+    if (value.length >= MIN_COMPUTED_LENGTH && /[0-9]/.test(value) && !/["\\\n\r<>]/.test(value) && !COMPUTED.has(value)) {
+        COMPUTED.set(value, placeholder);
+    }
+}
+
+/** The placeholder for a made-up value: `<computed:what>`. */
+export function computedPlaceholder(what: string): string {
+    return `<computed:${what}>`;
+}
+
+/**
+ * Registers every string a mock answered that the program did not send (compared path by path with the inputs),
+ * except values the stack config holds (the config is the user's own, never made up) and secrets (redacted anyway).
+ * A cloud resource's id comes first: it is the value other resources' inputs most often hold.
+ */
+export function registerComputedState(type: string, name: string, inputs: unknown, state: unknown, id?: string): void {
+    const config = Object.values(pulumi.runtime.allConfig());
+    const kind = type.split(":").pop() ?? type;
+    const walk = (given: unknown, answered: unknown, at: string): void => {
+        if (isWrappedSecret(answered) || isWrappedSecret(given)) {
+            return;
+        }
+        if (typeof answered === "string") {
+            if (answered !== given && !config.some((c) => c.includes(answered))) {
+                registerComputed(answered, computedPlaceholder(`${kind}.${name}.${at}`));
+            }
+            return;
+        }
+        if (Array.isArray(answered)) {
+            answered.forEach((x, i) => walk(Array.isArray(given) ? given[i] : undefined, x, `${at}[${i}]`));
+            return;
+        }
+        if (typeof answered === "object" && answered !== null) {
+            const g = typeof given === "object" && given !== null && !Array.isArray(given) ? (given as Record<string, unknown>) : {};
+            for (const [k, v] of Object.entries(answered)) {
+                walk(g[k], v, at === "" ? k : `${at}.${k}`);
+            }
+        }
+    };
+    if (id !== undefined && !type.startsWith("kubernetes:")) {
+        walk(undefined, id, "id");
+    }
+    walk(inputs, state, "");
+}
+
+/** Every made-up value in a text replaced by its placeholder (longest values first, so none is cut in two). */
+export function markComputed(text: string): string {
+    const values = [...COMPUTED.keys()].filter((v) => text.includes(v)).sort((a, b) => b.length - a.length);
+    let out = text;
+    for (const v of values) {
+        out = out.split(v).join(COMPUTED.get(v) ?? v);
+    }
+    return out;
+}
+
+/** The distinct placeholders in a text, for the header that explains them. */
+export function placeholdersIn(text: string): string[] {
+    return [...new Set(text.match(/<computed:[^>]*>/g) ?? [])].sort();
+}
+
+/** Every made-up value (for tests that prove none reaches the output). */
+export function computedValues(): readonly string[] {
+    return [...COMPUTED.keys()];
+}

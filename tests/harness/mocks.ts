@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { State, suffix, unwrap, wrapSecret } from "./mock-values";
+import { computedPlaceholder, registerComputed, registerComputedState, State, suffix, unwrap, wrapSecret } from "./mock-values";
 import { AWS_INVOKES, awsState } from "./mocks-aws";
 import { GCP_INVOKES, gcpState } from "./mocks-gcp";
 import { tlsState } from "./mocks-tls";
@@ -93,6 +93,14 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             const physical = `${args.name}-${suffix(`${args.type}::${args.name}`, 7)}`;
             result = awsState(args) ?? gcpState(args) ?? { id: physical, state: { name: physical, ...inputs } };
         }
+        if (args.type === "docker:index/image:Image") {
+            // The digest exists only once the image is pushed; the tag in the name (a hash of the build context) is
+            // herd's own, so it stays visible and a code change still shows in an offline diff.
+            const repoDigest = String(result.state["repoDigest"]);
+            const imageName = String(result.state["imageName"]);
+            registerComputed(repoDigest, `${repoDigest.split("@")[0]}@${computedPlaceholder(`digest-of-${imageName.split("/").pop() ?? imageName}`)}`);
+        }
+        registerComputedState(args.type, args.name, inputs, result.state, result.id);
         this.records.push({
             type: args.type,
             name: args.name,
