@@ -5,9 +5,11 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
+import { listStacks } from "../scripts/stacks";
 import { PROJECT_DIR } from "./helpers";
 
 type Yaml = unknown;
@@ -104,19 +106,16 @@ function stackFiles(): Record<string, string> {
     return out;
 }
 
-/** The matrix of a job, as {stack: platform}; undefined when the job has none. */
-function matrixStacks(j: Mapping): Record<string, string> | undefined {
+const STACKS_MATRIX = "${{ fromJSON(needs.stacks.outputs.matrix) }}";
+
+/** Whether a job runs once per stack: its matrix is the one the `stacks` job computes from the stack files. */
+function perStack(j: Mapping): boolean {
     const strategy = j["strategy"];
     if (!isMap(strategy)) {
-        return undefined;
+        return false;
     }
-    const matrix = map(strategy["matrix"], "matrix");
-    const out: Record<string, string> = {};
-    for (const entry of list(matrix["include"], "matrix.include")) {
-        const e = map(entry, "matrix entry");
-        out[String(e["stack"])] = String(e["platform"]);
-    }
-    return out;
+    assert.equal(strategy["matrix"], STACKS_MATRIX, "a matrix is always the stacks job's list, never written by hand");
+    return true;
 }
 
 /** Every string value in a document, with its path. */
@@ -190,11 +189,13 @@ describe("delivery workflows", () => {
         }
         assert.deepEqual(allowed, {
             "preview.yml": {
+                stacks: "contents:read",
                 test: "contents:read",
                 preview: "contents:read id-token:write pull-requests:write",
                 offline: "contents:read",
             },
             "up.yml": {
+                stacks: "contents:read",
                 test: "contents:read",
                 plan: "contents:read id-token:write",
                 apply: "contents:read id-token:write",
@@ -274,27 +275,59 @@ describe("delivery workflows", () => {
         }
     });
 
-    it("every matrix covers exactly the stack files present, each with its herd:platform", () => {
-        const stacks = stackFiles();
-        assert.deepEqual(Object.keys(stacks).sort(), ["aws", "gcp", "onprem"]);
+    it("every matrix is the stacks job's list of the stack files, so copying a stack file adds a stack", () => {
         let matrices = 0;
         for (const w of workflows.values()) {
+            const hasPerStack = [...jobs(w)].some(([, j]) => perStack(j));
+            if (!hasPerStack) {
+                continue;
+            }
+            const stacksJob = job(w, "stacks");
+            const run = steps(stacksJob, `${w.file} stacks`)
+                .map((st) => st["run"])
+                .filter((r): r is string => typeof r === "string")
+                .join("\n");
+            assert.match(run, /npm run --silent stacks -- --github-matrix/, `${w.file}: the stacks job lists the stack files`);
             for (const [id, j] of jobs(w)) {
-                const m = matrixStacks(j);
-                if (m === undefined) {
+                if (!perStack(j)) {
                     continue;
                 }
                 matrices++;
-                assert.deepEqual(m, stacks, `${w.file} ${id}: matrix = the Pulumi.<stack>.yaml files and their platforms`);
+                const needs = j["needs"];
+                assert.ok(needs === "stacks" || (Array.isArray(needs) && needs.includes("stacks")), `${w.file} ${id}: needs the stacks job`);
             }
         }
-        assert.equal(matrices, 5, "preview, offline, plan, apply and drift each have the matrix");
+        assert.equal(matrices, 5, "preview, offline, plan, apply and drift each run per stack");
+    });
+
+    it("npm run stacks lists every stack file with its herd:platform, a copied one included", () => {
+        const stacks = stackFiles();
+        assert.deepEqual(
+            Object.fromEntries(listStacks(PROJECT_DIR).map((e) => [e.stack, e.platform])),
+            stacks,
+            "the stack files and their platforms",
+        );
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "herd-stacks-"));
+        try {
+            for (const f of Object.keys(stacks)) {
+                fs.copyFileSync(path.join(PROJECT_DIR, `Pulumi.${f}.yaml`), path.join(tmp, `Pulumi.${f}.yaml`));
+            }
+            fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.onprem.yaml"), path.join(tmp, "Pulumi.customer-b.yaml"));
+            assert.deepEqual(
+                listStacks(tmp).map((e) => `${e.stack}=${e.platform}`),
+                ["aws=aws", "customer-b=onprem", "gcp=gcp", "onprem=onprem"],
+            );
+            fs.writeFileSync(path.join(tmp, "Pulumi.broken.yaml"), "config:\n  herd:platform: azure\n");
+            assert.throws(() => listStacks(tmp), /Pulumi\.broken\.yaml: herd:platform: expected one of aws, gcp, onprem, got "azure"/);
+        } finally {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
     });
 
     it("concurrency: one group per stack; previews cancel superseded runs, nothing in up.yml is ever cancelled", () => {
         for (const w of workflows.values()) {
             for (const [id, j] of jobs(w)) {
-                if (matrixStacks(j) === undefined) {
+                if (!perStack(j)) {
                     continue;
                 }
                 const c = map(j["concurrency"], `${w.file} ${id} concurrency`);
@@ -322,7 +355,7 @@ describe("delivery workflows", () => {
         const w = workflow("preview.yml");
         const preview = job(w, "preview");
         assert.match(String(preview["if"]), /head\.repo\.full_name == github\.repository/);
-        assert.equal(preview["needs"], "test");
+        assert.deepEqual(preview["needs"], ["test", "stacks"]);
         assert.equal(preview["environment"], "${{ matrix.stack }}-preview");
         const s = steps(preview, "preview");
         const setup = s.find((x) => x["uses"] === "./.github/actions/herd-setup");
@@ -348,7 +381,7 @@ describe("delivery workflows", () => {
         const offline = job(w, "offline");
         assert.match(String(offline["if"]), /head\.repo\.full_name != github\.repository/);
         assert.match(String(offline["if"]), /dependabot\[bot\]/);
-        assert.equal(offline["needs"], "test", "the tests run for forks too");
+        assert.deepEqual(offline["needs"], ["test", "stacks"], "the tests run for forks too");
         assert.equal(offline["environment"], undefined, "no environment, no secrets");
         const s = steps(offline, "offline");
         const checkout = s.find((x) => String(x["uses"]).startsWith("actions/checkout@"));
@@ -384,7 +417,7 @@ describe("delivery workflows", () => {
         assert.equal(map(upload?.["with"], "upload with")["name"], "plan-${{ matrix.stack }}");
 
         const apply = job(w, "apply");
-        assert.equal(apply["needs"], "plan");
+        assert.deepEqual(apply["needs"], ["plan", "stacks"]);
         assert.equal(apply["environment"], "${{ matrix.stack }}");
         const strategy = map(apply["strategy"], "apply strategy");
         assert.equal(strategy["max-parallel"], 1);
