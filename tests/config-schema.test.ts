@@ -15,6 +15,7 @@ const project = parseYaml(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"),
     name: string;
     main?: string;
     runtime: { name: string; options?: Record<string, unknown> };
+    template?: { description?: string; config?: Record<string, { description?: string; default?: unknown }> };
     config: Record<string, { type: string; default?: unknown; description?: string; secret?: boolean; items?: { type: string } }>;
 };
 
@@ -65,7 +66,7 @@ describe("Pulumi.yaml runtime", () => {
             scripts: Record<string, string>;
         };
         assert.ok(pkg.dependencies["esbuild"] !== undefined, "esbuild is a runtime dependency: pulumi up transpiles with it");
-        assert.match(pkg.scripts["test"], /^npm run typecheck && /, "the type-check runs first in the test command");
+        assert.match(pkg.scripts["test"], /^bash scripts\/setup\.sh --check && npm run typecheck && /, "a set-up check, then the type-check, run first");
         assert.match(pkg.scripts["typecheck"], /tsc -p tsconfig\.json --noEmit/);
     });
 });
@@ -77,5 +78,23 @@ describe("README config reference", () => {
         const end = readme.indexOf("<!-- config-reference:end -->");
         assert.ok(begin >= 0 && end > begin, "README has the config-reference markers");
         assert.equal(readme.slice(begin, end).split("\n").slice(1).join("\n").trim(), configMarkdown().trim());
+    });
+});
+
+describe("Pulumi.yaml template (pulumi new from this repository)", () => {
+    it("has a description and asks only for herd keys, with defaults config.ts accepts", () => {
+        assert.ok((project.template?.description ?? "").length > 10, "template.description");
+        const asked = Object.entries(project.template?.config ?? {});
+        assert.ok(asked.length > 0, "template.config asks for at least the platform");
+        assert.ok(asked.some(([k]) => k === "herd:platform"), "the platform is asked for");
+        for (const [key, decl] of asked) {
+            assert.match(key, /^herd:/, `${key}: a herd: key`);
+            const name = key.slice("herd:".length) as keyof typeof KEYS;
+            assert.ok(Object.prototype.hasOwnProperty.call(KEYS, name), `${key}: a key config.ts reads`);
+            assert.ok((decl.description ?? "") !== "", `${key}: has a description`);
+            if (decl.default !== undefined) {
+                assert.ok((KEYS[name] as KeySpec).schema.safeParse(String(decl.default)).success, `${key}: default ${String(decl.default)} is valid`);
+            }
+        }
     });
 });
