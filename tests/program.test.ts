@@ -38,7 +38,7 @@ const STACKS = [
     { stack: "onprem", configFile: undefined, storageClass: "herd-retain", provider: "onprem-k8s" },
     { stack: "aws", configFile: undefined, storageClass: "herd-gp3", provider: "aws-k8s" },
     { stack: "gcp", configFile: undefined, storageClass: "herd-pd-balanced", provider: "gcp-k8s" },
-    { stack: "onprem", configFile: "examples/local-kind.yaml", storageClass: "standard", provider: "onprem-k8s" },
+    { stack: "onprem", configFile: "e2e/stack.yaml", storageClass: "herd-retain", provider: "onprem-k8s" },
 ] as const;
 
 for (const s of STACKS) {

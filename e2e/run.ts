@@ -1,0 +1,510 @@
+/**
+ * npm run e2e [-- --keep] : herd's main job for real. The Pulumi CLI, its Node.js language host and the kubernetes,
+ * random and tls provider plugins (built from Go modules by e2e/build-pulumi.sh, or the user's own `pulumi` when one
+ * is on PATH), a local Kubernetes control plane with fake nodes (e2e/cluster.sh), a file backend and a passphrase
+ * secrets provider in a temporary directory, and the onprem stack (e2e/stack.yaml) taken through:
+ *   1. preview --diff with the policy pack       5. a replacement of PostgreSQL refused by protect, nothing changed
+ *   2. up: every resource created and ready       6. outputs -> handoff bundle, no secret in it or in the export
+ *   3. a second preview with no changes           7. teardown as the README says; the claims survive and re-bind
+ *   4. a change previewed, saved as a plan, applied with --plan
+ *   8. the render-to-directory mode, applied with kubectl --dry-run=server
+ * and a summary: resources created, the time of each step, the changes on the second preview (must be 0).
+ */
+import { spawnSync, SpawnSyncReturns } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+const PROJECT_DIR = path.resolve(__dirname, "..");
+const STACK = "e2e";
+const RENDER_STACK = "e2e-render";
+
+const USAGE = `usage: npm run e2e [-- --keep]
+
+Builds (cached) the Pulumi CLI, its Node.js language host, the kubernetes/random/tls plugins and a local Kubernetes
+control plane from Go modules, then applies the onprem stack (e2e/stack.yaml) to it with the real engine: preview
+with the policy pack, up, a no-change preview, a plan-locked change, a refused replacement, the handoff, teardown
+and re-up, and the render-to-directory mode. Everything runs on 127.0.0.1 in a temporary directory.
+
+  --keep       keep the temporary directory and leave the control plane running (prints how to reach it)
+  -h, --help   this text
+
+env: HERD_E2E_CACHE (build cache, default ~/.cache/herd-e2e), HERD_E2E_PORT_BASE (default 16400),
+     HERD_E2E_PULUMI (a pulumi binary to use instead of the one on PATH or the built one)`;
+
+class E2eError extends Error {}
+
+interface Ctx {
+    readonly tmp: string;
+    readonly project: string;
+    readonly env: NodeJS.ProcessEnv;
+    readonly pulumi: string;
+    readonly kubectl: string;
+    readonly logs: string;
+}
+
+interface StepResult {
+    readonly name: string;
+    readonly seconds: number;
+    readonly detail: string;
+}
+
+const steps: StepResult[] = [];
+
+function log(message: string): void {
+    process.stderr.write(`e2e: ${message}\n`);
+}
+
+function run(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutSec?: number; log?: string } = {}): SpawnSyncReturns<string> {
+    const r = spawnSync(cmd, args, {
+        cwd: opts.cwd ?? PROJECT_DIR,
+        env: opts.env ?? process.env,
+        encoding: "utf8",
+        input: opts.input,
+        timeout: (opts.timeoutSec ?? 900) * 1000,
+        maxBuffer: 256 * 1024 * 1024,
+    });
+    if (opts.log !== undefined) {
+        fs.appendFileSync(opts.log, `$ ${cmd} ${args.join(" ")}\n${r.stdout ?? ""}${r.stderr ?? ""}\n(exit ${String(r.status)}${r.signal !== null ? `, ${r.signal}` : ""})\n\n`);
+    }
+    if (r.error !== undefined) {
+        throw new E2eError(`cannot run ${cmd}: ${r.error.message}`);
+    }
+    return r;
+}
+
+function tail(text: string, lines = 40): string {
+    return text.trim().split("\n").slice(-lines).join("\n");
+}
+
+/** Runs a command that must succeed; on failure the error carries its output's tail. */
+function must(cmd: string, args: readonly string[], opts: Parameters<typeof run>[2] = {}): string {
+    const r = run(cmd, args, opts);
+    if (r.status !== 0) {
+        throw new E2eError(`${path.basename(cmd)} ${args.join(" ")} failed (exit ${String(r.status)}${r.signal !== null ? `, ${r.signal}` : ""}):\n${tail(`${r.stdout}\n${r.stderr}`)}`);
+    }
+    return r.stdout;
+}
+
+function pulumi(ctx: Ctx, args: readonly string[], opts: { timeoutSec?: number; allowFail?: boolean } = {}): SpawnSyncReturns<string> {
+    const r = run(ctx.pulumi, [...args, "--non-interactive"], { env: ctx.env, cwd: ctx.project, timeoutSec: opts.timeoutSec ?? 1200, log: path.join(ctx.logs, "pulumi.log") });
+    if (r.status !== 0 && opts.allowFail !== true) {
+        throw new E2eError(`pulumi ${args.join(" ")} failed (exit ${String(r.status)}):\n${tail(`${r.stdout}\n${r.stderr}`, 60)}`);
+    }
+    return r;
+}
+
+function kubectl(ctx: Ctx, args: readonly string[]): string {
+    return must(ctx.kubectl, args, { env: ctx.env, log: path.join(ctx.logs, "kubectl.log"), timeoutSec: 300 });
+}
+
+function kubectlJson<T>(ctx: Ctx, args: readonly string[]): T {
+    return JSON.parse(kubectl(ctx, [...args, "-o", "json"])) as T;
+}
+
+async function step(name: string, body: () => string | Promise<string>): Promise<void> {
+    log(`step ${steps.length + 1}: ${name}`);
+    const started = Date.now();
+    const detail = await body();
+    const seconds = (Date.now() - started) / 1000;
+    steps.push({ name, seconds, detail });
+    log(`  ok in ${seconds.toFixed(1)} s${detail !== "" ? `: ${detail}` : ""}`);
+}
+
+/** `KEY=value` lines a build script printed. */
+function parseKv(text: string): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const line of text.split("\n")) {
+        const m = /^([A-Z_a-z0-9]+)=(.*)$/.exec(line.trim());
+        if (m !== null) {
+            out.set(m[1], m[2]);
+        }
+    }
+    return out;
+}
+
+function onPath(binary: string): string | undefined {
+    for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
+        const candidate = path.join(dir, binary);
+        try {
+            fs.accessSync(candidate, fs.constants.X_OK);
+            return candidate;
+        } catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+
+/** Copies the working tree (tracked and untracked, not ignored) and links the installed dependencies. */
+function copyProject(dest: string): void {
+    const files = must("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: PROJECT_DIR })
+        .split("\0")
+        .filter((f) => f !== "" && !f.startsWith("images/") && !f.startsWith(".github/") && fs.existsSync(path.join(PROJECT_DIR, f)));
+    for (const f of files) {
+        const to = path.join(dest, f);
+        fs.mkdirSync(path.dirname(to), { recursive: true });
+        fs.copyFileSync(path.join(PROJECT_DIR, f), to);
+    }
+    for (const dir of ["node_modules", "policy/node_modules"]) {
+        if (!fs.existsSync(path.join(PROJECT_DIR, dir))) {
+            throw new E2eError(`${dir} is missing: run npm run setup first`);
+        }
+        fs.symlinkSync(path.join(PROJECT_DIR, dir), path.join(dest, dir), "dir");
+    }
+}
+
+/** Every plaintext secret in a `pulumi stack export --show-secrets` document. */
+function secretPlaintexts(exported: unknown, into: Set<string>): void {
+    if (Array.isArray(exported)) {
+        exported.forEach((x) => secretPlaintexts(x, into));
+        return;
+    }
+    if (typeof exported !== "object" || exported === null) {
+        return;
+    }
+    const o = exported as Record<string, unknown>;
+    if (o["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270" && typeof o["plaintext"] === "string") {
+        const collect = (v: unknown) => {
+            if (typeof v === "string" && v.length >= 8) {
+                into.add(v);
+            } else if (typeof v === "object" && v !== null) {
+                Object.values(v).forEach(collect);
+            }
+        };
+        try {
+            collect(JSON.parse(o["plaintext"]) as unknown);
+        } catch {
+            collect(o["plaintext"]);
+        }
+        return;
+    }
+    Object.values(o).forEach((v) => secretPlaintexts(v, into));
+}
+
+interface K8sList<T> {
+    items: T[];
+}
+interface Meta {
+    metadata: { name: string; uid: string; namespace?: string };
+}
+type Pvc = Meta & { status: { phase: string }; spec: { volumeName?: string } };
+type Workload = Meta & { spec: { replicas?: number }; status: { readyReplicas?: number; availableReplicas?: number } };
+
+function pvcs(ctx: Ctx): Pvc[] {
+    return kubectlJson<K8sList<Pvc>>(ctx, ["-n", "herd", "get", "pvc"]).items;
+}
+
+function assertReady(ctx: Ctx): string {
+    const deployments = kubectlJson<K8sList<Workload>>(ctx, ["-n", "herd", "get", "deployments"]).items;
+    const sets = kubectlJson<K8sList<Workload>>(ctx, ["-n", "herd", "get", "statefulsets"]).items;
+    for (const w of [...deployments, ...sets]) {
+        if ((w.status.readyReplicas ?? 0) !== (w.spec.replicas ?? 1)) {
+            throw new E2eError(`${w.metadata.name}: ${w.status.readyReplicas ?? 0}/${w.spec.replicas ?? 1} ready after pulumi up`);
+        }
+    }
+    // The StatefulSets' claims (data-<set>-<ordinal>) bind when their pods are scheduled. The backup volume's claim
+    // waits (WaitForFirstConsumer) for the first backup Job, which is how such a class is meant to work.
+    const claims = pvcs(ctx);
+    const unbound = claims.filter((c) => c.metadata.name.startsWith("data-") && c.status.phase !== "Bound");
+    if (unbound.length > 0) {
+        throw new E2eError(`data claims not Bound: ${unbound.map((c) => c.metadata.name).join(", ")}`);
+    }
+    const bound = claims.filter((c) => c.status.phase === "Bound").length;
+    return `${deployments.length} Deployments and ${sets.length} StatefulSets ready, ${bound} of ${claims.length} claims Bound (the rest wait for their first consumer)`;
+}
+
+/**
+ * The warnings a run ends with: its Diagnostics section (what the API server's admission, e.g. Pod Security, and the
+ * providers report), plus any Pod Security or deprecation warning anywhere. The progress lines of the provider's
+ * await logic ("[MinimumReplicasUnavailable] ..." while pods start) are not warnings about the objects.
+ */
+export function lastingWarnings(output: string): string[] {
+    const lines = output.split("\n");
+    const start = lines.findIndex((l) => /^Diagnostics:/.test(l));
+    const out: string[] = [];
+    if (start !== -1) {
+        for (const l of lines.slice(start + 1)) {
+            if (/^(Resources|Outputs|Policies|Policy Packs run|Duration):/.test(l)) {
+                break;
+            }
+            if (/warning/i.test(l)) {
+                out.push(l.trim());
+            }
+        }
+    }
+    for (const l of lines) {
+        if (/would violate PodSecurity|is deprecated|unknown field/i.test(l) && !out.includes(l.trim())) {
+            out.push(l.trim());
+        }
+    }
+    return out;
+}
+
+/** Polls a condition once a second for up to `seconds`; whether it became true. */
+function waitFor(seconds: number, condition: () => boolean): boolean {
+    const until = Date.now() + seconds * 1000;
+    for (;;) {
+        if (condition()) {
+            return true;
+        }
+        if (Date.now() > until) {
+            return false;
+        }
+        spawnSync("sleep", ["1"]);
+    }
+}
+
+function resourceCount(ctx: Ctx, stack: string): number {
+    const exported = JSON.parse(pulumi(ctx, ["stack", "export", "--stack", stack]).stdout) as { deployment?: { resources?: unknown[] } };
+    return exported.deployment?.resources?.length ?? 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+    if (argv.includes("--help") || argv.includes("-h")) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+    }
+    const unknown = argv.filter((a) => a !== "--keep");
+    if (unknown.length > 0) {
+        process.stderr.write(`npm run e2e: unknown option ${unknown[0]}\n${USAGE}\n`);
+        return 2;
+    }
+    const keep = argv.includes("--keep");
+    const started = Date.now();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "herd-e2e-"));
+    const logs = path.join(tmp, "logs");
+    fs.mkdirSync(logs);
+    const clusterEnv: NodeJS.ProcessEnv = { ...process.env, HERD_E2E_DIR: path.join(tmp, "cluster") };
+    let clusterStarted = false;
+    let failed = false;
+    try {
+        // The toolchain (cached outside the work tree; a second run builds nothing).
+        const buildStarted = Date.now();
+        log("building the toolchain (cached: nothing to do after the first run)");
+        const built = parseKv(must("bash", [path.join(PROJECT_DIR, "e2e", "build.sh")], { timeoutSec: 5400, log: path.join(logs, "build.log") }));
+        const pulumiBinDir = built.get("PULUMI_BIN_DIR");
+        const clusterBinDir = built.get("CLUSTER_BIN_DIR");
+        if (pulumiBinDir === undefined || clusterBinDir === undefined) {
+            throw new E2eError("e2e/build.sh did not report PULUMI_BIN_DIR and CLUSTER_BIN_DIR");
+        }
+        const userPulumi = process.env["HERD_E2E_PULUMI"] ?? onPath("pulumi");
+        const pulumiBin = userPulumi ?? path.join(pulumiBinDir, "pulumi");
+        steps.push({ name: "toolchain (build or cache)", seconds: (Date.now() - buildStarted) / 1000, detail: userPulumi !== undefined ? `using your ${userPulumi}` : `pulumi from ${pulumiBinDir}` });
+
+        const home = path.join(tmp, "pulumi-home");
+        const env: NodeJS.ProcessEnv = {
+            ...process.env,
+            PATH: `${pulumiBinDir}${path.delimiter}${clusterBinDir}${path.delimiter}${process.env["PATH"] ?? ""}`,
+            PULUMI_HOME: home,
+            PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`,
+            PULUMI_CONFIG_PASSPHRASE: randomBytes(24).toString("base64url"),
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_SKIP_CONFIRMATIONS: "true",
+            KUBECONFIG: path.join(tmp, "cluster", "kubeconfig"),
+            PULUMI_CONFIG: undefined,
+            PULUMI_CONFIG_SECRET_KEYS: undefined,
+        };
+        fs.mkdirSync(path.join(tmp, "state"));
+        must("bash", [path.join(PROJECT_DIR, "e2e", "build-pulumi.sh"), "install-plugins"], { env: { ...env, PULUMI_BIN: pulumiBin }, log: path.join(logs, "build.log") });
+
+        const clusterStartedAt = Date.now();
+        clusterStarted = true;
+        must("bash", [path.join(PROJECT_DIR, "e2e", "cluster.sh"), "start"], { env: clusterEnv, timeoutSec: 600, log: path.join(logs, "cluster.log") });
+        must("bash", [path.join(PROJECT_DIR, "e2e", "cluster.sh"), "pv", "herd-retain", "8", "5Gi"], { env: clusterEnv, log: path.join(logs, "cluster.log") });
+        steps.push({ name: "control plane up (etcd, apiserver, controllers, scheduler, kwok)", seconds: (Date.now() - clusterStartedAt) / 1000, detail: "" });
+
+        const project = path.join(tmp, "project");
+        copyProject(project);
+        fs.copyFileSync(path.join(PROJECT_DIR, "e2e", "stack.yaml"), path.join(project, `Pulumi.${STACK}.yaml`));
+        const ctx: Ctx = { tmp, project, env, pulumi: pulumiBin, kubectl: path.join(clusterBinDir, "kubectl"), logs };
+        pulumi(ctx, ["version"]);
+        pulumi(ctx, ["stack", "init", STACK, "--secrets-provider", "passphrase"]);
+
+        await step("pulumi preview --diff --policy-pack policy", () => {
+            const r = pulumi(ctx, ["preview", "--diff", "--stack", STACK, "--policy-pack", "policy"]);
+            if (/mandatory/.test(r.stdout) && !/0 mandatory/.test(r.stdout) && /violation/i.test(r.stdout)) {
+                throw new E2eError(`policy violations in the preview:\n${tail(r.stdout)}`);
+            }
+            const creates = /\+ (\d+) to create/.exec(r.stdout)?.[1] ?? "?";
+            return `${creates} to create, no mandatory policy violation`;
+        });
+
+        let created = 0;
+        await step("pulumi up --yes", () => {
+            const r = pulumi(ctx, ["up", "--yes", "--skip-preview", "--stack", STACK]);
+            const warnings = lastingWarnings(`${r.stdout}\n${r.stderr}`);
+            if (warnings.length > 0) {
+                throw new E2eError(`pulumi up ended with warnings (Pod Security admission, the API server or a provider):\n${warnings.join("\n")}`);
+            }
+            created = resourceCount(ctx, STACK);
+            return `${created} resources in the state; ${assertReady(ctx)}; migration Job complete: ${kubectl(ctx, ["-n", "herd", "get", "job", "api-migrate", "-o", "jsonpath={.status.succeeded}"])}`;
+        });
+
+        await step("pulumi preview --expect-no-changes (no perpetual diff)", () => {
+            const r = pulumi(ctx, ["preview", "--diff", "--expect-no-changes", "--stack", STACK], { allowFail: true });
+            if (r.status !== 0) {
+                throw new E2eError(`the second preview has changes (a perpetual diff):\n${tail(r.stdout, 80)}`);
+            }
+            return "0 changes";
+        });
+
+        await step("a change previewed, saved as a plan, applied with --plan", () => {
+            pulumi(ctx, ["config", "set", "--stack", STACK, "herd:apiReplicas", "3"]);
+            pulumi(ctx, ["config", "set", "--stack", STACK, "herd:frontendReplicas", "3"]);
+            const plan = path.join(tmp, "plan.json");
+            const preview = pulumi(ctx, ["preview", "--diff", "--stack", STACK, "--save-plan", plan]);
+            pulumi(ctx, ["up", "--yes", "--stack", STACK, "--plan", plan]);
+            // herd:apiReplicas is the autoscaler's floor (the HPA owns the Deployment's replicas): the HPA controller
+            // scales the API up within its sync period (15 s). The front end's replicas are the Deployment's own.
+            const fe = kubectl(ctx, ["-n", "herd", "get", "deployment", "frontend", "-o", "jsonpath={.status.readyReplicas}"]);
+            const api = waitFor(60, () => kubectl(ctx, ["-n", "herd", "get", "deployment", "api", "-o", "jsonpath={.status.readyReplicas}"]) === "3");
+            if (!api || fe !== "3") {
+                throw new E2eError(`after up --plan: api ready ${api ? "3" : "not 3 within 60 s"}, frontend ready ${fe} (expected 3 and 3)`);
+            }
+            return `${/~ (\d+) to update/.exec(preview.stdout)?.[1] ?? "?"} to update; frontend 3 ready at once, api scaled to 3 by its HPA`;
+        });
+
+        await step("a replacement of PostgreSQL is refused by protect; nothing changes", () => {
+            const before = kubectlJson<Meta>(ctx, ["-n", "herd", "get", "statefulset", "postgres"]).metadata.uid;
+            pulumi(ctx, ["config", "set", "--stack", STACK, "herd:postgresStorageSize", "4Gi"]);
+            const r = pulumi(ctx, ["up", "--yes", "--stack", STACK], { allowFail: true });
+            pulumi(ctx, ["config", "set", "--stack", STACK, "herd:postgresStorageSize", "2Gi"]);
+            if (r.status === 0) {
+                throw new E2eError("pulumi up replaced the protected PostgreSQL StatefulSet");
+            }
+            const text = `${r.stdout}\n${r.stderr}`;
+            const refusal = text.split("\n").find((l) => /protect/i.test(l)) ?? "";
+            if (refusal === "") {
+                throw new E2eError(`pulumi up failed, but not because of protect:\n${tail(text)}`);
+            }
+            const after = kubectlJson<Meta>(ctx, ["-n", "herd", "get", "statefulset", "postgres"]).metadata.uid;
+            if (after !== before) {
+                throw new E2eError("the PostgreSQL StatefulSet was re-created");
+            }
+            const check = pulumi(ctx, ["preview", "--expect-no-changes", "--stack", STACK], { allowFail: true });
+            if (check.status !== 0) {
+                throw new E2eError(`after the refused change the stack is not back to no changes:\n${tail(check.stdout)}`);
+            }
+            return `refused: ${refusal.trim().slice(0, 160)}`;
+        });
+
+        await step("stack outputs -> handoff bundle; no secret in it or in the state", () => {
+            const outputsFile = path.join(tmp, "outputs.json");
+            fs.writeFileSync(outputsFile, pulumi(ctx, ["stack", "output", "--json", "--stack", STACK]).stdout);
+            const bundle = path.join(tmp, "handoff");
+            must("npm", ["run", "--silent", "handoff", "--", "--stack", STACK, "--outputs-file", outputsFile, "--out", bundle], { cwd: project, env, log: path.join(logs, "handoff.log") });
+            const secrets = new Set<string>();
+            secretPlaintexts(JSON.parse(pulumi(ctx, ["stack", "export", "--show-secrets", "--stack", STACK]).stdout) as unknown, secrets);
+            if (secrets.size < 3) {
+                throw new E2eError(`expected the generated passwords among the state's secrets, found ${secrets.size}`);
+            }
+            const exported = pulumi(ctx, ["stack", "export", "--stack", STACK]).stdout;
+            const files = fs.readdirSync(bundle).map((f) => [f, fs.readFileSync(path.join(bundle, f), "utf8")] as const);
+            for (const s of secrets) {
+                if (exported.includes(s)) {
+                    throw new E2eError("pulumi stack export holds a secret in plaintext");
+                }
+                for (const [f, text] of files) {
+                    if (text.includes(s)) {
+                        throw new E2eError(`the handoff bundle's ${f} holds a secret value`);
+                    }
+                }
+            }
+            const outputs = JSON.parse(fs.readFileSync(path.join(bundle, "outputs.json"), "utf8")) as { app?: { url?: string } };
+            return `bundle: ${files.map(([f]) => f).join(", ")}; app.url ${outputs.app?.url ?? "?"}; ${secrets.size} secrets, none in plaintext`;
+        });
+
+        await step("teardown as the README says; namespace, claims and volumes stay; a new up re-binds them", () => {
+            const before = new Map(pvcs(ctx).map((c) => [c.metadata.name, c.metadata.uid]));
+            const boundBefore = new Set(pvcs(ctx).filter((c) => c.status.phase === "Bound").map((c) => c.metadata.name));
+            pulumi(ctx, ["config", "set", "--stack", STACK, "herd:protectData", "false"]);
+            const exceptions = path.join(tmp, "policy-exceptions.json");
+            const reason = "e2e: throwaway stack on the local control plane, torn down by the test itself";
+            fs.writeFileSync(
+                exceptions,
+                JSON.stringify({
+                    "statefulset-data-safety": {
+                        exceptions: ["postgres", "redis", "elastic"].map((n) => ({ resource: `kubernetes:apps/v1:StatefulSet::${n}`, reason })),
+                    },
+                }),
+            );
+            pulumi(ctx, ["up", "--yes", "--stack", STACK, "--policy-pack", "policy", "--policy-pack-config", exceptions]);
+            pulumi(ctx, ["destroy", "--yes", "--stack", STACK]);
+            kubectl(ctx, ["get", "namespace", "herd"]);
+            const after = pvcs(ctx);
+            const lost = [...before.keys()].filter((n) => !after.some((c) => c.metadata.name === n && c.metadata.uid === before.get(n)));
+            if (lost.length > 0) {
+                throw new E2eError(`pulumi destroy deleted claims: ${lost.join(", ")}`);
+            }
+            const pvs = kubectlJson<K8sList<Meta & { status: { phase: string } }>>(ctx, ["get", "pv"]).items.filter((v) => v.status.phase === "Bound");
+            pulumi(ctx, ["config", "set", "--stack", STACK, "herd:protectData", "true"]);
+            pulumi(ctx, ["up", "--yes", "--skip-preview", "--stack", STACK]);
+            const again = pvcs(ctx);
+            const same = [...before.keys()].filter((n) => again.some((c) => c.metadata.name === n && c.metadata.uid === before.get(n)));
+            const rebound = [...boundBefore].filter((n) => again.some((c) => c.metadata.name === n && c.status.phase === "Bound"));
+            if (same.length !== before.size || rebound.length !== boundBefore.size || again.length !== before.size) {
+                throw new E2eError(
+                    `after a new up: ${same.length} of ${before.size} claims are the same ones, ${rebound.length} of ${boundBefore.size} Bound again, ${again.length} claims in all`,
+                );
+            }
+            return `namespace and ${before.size} claims kept (${pvs.length} volumes Bound); the new up uses the same ${same.length} claims; ${assertReady(ctx)}`;
+        });
+
+        await step("render-to-directory: pulumi up writes YAML; kubectl apply --dry-run=server accepts it", () => {
+            const rendered = path.join(tmp, "rendered");
+            const config = fs.readFileSync(path.join(PROJECT_DIR, "e2e", "stack.yaml"), "utf8") + `  herd:renderDirectory: ${rendered}\n`;
+            fs.writeFileSync(path.join(project, `Pulumi.${RENDER_STACK}.yaml`), config);
+            pulumi(ctx, ["stack", "init", RENDER_STACK, "--secrets-provider", "passphrase"]);
+            pulumi(ctx, ["up", "--yes", "--skip-preview", "--stack", RENDER_STACK]);
+            const count = (dir: string) => must("find", [dir, "-name", "*.yaml"]).trim().split("\n").filter((l) => l !== "").length;
+            const objects = count(rendered);
+            const secretObjects = count(`${rendered}.secrets`);
+            kubectl(ctx, ["apply", "--dry-run=server", "-R", "-f", rendered]);
+            kubectl(ctx, ["apply", "--dry-run=server", "-R", "-f", `${rendered}.secrets`]);
+            // Rendering created nothing in a cluster: the stack's state is all there is to remove.
+            pulumi(ctx, ["stack", "rm", "--yes", "--force", "--stack", RENDER_STACK]);
+            return `${objects} objects and ${secretObjects} Secrets rendered, accepted by the API server (dry run)`;
+        });
+
+        const total = (Date.now() - started) / 1000;
+        const lines = [
+            "",
+            "herd e2e: the onprem stack applied with the real engine to a local control plane",
+            ...steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${s.name.padEnd(92)} ${s.seconds.toFixed(1).padStart(7)} s${s.detail !== "" ? `\n      ${s.detail}` : ""}`),
+            `  resources created by the first up: ${created}`,
+            "  changes on the second preview: 0",
+            `  total ${total.toFixed(0)} s; logs in ${keep ? logs : "(removed; run with --keep to keep them)"}`,
+            "e2e: 1 passed, 0 failed",
+        ];
+        process.stdout.write(`${lines.join("\n")}\n`);
+        return 0;
+    } catch (err) {
+        const message = err instanceof E2eError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+        process.stderr.write(`\ne2e: FAILED at step ${steps.length + 1}: ${message}\ne2e: logs kept in ${logs}\n`);
+        process.stdout.write("e2e: 0 passed, 1 failed\n");
+        failed = true;
+        return 1;
+    } finally {
+        if (clusterStarted && !keep) {
+            // On failure the control plane's logs stay beside the others.
+            run("bash", [path.join(PROJECT_DIR, "e2e", "cluster.sh"), "stop", ...(failed ? ["--keep"] : [])], { env: clusterEnv });
+        }
+        if (!keep && !failed) {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+        if (keep && clusterStarted) {
+            log(`kept ${tmp}; the control plane is still running: KUBECONFIG=${path.join(tmp, "cluster", "kubeconfig")} (stop it with HERD_E2E_DIR=${path.join(tmp, "cluster")} e2e/cluster.sh stop)`);
+        }
+    }
+}
+
+main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+        process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        process.exit(1);
+    },
+);
