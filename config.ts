@@ -78,6 +78,16 @@ const dnsSubdomain = (what: string) =>
         .max(253, `expected ${what}: at most 253 characters`)
         .regex(DNS_SUBDOMAIN, `expected ${what}: a DNS subdomain (lowercase letters, digits, '-' and '.')`);
 
+/**
+ * A StorageClass provisioner: a Kubernetes qualified name, `[prefix/]name` with a DNS-subdomain prefix and a name of
+ * at most 63 characters (`driver.longhorn.io`, `rbd.csi.ceph.com`, `kubernetes.io/no-provisioner`), as the API
+ * server validates it.
+ */
+const provisionerName = string().regex(
+    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/,
+    "expected a provisioner name such as driver.longhorn.io or kubernetes.io/no-provisioner ([prefix/]name)",
+);
+
 /** A registry location: host[:port][/path], no scheme, no tag. */
 const registryLocation = string()
     .regex(
@@ -248,7 +258,7 @@ export const KEYS = {
         platforms: ["onprem"],
         description:
             "onprem: CSI provisioner (e.g. driver.longhorn.io). When set, herd creates a StorageClass with Retain, volume expansion and WaitForFirstConsumer.",
-        schema: optional(dnsSubdomain("a provisioner name such as driver.longhorn.io")),
+        schema: optional(provisionerName),
     },
     storageParameters: {
         type: "array",
@@ -1294,10 +1304,19 @@ function build(
                 }
             }
 
-            if (storage === undefined || images === undefined) {
+            const kubeconfigRaw = raw.values[qualified("kubeconfig")] ?? "";
+            if (set("renderDirectory") !== undefined) {
+                // Rendering talks to no cluster; pulumi-kubernetes refuses a cluster setting beside it.
+                if (kubeconfigRaw !== "") {
+                    problem("kubeconfig", "not used with herd:renderDirectory (rendering talks to no cluster): expected it unset, got a value (not shown: secret)", "renderDirectory");
+                }
+                if (set("kubeContext") !== undefined) {
+                    problem("kubeContext", `not used with herd:renderDirectory (rendering talks to no cluster): expected it unset, got ${describeGiven(str("kubeContext"), false)}`, "renderDirectory");
+                }
+            }
+            if (storage === undefined || images === undefined || problems.length > 0) {
                 return undefined;
             }
-            const kubeconfigRaw = raw.values[qualified("kubeconfig")] ?? "";
             return {
                 ...common,
                 platform,

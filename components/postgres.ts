@@ -401,14 +401,21 @@ function createBackup(
             const claim = new k8s.core.v1.PersistentVolumeClaim(
                 `${scope.name}-backups`,
                 {
-                    metadata: { name: `${scope.name}-backups`, namespace, labels },
+                    // Nothing to wait for: the class binds a claim when its first pod (the first backup Job) is
+                    // scheduled. pulumi-kubernetes waits for a WaitForFirstConsumer claim to be exactly Pending, so
+                    // one already Bound (a new `up` after a teardown that kept it) timed out after 5 minutes in the
+                    // e2e run.
+                    metadata: { name: `${scope.name}-backups`, namespace, labels, annotations: { "pulumi.com/skipAwait": "true" } },
                     spec: {
                         accessModes: ["ReadWriteOnce"],
                         storageClassName: store.storageClassName,
                         resources: { requests: { storage: r.backupVolumeSize } },
                     },
                 },
-                { parent: scope.parent, protect: r.protect },
+                // Backups outlive the stack: `pulumi destroy` (once protection is lifted) leaves the claim, so its
+                // volume stays bound and a new `up` finds the old dumps (the e2e teardown proved a deleted claim
+                // strands its Retain volume as Released).
+                { parent: scope.parent, protect: r.protect, retainOnDelete: true },
             );
             containers = [
                 { ...dump, command: ["/bin/sh", "-c", `${dumpScript(scope.name)}\n${pruneScript(backup.retentionDays)}`] },

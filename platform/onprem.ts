@@ -47,11 +47,14 @@ export class OnpremPlatform extends pulumi.ComponentResource implements Platform
         super("herd:index:OnpremPlatform", name, {}, opts);
         const onprem = cfg.onprem;
 
+        // undefined: the ambient context (KUBECONFIG or ~/.kube/config), exactly as kubectl would use it. When
+        // rendering, "": the SDK would otherwise fill in the KUBECONFIG of whoever runs `pulumi up`, which the
+        // provider refuses beside renderYamlToDirectory (found by the e2e run).
+        const kubeconfig = onprem.renderDirectory === undefined ? onprem.kubeconfig : "";
         this.provider = new k8s.Provider(
             `${name}-k8s`,
             {
-                // undefined: the ambient context (KUBECONFIG or ~/.kube/config), exactly as kubectl would use it.
-                kubeconfig: onprem.kubeconfig,
+                kubeconfig,
                 context: onprem.kubeContext,
                 renderYamlToDirectory: onprem.renderDirectory,
                 enableServerSideApply: true,
@@ -67,7 +70,7 @@ export class OnpremPlatform extends pulumi.ComponentResource implements Platform
                 : new k8s.Provider(
                       `${name}-k8s-secrets`,
                       {
-                          kubeconfig: onprem.kubeconfig,
+                          kubeconfig,
                           context: onprem.kubeContext,
                           renderYamlToDirectory: secretsRenderDirectory(onprem.renderDirectory),
                           enableServerSideApply: true,

@@ -42,6 +42,12 @@ describe("defaults", () => {
         const o = parse({ "herd:platform": "onprem", "herd:storageProvisioner": "driver.longhorn.io", "herd:registry": "r.example.com/herd" });
         assert.equal(o.platform === "onprem" && o.onprem.storage.mode === "create" && o.onprem.storage.className, "herd-retain");
     });
+    it("a provisioner may have a prefix, as the API server allows (kubernetes.io/no-provisioner for local volumes)", () => {
+        for (const provisioner of ["kubernetes.io/no-provisioner", "rbd.csi.ceph.com", "example.com/Local_Disk.v2"]) {
+            const o = parse({ "herd:platform": "onprem", "herd:storageProvisioner": provisioner, "herd:registry": "r.example.com/herd" });
+            assert.equal(o.platform === "onprem" && o.onprem.storage.mode === "create" && o.onprem.storage.provisioner, provisioner);
+        }
+    });
     it("an S3 backup store defaults to region us-east-1 and AWS's own endpoint", () => {
         const o = onprem({ "herd:backupBucket": "herd-backups", "herd:backupCredentialsSecret": "s3-creds" });
         assert.deepEqual(o.backup, { mode: "s3", bucket: "herd-backups", endpoint: undefined, region: "us-east-1", credentialsSecret: "s3-creds" });
@@ -290,6 +296,8 @@ describe("validation errors name the key, what was expected and what was given",
         { name: "unknown platform", values: { "herd:platform": "azure" }, key: "herd:platform", expected: /expected one of aws, gcp, onprem, got "azure"/ },
         { name: "namespace not a DNS label", values: { ...MINIMAL_ONPREM, "herd:namespace": "Shop_Prod" }, key: "herd:namespace", expected: /lowercase.*got "Shop_Prod"/ },
         { name: "namespace too long", values: { ...MINIMAL_ONPREM, "herd:namespace": "a".repeat(64) }, key: "herd:namespace", expected: /at most 63/ },
+        { name: "a context beside renderDirectory", values: { ...MINIMAL_ONPREM, "herd:renderDirectory": "out/onprem", "herd:kubeContext": "prod" }, key: "herd:kubeContext", expected: /not used with herd:renderDirectory \(rendering talks to no cluster\): expected it unset, got "prod"/ },
+        { name: "provisioner not a qualified name", values: { ...MINIMAL_ONPREM, "herd:storageProvisioner": "Longhorn Driver" }, key: "herd:storageProvisioner", expected: /expected a provisioner name such as driver\.longhorn\.io or kubernetes\.io\/no-provisioner \(\[prefix\/\]name\), got "Longhorn Driver"/ },
         { name: "storage class name invalid", values: { ...MINIMAL_ONPREM, "herd:storageClass": "Fast SSD" }, key: "herd:storageClass", expected: /StorageClass name.*got "Fast SSD"/ },
         { name: "storageParameters not a list", values: { ...MINIMAL_ONPREM, "herd:storageProvisioner": "p.example.com", "herd:storageParameters": "numberOfReplicas=3" }, key: "herd:storageParameters", expected: /expected a list of strings/ },
         { name: "storageParameters item not key=value", values: { ...MINIMAL_ONPREM, "herd:storageProvisioner": "p.example.com", "herd:storageParameters": '["ok=1","broken"]' }, key: "herd:storageParameters[1]", expected: /expected key=value, got "broken"/ },

@@ -61,6 +61,22 @@ describe("kubernetes provider", () => {
         const e = await evaluate({ ...BASE, "herd:renderDirectory": "rendered/onprem" });
         const provider = e.resources.find((r) => r.type === PROVIDER && r.name === "onprem-k8s");
         assert.equal(provider?.inputs["renderYamlToDirectory"], "rendered/onprem");
+        // No cluster setting beside it, not even the KUBECONFIG of whoever runs pulumi up (the provider refuses it).
+        const previous = process.env["KUBECONFIG"];
+        process.env["KUBECONFIG"] = "/home/operator/.kube/config";
+        try {
+            const again = await evaluate({ ...BASE, "herd:renderDirectory": "rendered/onprem" });
+            for (const p of again.resources.filter((r) => r.type === PROVIDER)) {
+                assert.equal(p.inputs["kubeconfig"], "", `${p.name}: kubeconfig is empty when rendering`);
+                assert.equal(p.inputs["context"], undefined, `${p.name}: no context when rendering`);
+            }
+        } finally {
+            if (previous === undefined) {
+                delete process.env["KUBECONFIG"];
+            } else {
+                process.env["KUBECONFIG"] = previous;
+            }
+        }
     });
     it("when rendering, Secrets go to their own directory beside the bundle, never into it", async () => {
         const e = await evaluate({ ...BASE, "herd:renderDirectory": "rendered/onprem/" });

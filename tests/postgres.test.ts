@@ -318,6 +318,11 @@ describe("backups", () => {
         const claim = find(manifests, "PersistentVolumeClaim", "postgres-backups")["spec"] as Record<string, unknown>;
         assert.deepEqual(claim["resources"], { requests: { storage: "50Gi" } });
         assert.equal(resource(e, "kubernetes:core/v1:PersistentVolumeClaim", "postgres-backups").options.protect, true);
+        // A claim that binds on first use has nothing to wait for, and one already Bound must not hang `up`.
+        const claimMeta = find(manifests, "PersistentVolumeClaim", "postgres-backups")["metadata"] as { annotations?: Record<string, string> };
+        assert.equal(claimMeta.annotations?.["pulumi.com/skipAwait"], "true");
+        // pulumi destroy leaves the backups in place even when protection is lifted (found by the e2e teardown).
+        assert.equal(resource(e, "kubernetes:core/v1:PersistentVolumeClaim", "postgres-backups").options.retainOnDelete, true);
         const pod = job(manifests).jobTemplate.spec.template.spec;
         assert.match(JSON.stringify(pod.containers[0]["command"]), /-mtime \+13 -print -delete/);
         assert.deepEqual(pod.volumes.find((v) => v["name"] === "backup")?.["persistentVolumeClaim"], { claimName: "postgres-backups" });
