@@ -11,12 +11,11 @@
  * and a summary: resources created, the time of each step, the changes on the second preview (must be 0).
  */
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { copyProject, E2eError, Engine, kubectl as kubectlIn, log, must, PROJECT_DIR, pulumi as pulumiIn, startEngine, tail } from "./engine";
 
-const PROJECT_DIR = path.resolve(__dirname, "..");
 const STACK = "e2e";
 const RENDER_STACK = "e2e-render";
 
@@ -33,15 +32,11 @@ and re-up, and the render-to-directory mode. Everything runs on 127.0.0.1 in a t
 env: HERD_E2E_CACHE (build cache, default ~/.cache/herd-e2e), HERD_E2E_PORT_BASE (default 16400),
      HERD_E2E_PULUMI (a pulumi binary to use instead of the one on PATH or the built one)`;
 
-class E2eError extends Error {}
-
+/** The engine and the project copy it runs in. */
 interface Ctx {
     readonly tmp: string;
     readonly project: string;
-    readonly env: NodeJS.ProcessEnv;
-    readonly pulumi: string;
-    readonly kubectl: string;
-    readonly logs: string;
+    readonly engine: Engine;
 }
 
 interface StepResult {
@@ -52,51 +47,12 @@ interface StepResult {
 
 const steps: StepResult[] = [];
 
-function log(message: string): void {
-    process.stderr.write(`e2e: ${message}\n`);
-}
-
-function run(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutSec?: number; log?: string } = {}): SpawnSyncReturns<string> {
-    const r = spawnSync(cmd, args, {
-        cwd: opts.cwd ?? PROJECT_DIR,
-        env: opts.env ?? process.env,
-        encoding: "utf8",
-        input: opts.input,
-        timeout: (opts.timeoutSec ?? 900) * 1000,
-        maxBuffer: 256 * 1024 * 1024,
-    });
-    if (opts.log !== undefined) {
-        fs.appendFileSync(opts.log, `$ ${cmd} ${args.join(" ")}\n${r.stdout ?? ""}${r.stderr ?? ""}\n(exit ${String(r.status)}${r.signal !== null ? `, ${r.signal}` : ""})\n\n`);
-    }
-    if (r.error !== undefined) {
-        throw new E2eError(`cannot run ${cmd}: ${r.error.message}`);
-    }
-    return r;
-}
-
-function tail(text: string, lines = 40): string {
-    return text.trim().split("\n").slice(-lines).join("\n");
-}
-
-/** Runs a command that must succeed; on failure the error carries its output's tail. */
-function must(cmd: string, args: readonly string[], opts: Parameters<typeof run>[2] = {}): string {
-    const r = run(cmd, args, opts);
-    if (r.status !== 0) {
-        throw new E2eError(`${path.basename(cmd)} ${args.join(" ")} failed (exit ${String(r.status)}${r.signal !== null ? `, ${r.signal}` : ""}):\n${tail(`${r.stdout}\n${r.stderr}`)}`);
-    }
-    return r.stdout;
-}
-
 function pulumi(ctx: Ctx, args: readonly string[], opts: { timeoutSec?: number; allowFail?: boolean } = {}): SpawnSyncReturns<string> {
-    const r = run(ctx.pulumi, [...args, "--non-interactive"], { env: ctx.env, cwd: ctx.project, timeoutSec: opts.timeoutSec ?? 1200, log: path.join(ctx.logs, "pulumi.log") });
-    if (r.status !== 0 && opts.allowFail !== true) {
-        throw new E2eError(`pulumi ${args.join(" ")} failed (exit ${String(r.status)}):\n${tail(`${r.stdout}\n${r.stderr}`, 60)}`);
-    }
-    return r;
+    return pulumiIn(ctx.engine, ctx.project, args, opts);
 }
 
 function kubectl(ctx: Ctx, args: readonly string[]): string {
-    return must(ctx.kubectl, args, { env: ctx.env, log: path.join(ctx.logs, "kubectl.log"), timeoutSec: 300 });
+    return kubectlIn(ctx.engine, args);
 }
 
 function kubectlJson<T>(ctx: Ctx, args: readonly string[]): T {
@@ -110,49 +66,6 @@ async function step(name: string, body: () => string | Promise<string>): Promise
     const seconds = (Date.now() - started) / 1000;
     steps.push({ name, seconds, detail });
     log(`  ok in ${seconds.toFixed(1)} s${detail !== "" ? `: ${detail}` : ""}`);
-}
-
-/** `KEY=value` lines a build script printed. */
-function parseKv(text: string): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const line of text.split("\n")) {
-        const m = /^([A-Z_a-z0-9]+)=(.*)$/.exec(line.trim());
-        if (m !== null) {
-            out.set(m[1], m[2]);
-        }
-    }
-    return out;
-}
-
-function onPath(binary: string): string | undefined {
-    for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
-        const candidate = path.join(dir, binary);
-        try {
-            fs.accessSync(candidate, fs.constants.X_OK);
-            return candidate;
-        } catch {
-            // not here
-        }
-    }
-    return undefined;
-}
-
-/** Copies the working tree (tracked and untracked, not ignored) and links the installed dependencies. */
-function copyProject(dest: string): void {
-    const files = must("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: PROJECT_DIR })
-        .split("\0")
-        .filter((f) => f !== "" && !f.startsWith("images/") && !f.startsWith(".github/") && fs.existsSync(path.join(PROJECT_DIR, f)));
-    for (const f of files) {
-        const to = path.join(dest, f);
-        fs.mkdirSync(path.dirname(to), { recursive: true });
-        fs.copyFileSync(path.join(PROJECT_DIR, f), to);
-    }
-    for (const dir of ["node_modules", "policy/node_modules"]) {
-        if (!fs.existsSync(path.join(PROJECT_DIR, dir))) {
-            throw new E2eError(`${dir} is missing: run npm run setup first`);
-        }
-        fs.symlinkSync(path.join(PROJECT_DIR, dir), path.join(dest, dir), "dir");
-    }
 }
 
 /** Every plaintext secret in a `pulumi stack export --show-secrets` document. */
@@ -275,51 +188,17 @@ async function main(argv: string[]): Promise<number> {
     const started = Date.now();
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "herd-e2e-"));
     const logs = path.join(tmp, "logs");
-    fs.mkdirSync(logs);
-    const clusterEnv: NodeJS.ProcessEnv = { ...process.env, HERD_E2E_DIR: path.join(tmp, "cluster") };
-    let clusterStarted = false;
+    let engine: Engine | undefined;
     let failed = false;
     try {
-        // The toolchain (cached outside the work tree; a second run builds nothing).
-        const buildStarted = Date.now();
-        log("building the toolchain (cached: nothing to do after the first run)");
-        const built = parseKv(must("bash", [path.join(PROJECT_DIR, "e2e", "build.sh")], { timeoutSec: 5400, log: path.join(logs, "build.log") }));
-        const pulumiBinDir = built.get("PULUMI_BIN_DIR");
-        const clusterBinDir = built.get("CLUSTER_BIN_DIR");
-        if (pulumiBinDir === undefined || clusterBinDir === undefined) {
-            throw new E2eError("e2e/build.sh did not report PULUMI_BIN_DIR and CLUSTER_BIN_DIR");
-        }
-        const userPulumi = process.env["HERD_E2E_PULUMI"] ?? onPath("pulumi");
-        const pulumiBin = userPulumi ?? path.join(pulumiBinDir, "pulumi");
-        steps.push({ name: "toolchain (build or cache)", seconds: (Date.now() - buildStarted) / 1000, detail: userPulumi !== undefined ? `using your ${userPulumi}` : `pulumi from ${pulumiBinDir}` });
-
-        const home = path.join(tmp, "pulumi-home");
-        const env: NodeJS.ProcessEnv = {
-            ...process.env,
-            PATH: `${pulumiBinDir}${path.delimiter}${clusterBinDir}${path.delimiter}${process.env["PATH"] ?? ""}`,
-            PULUMI_HOME: home,
-            PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`,
-            PULUMI_CONFIG_PASSPHRASE: randomBytes(24).toString("base64url"),
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_SKIP_CONFIRMATIONS: "true",
-            KUBECONFIG: path.join(tmp, "cluster", "kubeconfig"),
-            PULUMI_CONFIG: undefined,
-            PULUMI_CONFIG_SECRET_KEYS: undefined,
-        };
-        fs.mkdirSync(path.join(tmp, "state"));
-        must("bash", [path.join(PROJECT_DIR, "e2e", "build-pulumi.sh"), "install-plugins"], { env: { ...env, PULUMI_BIN: pulumiBin }, log: path.join(logs, "build.log") });
-
-        const clusterStartedAt = Date.now();
-        clusterStarted = true;
-        must("bash", [path.join(PROJECT_DIR, "e2e", "cluster.sh"), "start"], { env: clusterEnv, timeoutSec: 600, log: path.join(logs, "cluster.log") });
-        must("bash", [path.join(PROJECT_DIR, "e2e", "cluster.sh"), "pv", "herd-retain", "8", "5Gi"], { env: clusterEnv, log: path.join(logs, "cluster.log") });
-        steps.push({ name: "control plane up (etcd, apiserver, controllers, scheduler, kwok)", seconds: (Date.now() - clusterStartedAt) / 1000, detail: "" });
+        engine = startEngine(tmp, { storageClasses: ["herd-retain"], count: 8, size: "5Gi" });
+        steps.push({ name: "toolchain (build or cache)", seconds: engine.buildSeconds, detail: `pulumi: ${engine.pulumiSource}` });
+        steps.push({ name: "control plane up (etcd, apiserver, controllers, scheduler, kwok)", seconds: engine.clusterSeconds, detail: "" });
 
         const project = path.join(tmp, "project");
         copyProject(project);
         fs.copyFileSync(path.join(PROJECT_DIR, "e2e", "stack.yaml"), path.join(project, `Pulumi.${STACK}.yaml`));
-        const ctx: Ctx = { tmp, project, env, pulumi: pulumiBin, kubectl: path.join(clusterBinDir, "kubectl"), logs };
+        const ctx: Ctx = { tmp, project, engine };
         pulumi(ctx, ["version"]);
         pulumi(ctx, ["stack", "init", STACK, "--secrets-provider", "passphrase"]);
 
@@ -395,7 +274,7 @@ async function main(argv: string[]): Promise<number> {
             const outputsFile = path.join(tmp, "outputs.json");
             fs.writeFileSync(outputsFile, pulumi(ctx, ["stack", "output", "--json", "--stack", STACK]).stdout);
             const bundle = path.join(tmp, "handoff");
-            must("npm", ["run", "--silent", "handoff", "--", "--stack", STACK, "--outputs-file", outputsFile, "--out", bundle], { cwd: project, env, log: path.join(logs, "handoff.log") });
+            must("npm", ["run", "--silent", "handoff", "--", "--stack", STACK, "--outputs-file", outputsFile, "--out", bundle], { cwd: ctx.project, env: ctx.engine.env, log: path.join(ctx.engine.logs, "handoff.log") });
             const secrets = new Set<string>();
             secretPlaintexts(JSON.parse(pulumi(ctx, ["stack", "export", "--show-secrets", "--stack", STACK]).stdout) as unknown, secrets);
             if (secrets.size < 3) {
@@ -488,14 +367,14 @@ async function main(argv: string[]): Promise<number> {
         failed = true;
         return 1;
     } finally {
-        if (clusterStarted && !keep) {
+        if (engine !== undefined && !keep) {
             // On failure the control plane's logs stay beside the others.
-            run("bash", [path.join(PROJECT_DIR, "e2e", "cluster.sh"), "stop", ...(failed ? ["--keep"] : [])], { env: clusterEnv });
+            engine.stop(failed);
         }
         if (!keep && !failed) {
             fs.rmSync(tmp, { recursive: true, force: true });
         }
-        if (keep && clusterStarted) {
+        if (keep && engine !== undefined) {
             log(`kept ${tmp}; the control plane is still running: KUBECONFIG=${path.join(tmp, "cluster", "kubeconfig")} (stop it with HERD_E2E_DIR=${path.join(tmp, "cluster")} e2e/cluster.sh stop)`);
         }
     }
