@@ -118,6 +118,9 @@ async function main(argv: string[]): Promise<number> {
             "herd: main.cjs + ts-register (esbuild, no type-check; `npm test` type-checks). default: typescript: true, ts-node type-checking index.ts.",
         ];
         process.stdout.write(`${lines.join("\n")}\n`);
+        engine.stop(false);
+        engine = undefined;
+        fs.rmSync(tmp, { recursive: true, force: true });
         return 0;
     } catch (err) {
         process.stderr.write(`bench:e2e: ${err instanceof E2eError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n(logs in ${path.join(tmp, "logs")})\n`);

@@ -81,7 +81,9 @@ function script(name: string, args: readonly string[], opts: RunOptions): string
             .split("\n")
             .filter((l) => /error|not found|in use|refuse|failed|missing/i.test(l))
             .pop();
-        throw new E2eError(`e2e/${name} ${args.join(" ")}: ${own?.trim() ?? tail(r.stderr, 5)}${opts.log !== undefined ? ` (log: ${opts.log})` : ""}`);
+        const what = own?.trim() ?? tail(r.stderr, 5);
+        const command = ["e2e/" + name, ...args].join(" ");
+        throw new E2eError(`${what.startsWith(`e2e/${name}`) ? "" : `${command}: `}${what}${opts.log !== undefined ? ` (log: ${opts.log})` : ""}`);
     }
     return r.stdout;
 }
