@@ -1094,7 +1094,8 @@ function fromEvaluation(e: Evaluation): Res[] {
     });
 }
 
-/** Every stack file of the project, and the example config files (same format). */
+/** Every stack file of the project, and the other config files in the same format (the e2e stack). */
+const OTHER_CONFIG_FILES = ["e2e/stack.yaml"];
 const STACK_RUNS: readonly { readonly stack: string; readonly configFile?: string; readonly label: string }[] = [
     ...fs
         .readdirSync(PROJECT_DIR)
@@ -1102,15 +1103,12 @@ const STACK_RUNS: readonly { readonly stack: string; readonly configFile?: strin
         .filter((s): s is string => s !== undefined)
         .sort()
         .map((stack) => ({ stack, label: stack })),
-    ...fs
-        .readdirSync(path.join(PROJECT_DIR, "examples"))
-        .filter((f) => f.endsWith(".yaml"))
-        .map((f) => {
-            // Evaluated as a stack named after its platform, as the README runs it (--stack onprem --config-file ...).
-            const config = (parseYaml(fs.readFileSync(path.join(PROJECT_DIR, "examples", f), "utf8")) as { config?: Record<string, unknown> }).config ?? {};
-            const stack = String(config["herd:platform"] ?? "onprem");
-            return { stack, configFile: `examples/${f}`, label: `${stack} (examples/${f})` };
-        }),
+    ...OTHER_CONFIG_FILES.map((f) => {
+        // Evaluated as a stack named after its platform (--stack onprem --config-file ...).
+        const config = (parseYaml(fs.readFileSync(path.join(PROJECT_DIR, f), "utf8")) as { config?: Record<string, unknown> }).config ?? {};
+        const stack = String(config["herd:platform"] ?? "onprem");
+        return { stack, configFile: f, label: `${stack} (${f})` };
+    }),
 ];
 
 function table(run: { label: string }, resources: readonly Res[], violations: readonly Violation[]): string {
