@@ -205,3 +205,58 @@ export function pulumi(engine: Engine, project: string, args: readonly string[],
 export function kubectl(engine: Engine, args: readonly string[]): string {
     return must(engine.kubectl, args, { env: engine.env, log: path.join(engine.logs, "kubectl.log"), timeoutSec: 300 });
 }
+
+/** Every plaintext secret in a `pulumi stack export --show-secrets` document. */
+export function secretPlaintexts(exported: unknown, into: Set<string>): void {
+    if (Array.isArray(exported)) {
+        exported.forEach((x) => secretPlaintexts(x, into));
+        return;
+    }
+    if (typeof exported !== "object" || exported === null) {
+        return;
+    }
+    const o = exported as Record<string, unknown>;
+    if (o["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270" && typeof o["plaintext"] === "string") {
+        const collect = (v: unknown) => {
+            if (typeof v === "string" && v.length >= 8) {
+                into.add(v);
+            } else if (typeof v === "object" && v !== null) {
+                Object.values(v).forEach(collect);
+            }
+        };
+        try {
+            collect(JSON.parse(o["plaintext"]) as unknown);
+        } catch {
+            collect(o["plaintext"]);
+        }
+        return;
+    }
+    Object.values(o).forEach((v) => secretPlaintexts(v, into));
+}
+
+/**
+ * The warnings a run ends with: its Diagnostics section (what the API server's admission, e.g. Pod Security, and the
+ * providers report), plus any Pod Security or deprecation warning anywhere. The progress lines of the provider's
+ * await logic ("[MinimumReplicasUnavailable] ..." while pods start) are not warnings about the objects.
+ */
+export function lastingWarnings(output: string): string[] {
+    const lines = output.split("\n");
+    const start = lines.findIndex((l) => /^Diagnostics:/.test(l));
+    const out: string[] = [];
+    if (start !== -1) {
+        for (const l of lines.slice(start + 1)) {
+            if (/^(Resources|Outputs|Policies|Policy Packs run|Duration):/.test(l)) {
+                break;
+            }
+            if (/warning/i.test(l)) {
+                out.push(l.trim());
+            }
+        }
+    }
+    for (const l of lines) {
+        if (/would violate PodSecurity|is deprecated|unknown field/i.test(l) && !out.includes(l.trim())) {
+            out.push(l.trim());
+        }
+    }
+    return out;
+}

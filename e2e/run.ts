@@ -14,7 +14,7 @@ import { spawnSync, SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { copyProject, E2eError, Engine, kubectl as kubectlIn, log, must, PROJECT_DIR, pulumi as pulumiIn, startEngine, tail } from "./engine";
+import { copyProject, E2eError, Engine, kubectl as kubectlIn, lastingWarnings, log, must, PROJECT_DIR, pulumi as pulumiIn, secretPlaintexts, startEngine, tail } from "./engine";
 
 const STACK = "e2e";
 const RENDER_STACK = "e2e-render";
@@ -68,34 +68,6 @@ async function step(name: string, body: () => string | Promise<string>): Promise
     log(`  ok in ${seconds.toFixed(1)} s${detail !== "" ? `: ${detail}` : ""}`);
 }
 
-/** Every plaintext secret in a `pulumi stack export --show-secrets` document. */
-function secretPlaintexts(exported: unknown, into: Set<string>): void {
-    if (Array.isArray(exported)) {
-        exported.forEach((x) => secretPlaintexts(x, into));
-        return;
-    }
-    if (typeof exported !== "object" || exported === null) {
-        return;
-    }
-    const o = exported as Record<string, unknown>;
-    if (o["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270" && typeof o["plaintext"] === "string") {
-        const collect = (v: unknown) => {
-            if (typeof v === "string" && v.length >= 8) {
-                into.add(v);
-            } else if (typeof v === "object" && v !== null) {
-                Object.values(v).forEach(collect);
-            }
-        };
-        try {
-            collect(JSON.parse(o["plaintext"]) as unknown);
-        } catch {
-            collect(o["plaintext"]);
-        }
-        return;
-    }
-    Object.values(o).forEach((v) => secretPlaintexts(v, into));
-}
-
 interface K8sList<T> {
     items: T[];
 }
@@ -126,33 +98,6 @@ function assertReady(ctx: Ctx): string {
     }
     const bound = claims.filter((c) => c.status.phase === "Bound").length;
     return `${deployments.length} Deployments and ${sets.length} StatefulSets ready, ${bound} of ${claims.length} claims Bound (the rest wait for their first consumer)`;
-}
-
-/**
- * The warnings a run ends with: its Diagnostics section (what the API server's admission, e.g. Pod Security, and the
- * providers report), plus any Pod Security or deprecation warning anywhere. The progress lines of the provider's
- * await logic ("[MinimumReplicasUnavailable] ..." while pods start) are not warnings about the objects.
- */
-export function lastingWarnings(output: string): string[] {
-    const lines = output.split("\n");
-    const start = lines.findIndex((l) => /^Diagnostics:/.test(l));
-    const out: string[] = [];
-    if (start !== -1) {
-        for (const l of lines.slice(start + 1)) {
-            if (/^(Resources|Outputs|Policies|Policy Packs run|Duration):/.test(l)) {
-                break;
-            }
-            if (/warning/i.test(l)) {
-                out.push(l.trim());
-            }
-        }
-    }
-    for (const l of lines) {
-        if (/would violate PodSecurity|is deprecated|unknown field/i.test(l) && !out.includes(l.trim())) {
-            out.push(l.trim());
-        }
-    }
-    return out;
 }
 
 /** Polls a condition once a second for up to `seconds`; whether it became true. */
