@@ -5,7 +5,7 @@
  * On exit it writes a BenchReport (JSON) to fd 3, which the parent opens as a pipe.
  */
 import * as fs from "node:fs";
-import { evaluateStack } from "../tests/harness/evaluate";
+import { evaluateStack } from "../offline/evaluate";
 
 export interface BenchReport {
     /** process.resourceUsage().maxRSS at exit, in KiB. */

@@ -660,10 +660,10 @@ export interface HandoffResult {
 /** Builds the bundle; throws HandoffError (nothing written) on any problem. */
 export async function buildHandoff(opts: HandoffOptions): Promise<HandoffResult> {
     // Loaded lazily: @pulumi/pulumi costs a second to import, and the CLI path may not need it.
-    const { evaluateStack } = await import("../tests/harness/evaluate");
-    const { buildManifests, renderOfflineYaml } = await import("../tests/harness/manifests");
-    const { markComputed } = await import("../tests/harness/mocks");
-    const { readStackConfig } = await import("../tests/harness/stack-config");
+    const { evaluateStack } = await import("../offline/evaluate");
+    const { buildManifests, renderOfflineYaml } = await import("../offline/manifests");
+    const { markComputed } = await import("../offline/mocks");
+    const { readStackConfig } = await import("../offline/stack-config");
     const { parseConfig } = await import("../config");
 
     const notes: string[] = [];

@@ -8,9 +8,9 @@
  *                          placeholders
  * Invalid config, an invalid manifest or an unusable --out: exit 1, every problem printed, nothing written.
  */
-import { evaluateStack } from "../tests/harness/evaluate";
-import { buildManifests, renderOfflineYaml } from "../tests/harness/manifests";
-import { markComputed } from "../tests/harness/mocks";
+import { evaluateStack } from "../offline/evaluate";
+import { buildManifests, renderOfflineYaml } from "../offline/manifests";
+import { markComputed } from "../offline/mocks";
 import { checkOutDir, CliError, parseCli, runCli, userPath, writeFilesAtomically } from "./cli";
 
 const USAGE = `usage: npm run --silent manifests -- --stack <name> [--config-file <path>] --out <dir>

@@ -12,8 +12,8 @@ import { API_PORT, apiDefaults, apiEnv, apiProblems, ApiService, ApiServiceArgs 
 import { Frontend, FrontendArgs, frontendDefaults, frontendProblems } from "../components/frontend";
 import { appImages, contextHash } from "../components/images";
 import type { DataEndpoint } from "../components/stateful";
-import { evaluateProgram, Evaluation } from "./harness/evaluate";
-import { buildManifests, Manifest } from "./harness/manifests";
+import { evaluateProgram, Evaluation } from "../offline/evaluate";
+import { buildManifests, Manifest } from "../offline/manifests";
 import { inspect, tempDir } from "./helpers";
 
 const endpoint = (name: string, port: number): DataEndpoint => ({

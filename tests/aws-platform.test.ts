@@ -15,9 +15,8 @@ import { amiTypeFor, CONTROL_PLANE_LOG_TYPES, endpointAccess, NODE_METADATA_OPTI
 import { physicalPrefix } from "../platform/aws/common";
 import { pickZones, subnetLayout } from "../platform/aws/network";
 import { ecrLifecyclePolicy } from "../platform/aws/registry";
-import { evaluateStack, Evaluation, RecordedResource, settle } from "./harness/evaluate";
-import { buildManifests } from "./harness/manifests";
-import { RecordingMocks } from "./harness/mocks";
+import { evaluateStack, evaluateUnderMocks, Evaluation, RecordedResource } from "../offline/evaluate";
+import { buildManifests } from "../offline/manifests";
 import { inspect, runScript, tempDir, writeStackFile } from "./helpers";
 
 type Inputs = Record<string, unknown>;
@@ -630,7 +629,7 @@ describe("config variants", () => {
 interface Built {
     readonly platform: AwsPlatform;
     /** Options each resource was registered with, by `type::name` (what the recorded options leave out). */
-    readonly options: Map<string, { parent: pulumi.Resource | undefined; provider: pulumi.ProviderResource | undefined }>;
+    readonly options: ReadonlyMap<string, pulumi.CustomResourceOptions>;
 }
 
 /** Builds the platform directly under mocks to inspect the capabilities it hands components. */
@@ -639,22 +638,19 @@ async function platformFor(values: Record<string, string>, use?: (p: AwsPlatform
     const cfg = parseConfig({ values: raw, secretKeys: new Set(), stack: "unit" });
     assert.ok(cfg.platform === "aws");
     // The mocks answer for the configured region, as a provider would.
-    pulumi.runtime.setAllConfig(raw, []);
-    await pulumi.runtime.setMocks(new RecordingMocks(), "herd", "unit", false);
-    const options: Built["options"] = new Map();
-    let platform: AwsPlatform | undefined;
-    await pulumi.runtime.runInPulumiStack(async () => {
-        pulumi.runtime.registerStackTransformation((args) => {
-            options.set(`${args.type}::${args.name}`, { parent: args.opts.parent, provider: args.opts.provider });
-            return undefined;
-        });
-        platform = new AwsPlatform("aws", cfg);
-        use?.(platform);
-        return {};
-    });
-    await settle();
-    assert.ok(platform !== undefined);
-    return { platform, options };
+    const run = await evaluateUnderMocks(
+        () => {
+            const platform = new AwsPlatform("aws", cfg);
+            use?.(platform);
+            return platform;
+        },
+        { config: raw },
+    );
+    if (run.error !== undefined) {
+        throw run.error;
+    }
+    assert.ok(run.value !== undefined);
+    return { platform: run.value, options: run.options };
 }
 
 describe("capabilities handed to components", () => {

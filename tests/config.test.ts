@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, editDistance, KEYS, KEY_NAMES } from "../config";
-import { readStackConfig, StackFileError } from "./harness/stack-config";
+import { readStackConfig, StackFileError } from "../offline/stack-config";
 import { inspect, keysOf, MINIMAL_ONPREM, parse, PROJECT_DIR, problemsOf, tempDir, writeStackFile } from "./helpers";
 
 const AWS = { "herd:platform": "aws", "herd:awsRegion": "eu-west-1" };

@@ -27,9 +27,9 @@ import {
     elasticPodNames,
     elasticReadinessCommand,
 } from "../components/elastic";
-import { settle } from "./harness/evaluate";
-import { buildManifests } from "./harness/manifests";
-import { containsSecret, isWrappedSecret, MockRecord, RecordingMocks, redact, unwrap } from "./harness/mocks";
+import { evaluateUnderMocks } from "../offline/evaluate";
+import { buildManifests } from "../offline/manifests";
+import { containsSecret, isWrappedSecret, MockRecord, RecordingMocks, redact, unwrap } from "../offline/mocks";
 import { inspect } from "./helpers";
 
 const BASE: ElasticClusterArgs = {
@@ -207,26 +207,17 @@ interface Run {
     readonly mocks: RecordingMocks;
     readonly cluster: ElasticCluster;
     /** Options each resource was registered with, by `type::name`. */
-    readonly options: Map<string, pulumi.CustomResourceOptions>;
+    readonly options: ReadonlyMap<string, pulumi.CustomResourceOptions>;
 }
 
 /** Builds an ElasticCluster directly under mocks, recording every resource and the options it was created with. */
 async function clusterFor(args: Partial<ElasticClusterArgs> = {}, name = "search"): Promise<Run> {
-    const mocks = new RecordingMocks();
-    const options = new Map<string, pulumi.CustomResourceOptions>();
-    await pulumi.runtime.setMocks(mocks, "herd", "unit", false);
-    let cluster: ElasticCluster | undefined;
-    await pulumi.runtime.runInPulumiStack(async () => {
-        pulumi.runtime.registerStackTransformation((t) => {
-            options.set(`${t.type}::${t.name}`, t.opts);
-            return undefined;
-        });
-        cluster = new ElasticCluster(name, { ...BASE, ...args });
-        return {};
-    });
-    await settle();
-    assert.ok(cluster !== undefined);
-    return { mocks, cluster, options };
+    const run = await evaluateUnderMocks(() => new ElasticCluster(name, { ...BASE, ...args }));
+    if (run.error !== undefined) {
+        throw run.error;
+    }
+    assert.ok(run.value !== undefined);
+    return { mocks: run.mocks, cluster: run.value, options: run.options };
 }
 
 function recordsOf(run: Run, type: string): MockRecord[] {
@@ -250,18 +241,16 @@ const ymlOf = (run: Run) => parse(String((plain(one(run, "kubernetes:core/v1:Con
 
 describe("tls mocks", () => {
     it("a PrivateKey answers PEM keys, the private ones secret; certificates and requests answer PEM", async () => {
-        await pulumi.runtime.setMocks(new RecordingMocks(), "herd", "unit", false);
-        let key: tls.PrivateKey | undefined;
-        let cert: tls.SelfSignedCert | undefined;
-        let csr: tls.CertRequest | undefined;
-        await pulumi.runtime.runInPulumiStack(async () => {
-            key = new tls.PrivateKey("k", { algorithm: "ECDSA", ecdsaCurve: "P256" });
-            cert = new tls.SelfSignedCert("c", { privateKeyPem: key.privateKeyPem, validityPeriodHours: 1, allowedUses: ["cert_signing"] });
-            csr = new tls.CertRequest("r", { privateKeyPem: key.privateKeyPem });
-            return {};
+        const run = await evaluateUnderMocks(() => {
+            const k = new tls.PrivateKey("k", { algorithm: "ECDSA", ecdsaCurve: "P256" });
+            return {
+                key: k,
+                cert: new tls.SelfSignedCert("c", { privateKeyPem: k.privateKeyPem, validityPeriodHours: 1, allowedUses: ["cert_signing"] }),
+                csr: new tls.CertRequest("r", { privateKeyPem: k.privateKeyPem }),
+            };
         });
-        await settle();
-        assert.ok(key !== undefined && cert !== undefined && csr !== undefined);
+        assert.ok(run.value !== undefined);
+        const { key, cert, csr } = run.value;
         const pem = await inspect(key.privateKeyPem);
         assert.equal(pem.secret, true);
         assert.match(pem.value, /^-----BEGIN EC PRIVATE KEY-----\n[\s\S]+\n-----END EC PRIVATE KEY-----\n$/);
@@ -508,18 +497,7 @@ describe("ElasticCluster with 1 node", () => {
 
 describe("ElasticCluster: invalid arguments", () => {
     it("throws one error naming the component and every bad field, and creates nothing", async () => {
-        const mocks = new RecordingMocks();
-        await pulumi.runtime.setMocks(mocks, "herd", "unit", false);
-        let error: unknown;
-        await pulumi.runtime.runInPulumiStack(async () => {
-            try {
-                new ElasticCluster("es", { ...BASE, replicas: 2, memory: "512Mi", cpu: "x", storageSize: "big" });
-            } catch (err) {
-                error = err;
-            }
-            return {};
-        });
-        await settle();
+        const { error, mocks } = await evaluateUnderMocks(() => new ElasticCluster("es", { ...BASE, replicas: 2, memory: "512Mi", cpu: "x", storageSize: "big" }));
         assert.ok(error instanceof pulumi.ResourceError);
         const message = (error as Error).message;
         assert.match(message, /^ElasticCluster "es": invalid arguments:/);

@@ -19,10 +19,10 @@ import {
     serviceAccountId,
 } from "../platform/gcp";
 import type { IdentityBinding } from "../platform";
-import { evaluateStack, Evaluation, RecordedResource, settle } from "./harness/evaluate";
-import { buildManifests } from "./harness/manifests";
-import { RecordingMocks } from "./harness/mocks";
-import { gcpState } from "./harness/mocks-gcp";
+import { evaluateStack, evaluateUnderMocks, Evaluation, RecordedResource } from "../offline/evaluate";
+import { buildManifests } from "../offline/manifests";
+import { RecordingMocks } from "../offline/mocks";
+import { gcpState } from "../offline/mocks-gcp";
 import { inspect, runScript, tempDir, writeStackFile } from "./helpers";
 
 type Inputs = Record<string, unknown>;
@@ -306,18 +306,20 @@ async function platformFor(
     assert.ok(cfg.platform === "gcp");
     const mocks = new CallRecordingMocks();
     // What the provider would know: the mocks read the project and region from the stack's config.
-    pulumi.runtime.setAllConfig(values, []);
-    await pulumi.runtime.setMocks(mocks, "herd", "unit", false);
-    let platform: GcpPlatform | undefined;
-    await pulumi.runtime.runInPulumiStack(async () => {
-        before?.();
-        platform = new GcpPlatform("gcp", cfg);
-        inside?.(platform);
-        return {};
-    });
-    await settle();
-    assert.ok(platform !== undefined);
-    return { platform, mocks };
+    const run = await evaluateUnderMocks(
+        () => {
+            before?.();
+            const platform = new GcpPlatform("gcp", cfg);
+            inside?.(platform);
+            return platform;
+        },
+        { config: values, mocks },
+    );
+    if (run.error !== undefined) {
+        throw run.error;
+    }
+    assert.ok(run.value !== undefined);
+    return { platform: run.value, mocks };
 }
 
 class CallRecordingMocks extends RecordingMocks {

@@ -8,10 +8,10 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { markComputed } from "./harness/mocks";
+import { markComputed } from "../offline/mocks";
 import { buildHandoff, findLeaks, looksLikeCredential, REDACTED, sanitizeOutputs } from "../scripts/handoff";
-import { evaluateStack } from "./harness/evaluate";
-import { DEFAULT_OFFLINE_SECRET, OFFLINE_SECRETS } from "./harness/stack-config";
+import { evaluateStack } from "../offline/evaluate";
+import { DEFAULT_OFFLINE_SECRET, OFFLINE_SECRETS } from "../offline/stack-config";
 import { CommandResult, MINIMAL_ONPREM, PROJECT_DIR, runScript, tempDir, writeStackFile } from "./helpers";
 
 const FIXTURE = path.join(PROJECT_DIR, "tests", "fixtures", "handoff", "aws-stack-output.json");

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { ConfigError, HerdConfig, parseConfig } from "../config";
-import { PROJECT_DIR } from "./harness/stack-config";
+import { PROJECT_DIR } from "../offline/stack-config";
 
 export { PROJECT_DIR };
 

@@ -7,8 +7,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
-import { apiVersionKind, buildManifests, Manifest, SchemaError, validateManifest } from "./harness/manifests";
-import { MockRecord, RecordingMocks, wrapSecret } from "./harness/mocks";
+import * as k8s from "@pulumi/kubernetes";
+import { evaluateUnderMocks } from "../offline/evaluate";
+import { apiVersionKind, buildManifests, Manifest, SchemaError, validateManifest } from "../offline/manifests";
+import { MockRecord, RecordingMocks, wrapSecret } from "../offline/mocks";
 import { runScript, tempDir, writeStackFile } from "./helpers";
 
 describe("npm run manifests", () => {
@@ -122,6 +124,28 @@ describe("offline output cannot be mistaken for the real thing", () => {
             }
         });
     }
+});
+
+describe("evaluateUnderMocks: one entry to run anything under the mocks", () => {
+    it("hands back what the function returned, every record and each resource's options", async () => {
+        const run = await evaluateUnderMocks(() => {
+            const ns = new k8s.core.v1.Namespace("ns", { metadata: { name: "shop" } }, { retainOnDelete: true });
+            return ns;
+        });
+        assert.equal(run.error, undefined);
+        assert.ok(run.value instanceof k8s.core.v1.Namespace);
+        assert.deepEqual(run.mocks.records.filter((r) => r.custom).map((r) => `${r.type}::${r.name}`), ["kubernetes:core/v1:Namespace::ns"]);
+        assert.equal(run.options.get("kubernetes:core/v1:Namespace::ns")?.retainOnDelete, true);
+    });
+    it("a throw is handed back as the error, with what was registered before it", async () => {
+        const run = await evaluateUnderMocks(() => {
+            new k8s.core.v1.Namespace("before", { metadata: { name: "before" } });
+            throw new Error("bad arguments");
+        });
+        assert.match(String(run.error), /bad arguments/);
+        assert.equal(run.value, undefined);
+        assert.deepEqual(run.mocks.records.filter((r) => r.custom).map((r) => r.name), ["before"]);
+    });
 });
 
 describe("schema validation", () => {

@@ -7,9 +7,8 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig } from "../config";
 import { onpremBackupIdentity, OnpremPlatform } from "../platform/onprem";
-import { evaluateStack, Evaluation, RecordedResource, settle } from "./harness/evaluate";
-import { buildManifests } from "./harness/manifests";
-import { RecordingMocks } from "./harness/mocks";
+import { evaluateStack, evaluateUnderMocks, Evaluation, RecordedResource } from "../offline/evaluate";
+import { buildManifests } from "../offline/manifests";
 import { inspect, writeStackFile } from "./helpers";
 
 const BASE = {
@@ -137,15 +136,12 @@ describe("the app namespace", () => {
 async function platformFor(values: Record<string, string>, secretKeys: string[] = []): Promise<OnpremPlatform> {
     const cfg = parseConfig({ values, secretKeys: new Set(secretKeys), stack: "unit" });
     assert.ok(cfg.platform === "onprem");
-    await pulumi.runtime.setMocks(new RecordingMocks(), "herd", "unit", false);
-    let platform: OnpremPlatform | undefined;
-    await pulumi.runtime.runInPulumiStack(async () => {
-        platform = new OnpremPlatform("onprem", cfg);
-        return {};
-    });
-    await settle();
-    assert.ok(platform !== undefined);
-    return platform;
+    const run = await evaluateUnderMocks(() => new OnpremPlatform("onprem", cfg));
+    if (run.error !== undefined) {
+        throw run.error;
+    }
+    assert.ok(run.value !== undefined);
+    return run.value;
 }
 
 describe("capabilities", () => {

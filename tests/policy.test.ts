@@ -37,10 +37,10 @@ import {
     StackValidationArgs,
     StackValidationPolicy,
 } from "../policy/policies";
-import { evaluateStack } from "./harness/evaluate";
-import type { Evaluation } from "./harness/evaluate";
-import { unwrap } from "./harness/mocks";
-import { PROJECT_DIR } from "./harness/stack-config";
+import { evaluateStack } from "../offline/evaluate";
+import type { Evaluation } from "../offline/evaluate";
+import { unwrap } from "../offline/mocks";
+import { PROJECT_DIR } from "../offline/stack-config";
 
 type Json = Record<string, unknown>;
 

@@ -20,8 +20,8 @@ import {
     PostgresStatefulArgs,
 } from "../components/postgres";
 import type { BackupStore, IdentityBinding } from "../platform";
-import { evaluateProgram, Evaluation, RecordedResource } from "./harness/evaluate";
-import { buildManifests, Manifest } from "./harness/manifests";
+import { evaluateProgram, Evaluation, RecordedResource } from "../offline/evaluate";
+import { buildManifests, Manifest } from "../offline/manifests";
 import { inspect } from "./helpers";
 
 const CLIENTS = { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" };

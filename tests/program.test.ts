@@ -3,8 +3,8 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { evaluateStack, Evaluation } from "./harness/evaluate";
-import { buildManifests, Manifest } from "./harness/manifests";
+import { evaluateStack, Evaluation } from "../offline/evaluate";
+import { buildManifests, Manifest } from "../offline/manifests";
 
 type Container = {
     name: string;

@@ -27,9 +27,9 @@ import {
 } from "../components/redis";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../components/pod-security";
 import { MiB } from "../components/quantity";
-import { evaluateStack, Evaluation, RecordedResource } from "./harness/evaluate";
-import { buildManifests, Manifest } from "./harness/manifests";
-import { isWrappedSecret, MockRecord, redact, unwrap } from "./harness/mocks";
+import { evaluateStack, Evaluation, RecordedResource } from "../offline/evaluate";
+import { buildManifests, Manifest } from "../offline/manifests";
+import { isWrappedSecret, MockRecord, redact, unwrap } from "../offline/mocks";
 import { MINIMAL_ONPREM, parse, PROJECT_DIR, tempDir } from "./helpers";
 
 const REQUIRED = { namespace: "herd", storageClassName: "fast-ssd", clientLabels: { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" } };

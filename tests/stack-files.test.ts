@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, KEYS, KeyName, KeySpec, parseConfig } from "../config";
-import { readStackConfig } from "./harness/stack-config";
+import { readStackConfig } from "../offline/stack-config";
 import { PROJECT_DIR, runScript, tempDir, writeStackFile } from "./helpers";
 
 const STACKS = ["aws", "gcp", "onprem"] as const;

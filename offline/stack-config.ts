@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 
-export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+export const PROJECT_DIR = path.resolve(__dirname, "..");
 
 /** Stand-ins for secrets the harness cannot decrypt. Shaped like the real thing so validation takes its real path. */
 export const OFFLINE_SECRETS: Readonly<Record<string, string>> = {

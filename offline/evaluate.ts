@@ -252,3 +252,46 @@ function collectSecrets(v: unknown, into: string[]): void {
     }
     Object.values(record).forEach((x) => collectSecrets(x, into));
 }
+
+export interface UnderMocks<T> {
+    /** What `fn` returned (undefined when it threw). */
+    readonly value: T | undefined;
+    /** What `fn` threw, if anything (the resources registered before it are in `mocks.records`). */
+    readonly error: unknown;
+    readonly mocks: RecordingMocks;
+    /** The options every resource was registered with, by `type::name`. */
+    readonly options: ReadonlyMap<string, pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions>;
+}
+
+/**
+ * Runs `fn` (a component, a platform, any resources) inside a stack under the mocks, waits for every registration,
+ * and hands back what it returned or threw, the mocks' records and each resource's options. `config` replaces the
+ * stack config first (the mocks answer for the region and project it names); `mocks` lets a test record more.
+ */
+export async function evaluateUnderMocks<T>(
+    fn: () => T,
+    opts: { config?: Record<string, string>; mocks?: RecordingMocks; stack?: string } = {},
+): Promise<UnderMocks<T>> {
+    const mocks = opts.mocks ?? new RecordingMocks();
+    if (opts.config !== undefined) {
+        pulumi.runtime.setAllConfig(opts.config, []);
+    }
+    await pulumi.runtime.setMocks(mocks, "herd", opts.stack ?? "unit", false);
+    const options = new Map<string, pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions>();
+    let value: T | undefined;
+    let error: unknown;
+    await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation((args) => {
+            options.set(`${args.type}::${args.name}`, args.opts);
+            return undefined;
+        });
+        try {
+            value = fn();
+        } catch (err) {
+            error = err;
+        }
+        return {};
+    });
+    await settle();
+    return { value, error, mocks, options };
+}

@@ -130,7 +130,7 @@ export function gcpState(args: pulumi.runtime.MockResourceArgs): { id: string | 
     const answer = ANSWERS[args.type];
     if (answer === undefined) {
         throw new Error(
-            `the offline harness has no mock for the GCP resource ${args.type} (${args.name}); add a realistic answer in tests/harness/mocks-gcp.ts`,
+            `the offline harness has no mock for the GCP resource ${args.type} (${args.name}); add a realistic answer in offline/mocks-gcp.ts`,
         );
     }
     const inputs = (args.inputs ?? {}) as State;

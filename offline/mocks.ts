@@ -80,7 +80,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         } else if (args.type.startsWith("tls:")) {
             const tlsResult = tlsState(args);
             if (tlsResult === undefined) {
-                throw new Error(`the offline harness has no mock for ${args.type}; add a realistic answer to tlsState in tests/harness/mocks-tls.ts`);
+                throw new Error(`the offline harness has no mock for ${args.type}; add a realistic answer to tlsState in offline/mocks-tls.ts`);
             }
             result = tlsResult;
         } else if (args.type === "docker:index/image:Image") {
@@ -118,7 +118,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             return answer(args.inputs as State);
         }
         throw new Error(
-            `the offline harness has no mock for the invoke ${args.token}; add a realistic answer in tests/harness/mocks.ts`,
+            `the offline harness has no mock for the invoke ${args.token}; add a realistic answer in offline/mocks.ts`,
         );
     }
 }
