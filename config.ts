@@ -11,8 +11,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { cronProblem } from "./components/cron";
-import { GiB, MiB, parseQuantity } from "./components/quantity";
+import { cronProblem } from "./lib/cron";
+import { GiB, MiB, parseQuantity } from "./lib/quantity";
 
 export const NAMESPACE = "herd";
 export const PLATFORMS: ["aws", "gcp", "onprem"] = ["aws", "gcp", "onprem"];

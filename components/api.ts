@@ -6,9 +6,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { recommendedLabels, selectorLabels } from "./labels";
+import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
-import { MiB } from "./quantity";
+import { MiB } from "../lib/quantity";
 import { checkCommon, DataEndpoint, DNS_EGRESS, podsWith, throwIfProblems } from "./stateful";
 
 export const API_PORT = 8000;

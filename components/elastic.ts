@@ -15,7 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { stringify } from "yaml";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
-import { GiB, MiB, parseQuantity } from "./quantity";
+import { GiB, MiB, parseQuantity } from "../lib/quantity";
 import {
     checkCommon,
     credentials,

@@ -5,8 +5,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Exposure } from "../platform";
-import { recommendedLabels, selectorLabels } from "./labels";
+import type { Exposure } from "../platform/contract";
+import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
 import { DNS_EGRESS, podsWith, throwIfProblems } from "./stateful";
 

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { ImageSource } from "../platform";
+import type { ImageSource } from "../platform/contract";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 export const IMAGES_DIR = path.join(PROJECT_ROOT, "images");

@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MANAGED_BY, PART_OF } from "./labels";
+import { MANAGED_BY, PART_OF } from "../lib/labels";
 
 export const POD_SECURITY_LEVEL = "restricted";
 

@@ -5,11 +5,11 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { BackupStore, WorkloadIdentity } from "../platform";
-import { cronProblem } from "./cron";
-import { recommendedLabels, selectorLabels } from "./labels";
+import type { BackupStore, WorkloadIdentity } from "../platform/contract";
+import { cronProblem } from "../lib/cron";
+import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
-import { MiB, parseQuantity, toMegabytesSetting } from "./quantity";
+import { MiB, parseQuantity, toMegabytesSetting } from "../lib/quantity";
 import {
     checkCommon,
     credentials,

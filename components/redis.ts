@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements } from "./pod-security";
-import { MiB, parseQuantity, toMegabytesSetting } from "./quantity";
+import { MiB, parseQuantity, toMegabytesSetting } from "../lib/quantity";
 import {
     checkCommon,
     credentials,

@@ -6,8 +6,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { recommendedLabels, selectorLabels } from "./labels";
-import { parseQuantity } from "./quantity";
+import { recommendedLabels, selectorLabels } from "../lib/labels";
+import { parseQuantity } from "../lib/quantity";
 
 /** What every data component hands its consumers (the API tier), whichever server it runs. */
 export interface DataEndpoint {

@@ -12,14 +12,14 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig } from "../config";
-import { MANAGED_BY, PART_OF } from "../components/labels";
+import { MANAGED_BY, PART_OF } from "../lib/labels";
 import { createBackupStore, bindBackupIdentity } from "./aws/backups";
 import { createCluster } from "./aws/cluster";
 import { AwsContext, physicalPrefix } from "./aws/common";
 import { createNetwork } from "./aws/network";
 import { createRegistry } from "./aws/registry";
 import { createStorage } from "./aws/storage";
-import type { BackupStore, Exposure, ImageSource, Platform, WorkloadIdentity } from "./index";
+import type { BackupStore, Exposure, ImageSource, Platform, WorkloadIdentity } from "./contract";
 
 export type AwsStackConfig = HerdConfig & { platform: "aws" };
 

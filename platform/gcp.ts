@@ -13,8 +13,8 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { GcpConfig, HerdConfig } from "../config";
-import { MANAGED_BY, PART_OF, recommendedLabels } from "../components/labels";
-import type { BackupStore, Exposure, IdentityBinding, ImageSource, Platform, WorkloadIdentity } from "./index";
+import { MANAGED_BY, PART_OF, recommendedLabels } from "../lib/labels";
+import type { BackupStore, Exposure, IdentityBinding, ImageSource, Platform, WorkloadIdentity } from "./contract";
 
 export type GcpStackConfig = HerdConfig & { platform: "gcp" };
 

@@ -6,8 +6,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig, OnpremConfig } from "../config";
-import { recommendedLabels } from "../components/labels";
-import type { BackupStore, Exposure, IdentityBinding, ImageSource, Platform, WorkloadIdentity } from "./index";
+import { recommendedLabels } from "../lib/labels";
+import type { BackupStore, Exposure, IdentityBinding, ImageSource, Platform, WorkloadIdentity } from "./contract";
 
 export type OnpremStackConfig = HerdConfig & { platform: "onprem" };
 
@@ -149,4 +149,9 @@ export function onpremBackupIdentity(backup: OnpremConfig["backup"]): IdentityBi
             ...(backup.endpoint !== undefined ? [{ name: "AWS_ENDPOINT_URL", value: backup.endpoint }] : []),
         ],
     };
+}
+
+/** The onprem platform, built like the other two (platform/index.ts picks one). */
+export function createOnpremPlatform(cfg: OnpremStackConfig): Platform {
+    return new OnpremPlatform("onprem", cfg);
 }

@@ -18,7 +18,7 @@ import {
     NODE_PROJECT_ROLES,
     serviceAccountId,
 } from "../platform/gcp";
-import type { IdentityBinding } from "../platform";
+import type { IdentityBinding } from "../platform/contract";
 import { evaluateStack, evaluateUnderMocks, Evaluation, RecordedResource } from "../offline/evaluate";
 import { buildManifests } from "../offline/manifests";
 import { RecordingMocks } from "../offline/mocks";

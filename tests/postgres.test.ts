@@ -19,7 +19,7 @@ import {
     PostgresStateful,
     PostgresStatefulArgs,
 } from "../components/postgres";
-import type { BackupStore, IdentityBinding } from "../platform";
+import type { BackupStore, IdentityBinding } from "../platform/contract";
 import { evaluateProgram, Evaluation, RecordedResource } from "../offline/evaluate";
 import { buildManifests, Manifest } from "../offline/manifests";
 import { inspect } from "./helpers";

@@ -26,7 +26,7 @@ import {
     RedisResolved,
 } from "../components/redis";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../components/pod-security";
-import { MiB } from "../components/quantity";
+import { MiB } from "../lib/quantity";
 import { evaluateStack, Evaluation, RecordedResource } from "../offline/evaluate";
 import { buildManifests, Manifest } from "../offline/manifests";
 import { isWrappedSecret, MockRecord, redact, unwrap } from "../offline/mocks";

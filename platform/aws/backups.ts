@@ -14,7 +14,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { IdentityBinding } from "../index";
+import type { IdentityBinding } from "../contract";
 import { AwsContext, awsOpts, irsaTrustPolicy } from "./common";
 import type { Cluster } from "./cluster";
 

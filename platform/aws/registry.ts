@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { RegistryAccess } from "../index";
+import type { RegistryAccess } from "../contract";
 import { AwsContext, awsOpts } from "./common";
 
 export const IMAGES = ["api", "frontend"] as const;

@@ -7,7 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import type { AwsConfig } from "../../config";
-import { recommendedLabels } from "../../components/labels";
+import { recommendedLabels } from "../../lib/labels";
 import { AwsContext, awsOpts, irsaTrustPolicy, managedPolicyArn } from "./common";
 import { addonVersion, Cluster } from "./cluster";
 

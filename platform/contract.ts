@@ -1,0 +1,105 @@
+/**
+ * The Platform contract: everything that differs between clouds, behind one interface (types only; the
+ * implementations in aws/, gcp/ and onprem import this file, and platform/index.ts picks one).
+ *
+ * `createPlatform(cfg)` returns the Kubernetes provider every workload uses plus the capabilities components need
+ * (storage class, where images come from, how traffic gets in, where backups go and how a backup job gets
+ * permission to write there). Components never ask which cloud they run on; they receive these as plain args.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { HerdConfig } from "../config";
+
+/** Credentials @pulumi/docker uses to push. */
+export interface RegistryAccess {
+    /** host[:port] that `docker login` talks to. */
+    readonly server: pulumi.Input<string>;
+    readonly username: pulumi.Input<string>;
+    /** Always a secret Output. */
+    readonly password: pulumi.Input<string>;
+}
+
+/** Where the api and frontend images come from. */
+export type ImageSource =
+    | {
+          /** Build images/ and push them to the platform's registry; deploy by digest. */
+          readonly kind: "build";
+          readonly registry: RegistryAccess;
+          /** Full repository names (no tag), e.g. `123.dkr.ecr.eu-west-1.amazonaws.com/herd-api`. */
+          readonly repositories: { readonly api: pulumi.Input<string>; readonly frontend: pulumi.Input<string> };
+      }
+    | {
+          /** Prebuilt, pinned references (onprem): nothing is built. */
+          readonly kind: "prebuilt";
+          readonly api: string;
+          readonly frontend: string;
+      };
+
+/** How traffic from outside reaches the front end. */
+export type Exposure =
+    | {
+          readonly kind: "ingress";
+          readonly className: string;
+          readonly annotations: Readonly<Record<string, string>>;
+      }
+    | {
+          readonly kind: "loadBalancer";
+          readonly annotations: Readonly<Record<string, string>>;
+          /** Which field of `status.loadBalancer.ingress[0]` carries the address on this platform. */
+          readonly reportsAddressAs: "ip" | "hostname";
+      };
+
+/** Where backups are written. */
+export type BackupStore =
+    | {
+          readonly kind: "s3";
+          readonly bucket: pulumi.Input<string>;
+          readonly region: pulumi.Input<string>;
+          /** S3-compatible endpoint URL; undefined for AWS S3 itself. */
+          readonly endpoint: string | undefined;
+      }
+    | { readonly kind: "gcs"; readonly bucket: pulumi.Input<string> }
+    | {
+          /** No object store: backups go to a PersistentVolume in the cluster. */
+          readonly kind: "volume";
+          readonly storageClassName: pulumi.Input<string>;
+      };
+
+/** What a backup job's ServiceAccount and pods need to be allowed to write to the backup store. */
+export interface IdentityBinding {
+    /** Annotations for the Kubernetes ServiceAccount (IRSA role ARN, GKE service account, ...). */
+    readonly serviceAccountAnnotations: Readonly<Record<string, pulumi.Input<string>>>;
+    /** Extra env for the job's containers; credentials only ever through `secretKeyRef`. */
+    readonly env: readonly k8s.types.input.core.v1.EnvVar[];
+}
+
+/** The workload-identity hook: grants one Kubernetes ServiceAccount write access to the backup store. */
+export interface WorkloadIdentity {
+    bind(args: {
+        /** Logical name for any cloud resources the grant needs. */
+        readonly name: string;
+        /** The ServiceAccount's namespace (an Output of the Namespace resource, so the grant waits for it). */
+        readonly namespace: pulumi.Input<string>;
+        readonly serviceAccountName: string;
+        readonly parent: pulumi.Resource;
+    }): IdentityBinding;
+}
+
+export interface Platform {
+    readonly name: HerdConfig["platform"];
+    /** The provider every Kubernetes workload is created with. */
+    readonly provider: k8s.Provider;
+    /**
+     * The provider for Kubernetes Secrets: the same as `provider`, except when onprem renders manifests to a
+     * directory, where Secrets are rendered to a separate, clearly marked directory kept out of the handoff bundle.
+     */
+    readonly secretsProvider: k8s.Provider;
+    /** StorageClass for every data volume: Retain, expandable, WaitForFirstConsumer. */
+    readonly storageClassName: pulumi.Output<string>;
+    readonly images: ImageSource;
+    readonly exposure: Exposure;
+    readonly backupStore: BackupStore;
+    readonly workloadIdentity: WorkloadIdentity;
+    /** Stack outputs that describe the platform (cluster, registry, bucket, ...). Secrets stay secret Outputs. */
+    readonly outputs: Readonly<Record<string, pulumi.Input<unknown>>>;
+}
