@@ -20,7 +20,7 @@
  * REJECTED_RULES are fields the API server itself refuses to change (its validation of updates) but pulumi-kubernetes
  * does not replace for: `pulumi up` sends the update and fails with "field is immutable".
  */
-import type { FieldChange, Json } from "./manifests-diff";
+import type { FieldChange, Json } from "./diff-types";
 
 /** `apiVersion` (e.g. `apps/v1`, `v1`) -> kind -> paths (dot-separated keys; a list's items are crossed implicitly). */
 type Table = Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;

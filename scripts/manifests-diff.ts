@@ -41,6 +41,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { parseCli, runCli, UsageError, userPath } from "./cli";
+import type { FieldChange, Json } from "./diff-types";
 import { classify, ProviderFlags } from "./immutable-fields";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -60,17 +61,7 @@ protect will refuse it. Progress goes to stderr; stdout is the diff.
 // ---------------------------------------------------------------------------------------------------------------
 // Pure diffing (exported for tests).
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-export interface FieldChange {
-    /** Where in the object, e.g. `spec.template.spec.containers[name=redis].resources.limits.memory`. */
-    readonly path: string;
-    readonly change: "added" | "removed" | "changed";
-    /** Absent when the field was added. */
-    readonly before?: Json;
-    /** Absent when the field was removed. */
-    readonly after?: Json;
-}
+export type { FieldChange, Json } from "./diff-types";
 
 export interface ObjectRef {
     readonly apiVersion: string;
