@@ -9,15 +9,10 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig } from "../config";
-import {
-    BACKUP_BUCKET_ROLES,
-    controlPlaneAccess,
-    GcpPlatform,
-    gcpId,
-    gkeKubeconfig,
-    NODE_PROJECT_ROLES,
-    serviceAccountId,
-} from "../platform/gcp";
+import { GcpPlatform } from "../platform/gcp";
+import { BACKUP_BUCKET_ROLES } from "../platform/gcp/backups";
+import { controlPlaneAccess, gkeKubeconfig, NODE_PROJECT_ROLES } from "../platform/gcp/cluster";
+import { gcpId, serviceAccountId } from "../platform/gcp/common";
 import type { IdentityBinding } from "../platform/contract";
 import { evaluateStack, evaluateUnderMocks, Evaluation, RecordedResource } from "../offline/evaluate";
 import { buildManifests } from "../offline/manifests";

@@ -1,0 +1,64 @@
+/**
+ * Artifact Registry: one Docker repository for the api and frontend images, readable by the node service account
+ * only, and the short-lived credentials images are pushed with.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import type { GcpConfig } from "../../config";
+import type { ImageSource } from "../contract";
+import { GcpOpts, gcpId } from "./common";
+
+export const REGISTRY_READER_ROLE = "roles/artifactregistry.reader";
+
+/** The Artifact Registry host for Docker repositories in a region. */
+export function registryHost(region: string): string {
+    return `${region}-docker.pkg.dev`;
+}
+
+export function createRegistry(
+    name: string,
+    stack: string,
+    cfg: GcpConfig,
+    nodeAccount: gcp.serviceaccount.Account,
+    opts: GcpOpts,
+): gcp.artifactregistry.Repository {
+    const repo = new gcp.artifactregistry.Repository(
+        `${name}-registry`,
+        {
+            repositoryId: gcpId(["herd", stack], 63),
+            location: cfg.region,
+            format: "DOCKER",
+            description: `herd ${stack}: api and frontend images`,
+        },
+        opts,
+    );
+    new gcp.artifactregistry.RepositoryIamMember(
+        `${name}-node-sa-registry-reader`,
+        {
+            project: cfg.project,
+            location: repo.location,
+            repository: repo.repositoryId,
+            role: REGISTRY_READER_ROLE,
+            member: pulumi.interpolate`serviceAccount:${nodeAccount.email}`,
+        },
+        opts,
+    );
+    return repo;
+}
+
+/** Images are built and pushed to herd's repository as whoever runs `pulumi up`: an OAuth access token of theirs
+ * (valid about an hour, enough for a run's pushes), always secret. */
+export function registryImageSource(
+    cfg: GcpConfig,
+    repo: gcp.artifactregistry.Repository,
+    opts: GcpOpts,
+): Extract<ImageSource, { kind: "build" }> {
+    const host = registryHost(cfg.region);
+    const repoPath = pulumi.interpolate`${host}/${cfg.project}/${repo.repositoryId}`;
+    const client = gcp.organizations.getClientConfigOutput(opts);
+    return {
+        kind: "build",
+        registry: { server: host, username: "oauth2accesstoken", password: pulumi.secret(client.accessToken) },
+        repositories: { api: pulumi.interpolate`${repoPath}/api`, frontend: pulumi.interpolate`${repoPath}/frontend` },
+    };
+}
