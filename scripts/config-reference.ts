@@ -2,7 +2,7 @@
  * npm run --silent config-reference [-- --yaml | --markdown]
  *
  * Prints the `config:` block of Pulumi.yaml, or the README's config reference table, from the one declaration of
- * every key in config.ts. Tests fail when Pulumi.yaml or the README disagree with it; this prints what they should say.
+ * every key in config/keys.ts. Tests fail when Pulumi.yaml or the README disagree with it; this prints what they should say.
  */
 import { KEYS, KEY_NAMES, KeySpec } from "../config";
 import { parseCli, runCli, UsageError } from "./cli";
@@ -52,7 +52,7 @@ export function configMarkdown(): string {
 
 const USAGE = `usage: npm run --silent config-reference [-- --yaml | --markdown]
 
-Prints every herd: config key from its one declaration in config.ts:
+Prints every herd: config key from its one declaration in config/keys.ts:
   --yaml       the config: block of Pulumi.yaml (default)
   --markdown   the README's config reference table
   -h, --help   this text`;

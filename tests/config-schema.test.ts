@@ -1,5 +1,5 @@
 /**
- * Pulumi.yaml, config.ts and the README describe the same keys with the same types, defaults and descriptions,
+ * Pulumi.yaml, config/ and the README describe the same keys with the same types, defaults and descriptions,
  * and Pulumi.yaml's runtime options keep `pulumi up` fast without ever running stale compiled code.
  */
 import assert from "node:assert/strict";
@@ -19,8 +19,8 @@ const project = parseYaml(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"),
     config: Record<string, { type: string; default?: unknown; description?: string; secret?: boolean; items?: { type: string } }>;
 };
 
-describe("Pulumi.yaml config schema agrees with config.ts", () => {
-    it("declares exactly the keys config.ts reads, in the same order", () => {
+describe("Pulumi.yaml config schema agrees with config/", () => {
+    it("declares exactly the keys config/ reads, in the same order", () => {
         assert.deepEqual(Object.keys(project.config), KEY_NAMES);
     });
     for (const key of KEY_NAMES) {
@@ -31,10 +31,10 @@ describe("Pulumi.yaml config schema agrees with config.ts", () => {
             if (spec.type === "array") {
                 assert.deepEqual(decl.items, { type: "string" });
             }
-            assert.deepEqual(decl.default, spec.default, "defaults live in config.ts; Pulumi.yaml must say the same");
+            assert.deepEqual(decl.default, spec.default, "defaults live in config/; Pulumi.yaml must say the same");
             assert.equal(decl.description, spec.description);
             // The CLI rejects a declared-secret key whose (default) value is plaintext, so optional secrets are not
-            // declared `secret: true`; config.ts insists on --secret itself (see tests/config.test.ts).
+            // declared `secret: true`; config/ insists on --secret itself (see tests/config.test.ts).
             assert.equal(decl.secret, undefined);
         });
     }
@@ -82,7 +82,7 @@ describe("README config reference", () => {
 });
 
 describe("Pulumi.yaml template (pulumi new from this repository)", () => {
-    it("has a description and asks only for herd keys, with defaults config.ts accepts", () => {
+    it("has a description and asks only for herd keys, with defaults config/ accepts", () => {
         assert.ok((project.template?.description ?? "").length > 10, "template.description");
         const asked = Object.entries(project.template?.config ?? {});
         assert.ok(asked.length > 0, "template.config asks for at least the platform");
@@ -90,7 +90,7 @@ describe("Pulumi.yaml template (pulumi new from this repository)", () => {
         for (const [key, decl] of asked) {
             assert.match(key, /^herd:/, `${key}: a herd: key`);
             const name = key.slice("herd:".length) as keyof typeof KEYS;
-            assert.ok(Object.prototype.hasOwnProperty.call(KEYS, name), `${key}: a key config.ts reads`);
+            assert.ok(Object.prototype.hasOwnProperty.call(KEYS, name), `${key}: a key config/ reads`);
             assert.ok((decl.description ?? "") !== "", `${key}: has a description`);
             if (decl.default !== undefined) {
                 assert.ok((KEYS[name] as KeySpec).schema.safeParse(String(decl.default)).success, `${key}: default ${String(decl.default)} is valid`);

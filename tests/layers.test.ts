@@ -20,7 +20,7 @@ const LAYERS: readonly { readonly name: string; readonly match: (rel: string) =>
     { name: "components", match: (f) => f.startsWith("components/") },
     { name: "platform", match: (f) => f.startsWith("platform/") && f !== "platform/contract.ts" },
     { name: "contract", match: (f) => f === "platform/contract.ts" },
-    { name: "config", match: (f) => f === "config.ts" },
+    { name: "config", match: (f) => f.startsWith("config/") },
     { name: "lib", match: (f) => f.startsWith("lib/") },
 ];
 

@@ -50,7 +50,7 @@ describe("redisDefaults: one test per default", () => {
         assert.equal(VALID.image, REDIS_IMAGE);
         assert.match(REDIS_IMAGE, /^redis:7\.4\.\d+-bookworm$/, "an exact patch version on Debian, never a floating tag");
     });
-    it("the defaults are the config keys' defaults (config.ts), so an unset key means the same everywhere", () => {
+    it("the defaults are the config keys' defaults (config/keys.ts), so an unset key means the same everywhere", () => {
         const redis = parse({ ...MINIMAL_ONPREM }).data.redis;
         assert.deepEqual(
             { storageSize: VALID.storageSize, memory: VALID.memory, cpu: VALID.cpu, evictionPolicy: VALID.evictionPolicy, appendOnly: VALID.appendOnly },
@@ -135,7 +135,7 @@ describe("maxmemoryBytes: 75% of the memory limit", () => {
     it("64Mi -> 48MiB", () => assert.equal(maxmemoryBytes("64Mi"), 48 * MiB));
     it("2Gi -> 1536MiB", () => assert.equal(maxmemoryBytes("2Gi"), 1536 * MiB));
     it("decimal units round down to whole mebibytes", () => assert.equal(maxmemoryBytes("100M"), 71 * MiB));
-    it("the fraction is the one config.ts documents", () => assert.equal(REDIS_MAXMEMORY_FRACTION, 0.75));
+    it("the fraction is the one config/keys.ts documents", () => assert.equal(REDIS_MAXMEMORY_FRACTION, 0.75));
 });
 
 describe("redisConfig", () => {

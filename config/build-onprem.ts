@@ -1,0 +1,132 @@
+/**
+ * onprem: an existing cluster. Where data lives (an existing StorageClass or one herd creates), where images come
+ * from (a registry herd pushes to, or prebuilt references), where backups go, and the rendering-only mode.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { BuildContext } from "./build-context";
+import { describeGiven } from "./errors";
+import { type KeyName, qualified } from "./keys";
+import type { CommonConfig, HerdConfig, OnpremConfig } from "./types";
+
+/** The onprem settings and their cross-field rules; undefined when any problem was found. */
+export function buildOnprem(ctx: BuildContext, common: CommonConfig): HerdConfig | undefined {
+    const { v, raw, problems, str, set, written, problem } = ctx;
+    const secretValue = (key: KeyName) => pulumi.secret(raw.values[qualified(key)] ?? "");
+
+    const className = set("storageClass");
+    const provisioner = set("storageProvisioner");
+    const parameters = (v.storageParameters as string[] | undefined) ?? [];
+    let storage: OnpremConfig["storage"] | undefined;
+    if (provisioner !== undefined) {
+        storage = {
+            mode: "create",
+            className: className ?? "herd-retain",
+            provisioner,
+            parameters: Object.fromEntries(parameters.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+        };
+    } else if (className !== undefined) {
+        storage = { mode: "existing", className };
+        if (parameters.length > 0) {
+            problem(
+                "storageParameters",
+                `only used with herd:storageProvisioner (herd does not change an existing StorageClass): expected no parameters without a provisioner, got ${written("storageParameters")}`,
+                "storageProvisioner",
+            );
+        }
+    } else {
+        problem(
+            "storageClass",
+            "expected the name of an existing StorageClass, or set herd:storageProvisioner so herd creates one; got neither",
+            "storageProvisioner",
+        );
+    }
+
+    const location = set("registry");
+    const apiImage = set("apiImage");
+    const frontendImage = set("frontendImage");
+    let images: OnpremConfig["images"] | undefined;
+    if (apiImage !== undefined && frontendImage !== undefined) {
+        images = { mode: "prebuilt", api: apiImage, frontend: frontendImage };
+    } else if (apiImage !== undefined || frontendImage !== undefined) {
+        problem(
+            apiImage === undefined ? "apiImage" : "frontendImage",
+            `expected both herd:apiImage and herd:frontendImage (prebuilt images) or neither, got only ${apiImage === undefined ? "herd:frontendImage" : "herd:apiImage"}`,
+            "apiImage",
+            "frontendImage",
+        );
+    } else if (location !== undefined) {
+        const username = str("registryUsername");
+        const hasPassword = (raw.values[qualified("registryPassword")] ?? "") !== "";
+        if (username === "" && hasPassword) {
+            // (Whether a password was given is known even when it was given in plaintext: no `reads`.)
+            problem("registryUsername", "expected a username to go with herd:registryPassword, got nothing");
+        }
+        if (username !== "" && !hasPassword) {
+            problem("registryPassword", "expected a password (set with --secret) to go with herd:registryUsername, got nothing", "registryUsername");
+        }
+        images = {
+            mode: "build",
+            registry: { location, server: location.split("/")[0], username, password: secretValue("registryPassword") },
+        };
+    } else {
+        problem(
+            "registry",
+            "expected a registry to push built images to, or prebuilt images in herd:apiImage and herd:frontendImage; got neither",
+            "apiImage",
+            "frontendImage",
+        );
+    }
+
+    const bucket = set("backupBucket");
+    let backup: OnpremConfig["backup"] = { mode: "volume" };
+    if (bucket !== undefined) {
+        const credentialsSecret = set("backupCredentialsSecret");
+        if (credentialsSecret === undefined) {
+            problem(
+                "backupCredentialsSecret",
+                "expected the name of the Secret holding the backup bucket's credentials (required with herd:backupBucket), got nothing",
+                "backupBucket",
+            );
+        }
+        backup = {
+            mode: "s3",
+            bucket,
+            endpoint: set("backupEndpoint"),
+            region: str("backupRegion"),
+            credentialsSecret: credentialsSecret ?? "",
+        };
+    } else {
+        for (const key of ["backupEndpoint", "backupCredentialsSecret"] as const) {
+            if (set(key) !== undefined) {
+                problem(key, `only used with herd:backupBucket: expected it unset without a bucket, got ${describeGiven(str(key), false)}`, "backupBucket");
+            }
+        }
+    }
+
+    const kubeconfigRaw = raw.values[qualified("kubeconfig")] ?? "";
+    if (set("renderDirectory") !== undefined) {
+        // Rendering talks to no cluster; pulumi-kubernetes refuses a cluster setting beside it.
+        if (kubeconfigRaw !== "") {
+            problem("kubeconfig", "not used with herd:renderDirectory (rendering talks to no cluster): expected it unset, got a value (not shown: secret)", "renderDirectory");
+        }
+        if (set("kubeContext") !== undefined) {
+            problem("kubeContext", `not used with herd:renderDirectory (rendering talks to no cluster): expected it unset, got ${describeGiven(str("kubeContext"), false)}`, "renderDirectory");
+        }
+    }
+    if (storage === undefined || images === undefined || problems.length > 0) {
+        return undefined;
+    }
+    return {
+        ...common,
+        platform: "onprem",
+        onprem: {
+            kubeconfig: kubeconfigRaw === "" ? undefined : pulumi.secret(kubeconfigRaw),
+            kubeContext: set("kubeContext"),
+            storage,
+            images,
+            ingressClass: set("ingressClass"),
+            backup,
+            renderDirectory: set("renderDirectory"),
+        },
+    };
+}

@@ -1,0 +1,118 @@
+/**
+ * Cross-field rules and the typed result: the rules every platform shares and the settings common to all, then the
+ * platform's own (config/build-onprem.ts, build-aws.ts, build-gcp.ts).
+ */
+import { buildAws } from "./build-aws";
+import { buildContext } from "./build-context";
+import { buildGcp } from "./build-gcp";
+import { buildOnprem } from "./build-onprem";
+import { describeGiven, type ConfigProblem } from "./errors";
+import { type KeyName, type PlatformName, qualified } from "./keys";
+import type { CommonConfig, HerdConfig, RawConfig } from "./types";
+
+/**
+ * Cross-field rules and the typed result for one platform. `v` holds the values that passed validation (a list with
+ * malformed entries: its valid ones); `unsettled` the keys whose value a problem already reported left unknown.
+ */
+export function build(
+    platform: PlatformName,
+    v: Partial<Record<KeyName, unknown>>,
+    unsettled: ReadonlySet<KeyName>,
+    raw: RawConfig,
+    problems: ConfigProblem[],
+): HerdConfig | undefined {
+    const ctx = buildContext(v, unsettled, raw, problems);
+    const { str, num, set, problem } = ctx;
+    if (num("elasticReplicas") === 2) {
+        problem("elasticReplicas", "expected 1 (a single node) or 3 or more: with 2 nodes, losing either one stops the cluster; got 2");
+    }
+    if (num("apiMaxReplicas") < num("apiReplicas")) {
+        problem("apiMaxReplicas", `expected at least herd:apiReplicas (${num("apiReplicas")}), got ${num("apiMaxReplicas")}`, "apiReplicas");
+    }
+    const hostname = set("publicHostname");
+    const tlsSecret = set("tlsSecretName");
+    const issuer = set("tlsClusterIssuer");
+    const certificateKey: KeyName = tlsSecret !== undefined ? "tlsSecretName" : "tlsClusterIssuer";
+    if (tlsSecret !== undefined && issuer !== undefined) {
+        problem("tlsClusterIssuer", "expected either herd:tlsSecretName or herd:tlsClusterIssuer, not both; got both", "tlsSecretName");
+    }
+    if (tlsSecret !== undefined || issuer !== undefined) {
+        if (platform !== "onprem") {
+            problem(
+                certificateKey,
+                `expected no certificate on platform ${platform}: a certificate needs an Ingress to terminate TLS, and the ${platform} load balancer passes TCP through (only onprem with herd:ingressClass has one); got ${describeGiven(tlsSecret ?? issuer, false)}`,
+            );
+        } else if (set("ingressClass") === undefined) {
+            problem(
+                certificateKey,
+                `a certificate needs an Ingress to terminate TLS: expected herd:ingressClass set as well, got ${describeGiven(tlsSecret ?? issuer, false)} without an ingress class`,
+                "ingressClass",
+            );
+        }
+    }
+    // One problem for a missing host name, however many settings need it.
+    const ingress = platform === "onprem" ? set("ingressClass") : undefined;
+    const needHost: KeyName[] = [
+        ...(ingress !== undefined ? (["ingressClass"] as const) : []),
+        ...(tlsSecret !== undefined || issuer !== undefined ? [certificateKey] : []),
+    ];
+    if (hostname === undefined && needHost.length > 0) {
+        problem(
+            "publicHostname",
+            `expected the host name ${ingress !== undefined ? "the Ingress serves" : "the certificate is for"} (required with ${needHost.map(qualified).join(" and ")}), got nothing`,
+        );
+    }
+    const common: CommonConfig = {
+        stack: raw.stack,
+        namespace: str("namespace"),
+        app: {
+            api: {
+                replicas: num("apiReplicas"),
+                maxReplicas: num("apiMaxReplicas"),
+                cpuTargetPercent: num("apiCpuTargetPercent"),
+                cpu: str("apiCpu"),
+                memory: str("apiMemory"),
+            },
+            frontend: { replicas: num("frontendReplicas") },
+            publicHostname: hostname,
+            tls:
+                tlsSecret !== undefined
+                    ? { mode: "secret", secretName: tlsSecret }
+                    : issuer !== undefined
+                      ? { mode: "issuer", clusterIssuer: issuer }
+                      : { mode: "none" },
+        },
+        data: {
+            protect: v.protectData !== false,
+            backup: { schedule: str("backupSchedule"), retentionDays: num("backupRetentionDays"), volumeSize: str("backupVolumeSize") },
+            postgres: {
+                storageSize: str("postgresStorageSize"),
+                memory: str("postgresMemory"),
+                cpu: str("postgresCpu"),
+                maxConnections: num("postgresMaxConnections"),
+            },
+            redis: {
+                storageSize: str("redisStorageSize"),
+                memory: str("redisMemory"),
+                cpu: str("redisCpu"),
+                evictionPolicy: str("redisEvictionPolicy"),
+                appendOnly: v.redisAppendOnly !== false,
+            },
+            elastic: {
+                replicas: num("elasticReplicas"),
+                storageSize: str("elasticStorageSize"),
+                memory: str("elasticMemory"),
+                cpu: str("elasticCpu"),
+            },
+        },
+    };
+
+    switch (platform) {
+        case "onprem":
+            return buildOnprem(ctx, common);
+        case "aws":
+            return buildAws(ctx, common);
+        case "gcp":
+            return buildGcp(ctx, common);
+    }
+}

@@ -1,0 +1,541 @@
+/**
+ * Every `herd:` key, declared once: its Pulumi.yaml type, its default, its description and the zod schema that
+ * validates it. Pulumi.yaml declares the same keys; `tests/config-schema.test.ts` proves the two agree.
+ *
+ * This file is longer than the others on purpose: `KEYS` is one declaration, a table with one entry per key, and
+ * splitting it would scatter the order Pulumi.yaml and the README's reference follow.
+ */
+import type { z } from "zod";
+import { GiB, MiB } from "../lib/quantity";
+import {
+    boolean,
+    bytes,
+    cidr,
+    cpu,
+    cron,
+    dnsLabel,
+    dnsSubdomain,
+    integer,
+    keyValue,
+    kubeconfigDocument,
+    KUBERNETES_VERSION,
+    oneOf,
+    optional,
+    optionalText,
+    pinnedImage,
+    provisionerName,
+    registryLocation,
+    string,
+    stringArray,
+    text,
+} from "./schemas";
+
+export const NAMESPACE = "herd";
+export const PLATFORMS: ["aws", "gcp", "onprem"] = ["aws", "gcp", "onprem"];
+export type PlatformName = (typeof PLATFORMS)[number];
+
+/** How a key is declared in Pulumi.yaml (`config:` block). */
+export type DeclaredType = "string" | "integer" | "boolean" | "array";
+
+export interface KeySpec {
+    /** Pulumi.yaml type. Arrays are arrays of strings. */
+    readonly type: DeclaredType;
+    /**
+     * The default, exactly as Pulumi.yaml declares it. `undefined` means the key is required and has no default.
+     * For optional strings the default is `""`, which means "not set" (Pulumi.yaml cannot declare an optional key
+     * without a default: the CLI then demands a value).
+     */
+    readonly default: string | number | boolean | readonly string[] | undefined;
+    readonly description: string;
+    /** The value is a credential: it must be set with `pulumi config set --secret` and stays a secret Output. */
+    readonly secret?: boolean;
+    /** Platforms that read this key; a non-default value on another platform is an error. Absent: all platforms. */
+    readonly platforms?: readonly PlatformName[];
+    /** Validates the raw string Pulumi hands the program (arrays arrive as JSON text). */
+    readonly schema: z.ZodType;
+    /** A string key whose value may itself be a JSON document (a kubeconfig); others reject mappings and lists. */
+    readonly acceptsDocument?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The keys. Order here is the order of Pulumi.yaml and of the README's reference.
+
+export const KEYS = {
+    platform: {
+        type: "string",
+        default: undefined,
+        description: "Where this stack runs: aws (EKS it creates), gcp (GKE it creates) or onprem (an existing cluster). Required.",
+        schema: oneOf(PLATFORMS),
+    },
+    namespace: {
+        type: "string",
+        default: "herd",
+        description: "Kubernetes namespace for the app; herd creates it with Pod Security 'restricted' enforced.",
+        schema: dnsLabel("a namespace name"),
+    },
+
+    // --- onprem -------------------------------------------------------------------------------------------------
+    kubeconfig: {
+        type: "string",
+        default: "",
+        secret: true,
+        acceptsDocument: true,
+        platforms: ["onprem"],
+        description:
+            "onprem: contents of the kubeconfig for the target cluster (set with --secret). Empty: the ambient context (KUBECONFIG or ~/.kube/config).",
+        schema: optional(kubeconfigDocument),
+    },
+    kubeContext: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description: "onprem: kubeconfig context to use. Empty: the kubeconfig's current context.",
+        schema: optionalText(),
+    },
+    storageClass: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem: StorageClass for data volumes. Without storageProvisioner it must already exist; with it, herd creates it under this name (empty: herd-retain).",
+        schema: optional(dnsSubdomain("a StorageClass name")),
+    },
+    storageProvisioner: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem: CSI provisioner (e.g. driver.longhorn.io). When set, herd creates a StorageClass with Retain, volume expansion and WaitForFirstConsumer.",
+        schema: optional(provisionerName),
+    },
+    storageParameters: {
+        type: "array",
+        default: [],
+        platforms: ["onprem"],
+        description: "onprem: parameters for the StorageClass herd creates, as key=value strings.",
+        schema: stringArray(keyValue),
+    },
+    registry: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem: registry herd pushes the api and frontend images to, as host[:port][/path]. Not needed when apiImage and frontendImage are set.",
+        schema: optional(registryLocation),
+    },
+    registryUsername: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description: "onprem: username for the registry.",
+        schema: optionalText(),
+    },
+    registryPassword: {
+        type: "string",
+        default: "",
+        secret: true,
+        platforms: ["onprem"],
+        description: "onprem: password or token for the registry (set with --secret).",
+        schema: text(),
+    },
+    apiImage: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description: "onprem: prebuilt API image, pinned by tag or digest. Set with frontendImage to skip building images.",
+        schema: optional(pinnedImage),
+    },
+    frontendImage: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description: "onprem: prebuilt front-end image, pinned by tag or digest. Set with apiImage to skip building images.",
+        schema: optional(pinnedImage),
+    },
+    ingressClass: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem: IngressClass that exposes the front end (e.g. nginx). Empty: a LoadBalancer Service (MetalLB, kube-vip) that reports an IP.",
+        schema: optional(dnsSubdomain("an IngressClass name")),
+    },
+    backupBucket: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description: "onprem: S3-compatible bucket for backups. Empty: backups go to a volume in the cluster.",
+        schema: optional(
+            string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected a bucket name (3-63 lowercase letters, digits, '.', '-')"),
+        ),
+    },
+    backupEndpoint: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description: "onprem: endpoint URL of the S3-compatible store (e.g. https://minio.example.com). Empty: AWS S3.",
+        schema: optional(string().regex(/^https?:\/\/[^\s/?#]+[^\s]*$/, "expected an http(s) URL")),
+    },
+    backupRegion: {
+        type: "string",
+        default: "us-east-1",
+        platforms: ["onprem"],
+        description: "onprem: region of the S3-compatible store.",
+        schema: string().regex(/^[a-z0-9-]+$/, "expected a region name such as us-east-1"),
+    },
+    backupCredentialsSecret: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem: name of a Secret you create in the app namespace with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the backup bucket.",
+        schema: optional(dnsSubdomain("a Secret name")),
+    },
+    renderDirectory: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem: render every Kubernetes object as YAML into this directory instead of applying it (air-gapped handoff; see README).",
+        schema: optionalText().refine((v) => !v.includes("\0"), "expected a directory path"),
+    },
+
+    // --- data tier: every platform ------------------------------------------------------------------------------
+    protectData: {
+        type: "boolean",
+        default: true,
+        description:
+            "Protect what holds data (StatefulSets, their credentials, backup buckets) so neither a replacement nor pulumi destroy can drop it. Turn off only for throwaway stacks.",
+        schema: boolean(),
+    },
+    backupSchedule: {
+        type: "string",
+        default: "0 3 * * *",
+        description: "Cron schedule of the PostgreSQL backup job (cluster time zone, normally UTC).",
+        schema: cron(),
+    },
+    backupRetentionDays: {
+        type: "integer",
+        default: 30,
+        description: "Days a backup is kept: the bucket's expiry rule on aws and gcp, the backup job's pruning on a backup volume.",
+        schema: integer(1, 3650),
+    },
+    backupVolumeSize: {
+        type: "string",
+        default: "50Gi",
+        platforms: ["onprem"],
+        description: "onprem without herd:backupBucket: size of the volume PostgreSQL backups are written to.",
+        schema: bytes("a volume size", GiB, "1Gi"),
+    },
+    postgresStorageSize: {
+        type: "string",
+        default: "20Gi",
+        description: "PostgreSQL data volume size (can grow later, never shrink: see README, Resizing a volume).",
+        schema: bytes("a volume size", GiB, "1Gi"),
+    },
+    postgresMemory: {
+        type: "string",
+        default: "2Gi",
+        description: "PostgreSQL memory request and limit; shared_buffers (25%) and effective_cache_size (75%) derive from it.",
+        schema: bytes("a memory size", 256 * MiB, "256Mi"),
+    },
+    postgresCpu: {
+        type: "string",
+        default: "500m",
+        description: "PostgreSQL CPU request (the limit is twice this).",
+        schema: cpu(),
+    },
+    postgresMaxConnections: {
+        type: "integer",
+        default: 100,
+        description: "PostgreSQL max_connections.",
+        schema: integer(10, 5000),
+    },
+    redisMemory: {
+        type: "string",
+        default: "512Mi",
+        description: "Redis memory request and limit; maxmemory is 75% of it, leaving room for fork-based persistence.",
+        schema: bytes("a memory size", 64 * MiB, "64Mi"),
+    },
+    redisCpu: {
+        type: "string",
+        default: "250m",
+        description: "Redis CPU request (the limit is twice this).",
+        schema: cpu(),
+    },
+    redisStorageSize: {
+        type: "string",
+        default: "5Gi",
+        description: "Redis data volume size (append-only file and snapshots).",
+        schema: bytes("a volume size", 256 * MiB, "256Mi"),
+    },
+    redisEvictionPolicy: {
+        type: "string",
+        default: "allkeys-lru",
+        description: "Redis maxmemory-policy: what Redis evicts when full.",
+        schema: oneOf(["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"]),
+    },
+    redisAppendOnly: {
+        type: "boolean",
+        default: true,
+        description: "Redis append-only persistence (fsync every second); false keeps periodic snapshots only.",
+        schema: boolean(),
+    },
+    elasticReplicas: {
+        type: "integer",
+        default: 3,
+        description: "Elasticsearch nodes (each master-eligible and data). 1 is allowed for a small on-prem install; 2 cannot keep a quorum, so use 1 or 3+.",
+        schema: integer(1, 15),
+    },
+    elasticMemory: {
+        type: "string",
+        default: "2Gi",
+        description: "Elasticsearch memory request and limit per node; the JVM heap is half of it.",
+        schema: bytes("a memory size", GiB, "1Gi (Elasticsearch needs a 512m heap at least)"),
+    },
+    elasticCpu: {
+        type: "string",
+        default: "1",
+        description: "Elasticsearch CPU request per node (the limit is twice this).",
+        schema: cpu(),
+    },
+    elasticStorageSize: {
+        type: "string",
+        default: "30Gi",
+        description: "Elasticsearch data volume size per node.",
+        schema: bytes("a volume size", GiB, "1Gi"),
+    },
+
+    // --- app tier: every platform -------------------------------------------------------------------------------
+    apiReplicas: {
+        type: "integer",
+        default: 2,
+        description: "API pods to start with (and the autoscaler's floor: the HPA scales between apiReplicas and apiMaxReplicas).",
+        schema: integer(1, 100),
+    },
+    apiMaxReplicas: {
+        type: "integer",
+        default: 6,
+        description: "Most API pods the autoscaler may run.",
+        schema: integer(1, 200),
+    },
+    apiCpuTargetPercent: {
+        type: "integer",
+        default: 70,
+        description: "Average CPU use, as a percentage of the request, at which the API scales out.",
+        schema: integer(10, 100),
+    },
+    apiCpu: {
+        type: "string",
+        default: "250m",
+        description: "API CPU request per pod (the limit is twice this).",
+        schema: cpu(),
+    },
+    apiMemory: {
+        type: "string",
+        default: "768Mi",
+        description: "API memory request and limit per pod.",
+        schema: bytes("a memory size", 128 * MiB, "128Mi"),
+    },
+    frontendReplicas: {
+        type: "integer",
+        default: 2,
+        description: "Front-end (nginx) pods.",
+        schema: integer(1, 100),
+    },
+    publicHostname: {
+        type: "string",
+        default: "",
+        description:
+            "Host name the app is served on (e.g. shop.example.com). Required with an ingress class; with a LoadBalancer, empty means the load balancer's own address.",
+        schema: optional(dnsSubdomain("a host name such as shop.example.com")),
+    },
+    tlsSecretName: {
+        type: "string",
+        default: "",
+        description: "TLS certificate for publicHostname: a kubernetes.io/tls Secret you create in the app namespace.",
+        schema: optional(dnsSubdomain("a Secret name")),
+    },
+    tlsClusterIssuer: {
+        type: "string",
+        default: "",
+        description: "TLS certificate for publicHostname from this cert-manager ClusterIssuer (instead of tlsSecretName).",
+        schema: optional(dnsSubdomain("a ClusterIssuer name")),
+    },
+
+    // --- aws and gcp: the cluster herd creates ----------------------------------------------------------------
+    kubernetesVersion: {
+        type: "string",
+        default: "1.33",
+        platforms: ["aws", "gcp"],
+        description: "aws, gcp: Kubernetes minor version of the cluster herd creates (e.g. 1.33).",
+        schema: string().regex(KUBERNETES_VERSION, "expected a Kubernetes minor version from 1.28 to 1.39, e.g. 1.33"),
+    },
+    apiAccessCidrs: {
+        type: "array",
+        default: [],
+        platforms: ["aws", "gcp"],
+        description:
+            "aws, gcp: CIDR blocks allowed to reach the Kubernetes API (your CI runners, VPN). Empty: the API endpoint is private (reachable only from inside the network).",
+        schema: stringArray(cidr()),
+    },
+    apiAccessFromAnywhere: {
+        type: "boolean",
+        default: false,
+        platforms: ["aws", "gcp"],
+        description: "aws, gcp: explicit opt-in required before apiAccessCidrs may contain 0.0.0.0/0.",
+        schema: boolean(),
+    },
+    // --- aws ----------------------------------------------------------------------------------------------------
+    awsRegion: {
+        type: "string",
+        default: "",
+        platforms: ["aws"],
+        description: "aws: region to create the EKS cluster in (e.g. eu-west-1). Required on aws.",
+        schema: optional(string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "expected an AWS region such as eu-west-1")),
+    },
+    awsZoneCount: {
+        type: "integer",
+        default: 3,
+        platforms: ["aws"],
+        description: "aws: availability zones the VPC and nodes span (at least 2).",
+        schema: integer(2, 6),
+    },
+    awsVpcCidr: {
+        type: "string",
+        default: "10.0.0.0/16",
+        platforms: ["aws"],
+        description: "aws: CIDR block of the VPC herd creates; split into a public and a private subnet per zone.",
+        schema: cidr().refine((v) => Number(v.split("/")[1]) <= 20, "expected a block of /20 or larger (room for 2 subnets in each of up to 6 zones)"),
+    },
+    awsNatGateways: {
+        type: "string",
+        default: "perZone",
+        platforms: ["aws"],
+        description:
+            "aws: perZone (a NAT gateway in every zone: a zone outage does not cut the others' egress) or single (one gateway: cheaper, one zone's failure cuts all egress).",
+        schema: oneOf(["perZone", "single"]),
+    },
+    awsNodeInstanceType: {
+        type: "string",
+        default: "m6i.large",
+        platforms: ["aws"],
+        description: "aws: EC2 instance type of the managed node group.",
+        schema: string().regex(/^[a-z][a-z0-9-]*\.[0-9]*[a-z]+$/, "expected an EC2 instance type such as m6i.large"),
+    },
+    awsNodeMin: {
+        type: "integer",
+        default: 3,
+        platforms: ["aws"],
+        description: "aws: minimum nodes in the managed node group.",
+        schema: integer(1, 450),
+    },
+    awsNodeDesired: {
+        type: "integer",
+        default: 3,
+        platforms: ["aws"],
+        description: "aws: nodes the managed node group starts with (between awsNodeMin and awsNodeMax).",
+        schema: integer(1, 450),
+    },
+    awsNodeMax: {
+        type: "integer",
+        default: 6,
+        platforms: ["aws"],
+        description: "aws: maximum nodes in the managed node group.",
+        schema: integer(1, 450),
+    },
+    ecrKeepImages: {
+        type: "integer",
+        default: 30,
+        platforms: ["aws"],
+        description: "aws: images each ECR repository keeps; older ones are expired by a lifecycle policy.",
+        schema: integer(1, 1000),
+    },
+
+    // --- gcp ----------------------------------------------------------------------------------------------------
+    gcpProject: {
+        type: "string",
+        default: "",
+        platforms: ["gcp"],
+        description: "gcp: project ID to create the GKE cluster in. Required on gcp.",
+        schema: optional(
+            string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "expected a GCP project ID (6-30 lowercase letters, digits, '-')"),
+        ),
+    },
+    gcpRegion: {
+        type: "string",
+        default: "",
+        platforms: ["gcp"],
+        description: "gcp: region for the regional GKE cluster (e.g. europe-west1). Required on gcp.",
+        schema: optional(string().regex(/^[a-z]+-[a-z]+\d+$/, "expected a GCP region such as europe-west1")),
+    },
+    gcpReleaseChannel: {
+        type: "string",
+        default: "REGULAR",
+        platforms: ["gcp"],
+        description: "gcp: GKE release channel: RAPID, REGULAR, STABLE or EXTENDED.",
+        schema: oneOf(["RAPID", "REGULAR", "STABLE", "EXTENDED"]),
+    },
+    gcpDeletionProtection: {
+        type: "boolean",
+        default: true,
+        platforms: ["gcp"],
+        description: "gcp: refuse to delete the GKE cluster (set false, pulumi up, then destroy).",
+        schema: boolean(),
+    },
+    gcpSubnetCidr: {
+        type: "string",
+        default: "10.10.0.0/20",
+        platforms: ["gcp"],
+        description: "gcp: primary range of the subnet (nodes).",
+        schema: cidr(),
+    },
+    gcpPodsCidr: {
+        type: "string",
+        default: "10.20.0.0/14",
+        platforms: ["gcp"],
+        description: "gcp: secondary range for pods.",
+        schema: cidr(),
+    },
+    gcpServicesCidr: {
+        type: "string",
+        default: "10.24.0.0/20",
+        platforms: ["gcp"],
+        description: "gcp: secondary range for Services.",
+        schema: cidr(),
+    },
+    gcpMasterCidr: {
+        type: "string",
+        default: "172.16.0.0/28",
+        platforms: ["gcp"],
+        description: "gcp: /28 range for the private control plane's endpoint.",
+        schema: cidr().refine((v) => v.endsWith("/28"), "expected a /28 block (GKE requires it)"),
+    },
+    gcpNodeMachineType: {
+        type: "string",
+        default: "e2-standard-4",
+        platforms: ["gcp"],
+        description: "gcp: machine type of the node pool.",
+        schema: string().regex(/^[a-z][a-z0-9]*-[a-z0-9-]+$/, "expected a machine type such as e2-standard-4"),
+    },
+    gcpNodeMinPerZone: {
+        type: "integer",
+        default: 1,
+        platforms: ["gcp"],
+        description: "gcp: minimum nodes per zone (the regional pool spans the region's zones).",
+        schema: integer(0, 1000),
+    },
+    gcpNodeMaxPerZone: {
+        type: "integer",
+        default: 3,
+        platforms: ["gcp"],
+        description: "gcp: maximum nodes per zone.",
+        schema: integer(1, 1000),
+    },
+} as const satisfies Record<string, KeySpec>;
+
+export type KeyName = keyof typeof KEYS;
+export const KEY_NAMES = Object.keys(KEYS) as KeyName[];
+
+/** The `herd:`-qualified name of a key, as users write it. */
+export const qualified = (key: string): string => `${NAMESPACE}:${key}`;

@@ -1,0 +1,115 @@
+/**
+ * The typed result of reading a stack's configuration (`HerdConfig`, one variant per platform) and the raw input
+ * the parser reads it from.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+
+export interface Registry {
+    /** host[:port][/path]; images are `${location}/api` and `${location}/frontend`. */
+    readonly location: string;
+    /** host[:port]: what `docker login` talks to. */
+    readonly server: string;
+    readonly username: string;
+    readonly password: pulumi.Output<string>;
+}
+
+export interface OnpremConfig {
+    /** Kubeconfig contents (secret); undefined: the ambient context. */
+    readonly kubeconfig: pulumi.Output<string> | undefined;
+    readonly kubeContext: string | undefined;
+    readonly storage:
+        | { readonly mode: "existing"; readonly className: string }
+        | {
+              readonly mode: "create";
+              readonly className: string;
+              readonly provisioner: string;
+              readonly parameters: Readonly<Record<string, string>>;
+          };
+    readonly images:
+        | { readonly mode: "build"; readonly registry: Registry }
+        | { readonly mode: "prebuilt"; readonly api: string; readonly frontend: string };
+    readonly ingressClass: string | undefined;
+    readonly backup:
+        | { readonly mode: "volume" }
+        | {
+              readonly mode: "s3";
+              readonly bucket: string;
+              readonly endpoint: string | undefined;
+              readonly region: string;
+              readonly credentialsSecret: string;
+          };
+    readonly renderDirectory: string | undefined;
+}
+
+/** What both clouds' clusters share. */
+export interface ClusterConfig {
+    readonly kubernetesVersion: string;
+    /** CIDRs that may reach the API endpoint; empty: private endpoint only. */
+    readonly apiAccessCidrs: readonly string[];
+}
+
+export interface AwsConfig extends ClusterConfig {
+    readonly region: string;
+    readonly zoneCount: number;
+    readonly vpcCidr: string;
+    readonly natGateways: "perZone" | "single";
+    readonly nodes: { readonly instanceType: string; readonly min: number; readonly desired: number; readonly max: number };
+    readonly ecrKeepImages: number;
+}
+
+export interface GcpConfig extends ClusterConfig {
+    readonly project: string;
+    readonly region: string;
+    readonly releaseChannel: "RAPID" | "REGULAR" | "STABLE" | "EXTENDED";
+    readonly deletionProtection: boolean;
+    readonly network: { readonly subnetCidr: string; readonly podsCidr: string; readonly servicesCidr: string; readonly masterCidr: string };
+    readonly nodes: { readonly machineType: string; readonly minPerZone: number; readonly maxPerZone: number };
+}
+
+/** The app tier's settings. */
+export interface AppConfig {
+    readonly api: { readonly replicas: number; readonly maxReplicas: number; readonly cpuTargetPercent: number; readonly cpu: string; readonly memory: string };
+    readonly frontend: { readonly replicas: number };
+    /** Host name and certificate of the way in; undefined: the load balancer's own address over HTTP. */
+    readonly publicHostname: string | undefined;
+    readonly tls: { readonly mode: "none" } | { readonly mode: "secret"; readonly secretName: string } | { readonly mode: "issuer"; readonly clusterIssuer: string };
+}
+
+/** The data tier's settings, the same on every platform. */
+export interface DataConfig {
+    readonly protect: boolean;
+    readonly backup: { readonly schedule: string; readonly retentionDays: number; readonly volumeSize: string };
+    readonly postgres: { readonly storageSize: string; readonly memory: string; readonly cpu: string; readonly maxConnections: number };
+    readonly redis: {
+        readonly storageSize: string;
+        readonly memory: string;
+        readonly cpu: string;
+        readonly evictionPolicy: string;
+        readonly appendOnly: boolean;
+    };
+    readonly elastic: { readonly replicas: number; readonly storageSize: string; readonly memory: string; readonly cpu: string };
+}
+
+/** What every platform's config holds (config/index.ts does not export it: a `HerdConfig` always has its platform). */
+export interface CommonConfig {
+    /** The Pulumi stack name. */
+    readonly stack: string;
+    readonly namespace: string;
+    readonly data: DataConfig;
+    readonly app: AppConfig;
+}
+
+export type HerdConfig = CommonConfig &
+    (
+        | { readonly platform: "onprem"; readonly onprem: OnpremConfig }
+        | { readonly platform: "aws"; readonly aws: AwsConfig }
+        | { readonly platform: "gcp"; readonly gcp: GcpConfig }
+    );
+
+export interface RawConfig {
+    /** The stack's config values for every namespace, as Pulumi passes them: `{"herd:namespace": "herd", ...}`. */
+    readonly values: Readonly<Record<string, string>>;
+    /** Fully qualified keys whose values were set with --secret. */
+    readonly secretKeys: ReadonlySet<string>;
+    readonly stack: string;
+}
