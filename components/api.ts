@@ -9,7 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
 import { MiB } from "../lib/quantity";
-import { checkCommon, DataEndpoint, DNS_EGRESS, podsWith, throwIfProblems } from "./stateful";
+import type { DataEndpoint } from "./data-tier";
+import { DNS_EGRESS, podsWith } from "./network-policy";
+import { checkSizing, throwIfProblems } from "./validation";
 
 export const API_PORT = 8000;
 /** The API image's user (images/api/Dockerfile). */
@@ -68,7 +70,7 @@ export function apiDefaults(args: ApiServiceArgs): ApiResolved {
 }
 
 export function apiProblems(r: ApiResolved): string[] {
-    const problems = checkCommon({ replicas: r.replicas, storageSize: "1", memory: r.memory, minMemoryBytes: 128 * MiB, minMemoryText: "128Mi", cpu: r.cpu });
+    const problems = checkSizing({ replicas: r.replicas, memory: r.memory, minMemoryBytes: 128 * MiB, minMemoryText: "128Mi", cpu: r.cpu });
     if (!Number.isInteger(r.maxReplicas) || r.maxReplicas < r.replicas) {
         problems.push(`maxReplicas: expected a whole number of at least replicas (${r.replicas}), got ${r.maxReplicas}`);
     }

@@ -17,22 +17,19 @@ import { stringify } from "yaml";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
 import { GiB, MiB, parseQuantity } from "../lib/quantity";
 import {
-    checkCommon,
     credentials,
     dataScope,
     DataComponentArgs,
     DataEndpoint,
     disruptionBudget,
-    DNS_EGRESS,
-    networkPolicy,
-    podsWith,
     safeStatefulSetFields,
     Scope,
     serviceHost,
     services,
     spread,
-    throwIfProblems,
-} from "./stateful";
+} from "./data-tier";
+import { DNS_EGRESS, networkPolicy, podsWith } from "./network-policy";
+import { checkDataSizing, throwIfProblems } from "./validation";
 
 /** Elasticsearch 8, the official image (Ubuntu), pinned. */
 export const ELASTIC_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:8.17.4";
@@ -94,7 +91,7 @@ export function elasticDefaults(args: ElasticClusterArgs): ElasticResolved {
 
 /** Every problem with the arguments, as "field: expected ..., got ...". */
 export function elasticProblems(r: ElasticResolved): string[] {
-    const problems = checkCommon({
+    const problems = checkDataSizing({
         replicas: r.replicas,
         storageSize: r.storageSize,
         memory: r.memory,

@@ -8,7 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Exposure } from "../platform/contract";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
-import { DNS_EGRESS, podsWith, throwIfProblems } from "./stateful";
+import { DNS_EGRESS, podsWith } from "./network-policy";
+import { replicasProblems, throwIfProblems } from "./validation";
 
 export const FRONTEND_PORT = 8080;
 /** nginx-unprivileged's user. */
@@ -45,10 +46,7 @@ export function frontendDefaults(args: FrontendArgs): FrontendResolved {
 }
 
 export function frontendProblems(args: FrontendArgs, r: FrontendResolved): string[] {
-    const problems: string[] = [];
-    if (!Number.isInteger(r.replicas) || r.replicas < 1) {
-        problems.push(`replicas: expected a whole number of at least 1, got ${r.replicas}`);
-    }
+    const problems = replicasProblems(r.replicas);
     if (args.exposure.kind === "ingress" && args.hostname === undefined) {
         problems.push("hostname: expected the host name the Ingress serves, got nothing");
     }

@@ -11,21 +11,18 @@ import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
 import { MiB, parseQuantity, toMegabytesSetting } from "../lib/quantity";
 import {
-    checkCommon,
     credentials,
     dataScope,
     DataComponentArgs,
     DataEndpoint,
     disruptionBudget,
-    DNS_EGRESS,
-    networkPolicy,
-    podsWith,
     safeStatefulSetFields,
     Scope,
     serviceHost,
     services,
-    throwIfProblems,
-} from "./stateful";
+} from "./data-tier";
+import { DNS_EGRESS, networkPolicy, podsWith } from "./network-policy";
+import { checkDataSizing, throwIfProblems } from "./validation";
 
 /** PostgreSQL 16, the official image (Debian), pinned. It runs as the `postgres` user, UID/GID 999. */
 export const POSTGRES_IMAGE = "postgres:16.9-bookworm";
@@ -98,7 +95,7 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Every problem with the arguments, as "field: expected ..., got ...". */
 export function postgresProblems(r: PostgresResolved, backup: PostgresBackupArgs | undefined): string[] {
-    const problems = checkCommon({ storageSize: r.storageSize, memory: r.memory, minMemoryBytes: 256 * MiB, minMemoryText: "256Mi", cpu: r.cpu });
+    const problems = checkDataSizing({ storageSize: r.storageSize, memory: r.memory, minMemoryBytes: 256 * MiB, minMemoryText: "256Mi", cpu: r.cpu });
     if (!Number.isInteger(r.maxConnections) || r.maxConnections < 10) {
         problems.push(`maxConnections: expected a whole number of at least 10, got ${r.maxConnections}`);
     }

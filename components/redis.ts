@@ -14,19 +14,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements } from "./pod-security";
 import { MiB, parseQuantity, toMegabytesSetting } from "../lib/quantity";
 import {
-    checkCommon,
     credentials,
     dataScope,
     DataComponentArgs,
     DataEndpoint,
     disruptionBudget,
-    networkPolicy,
-    podsWith,
     safeStatefulSetFields,
     serviceHost,
     services,
-    throwIfProblems,
-} from "./stateful";
+} from "./data-tier";
+import { networkPolicy, podsWith } from "./network-policy";
+import { checkDataSizing, throwIfProblems } from "./validation";
 
 /** Redis 7.4, the official image (Debian bookworm), pinned. It runs as the `redis` user, UID/GID 999. */
 export const REDIS_IMAGE = "redis:7.4.11-bookworm";
@@ -109,7 +107,7 @@ export function redisDefaults(args: RedisCacheArgs): RedisResolved {
 
 /** Every problem with the arguments, as "field: expected ..., got ...". */
 export function redisProblems(r: RedisResolved): string[] {
-    const problems = checkCommon({ storageSize: r.storageSize, memory: r.memory, minMemoryBytes: 64 * MiB, minMemoryText: "64Mi", cpu: r.cpu });
+    const problems = checkDataSizing({ storageSize: r.storageSize, memory: r.memory, minMemoryBytes: 64 * MiB, minMemoryText: "64Mi", cpu: r.cpu });
     if (!(REDIS_EVICTION_POLICIES as readonly string[]).includes(r.evictionPolicy)) {
         problems.push(`evictionPolicy: expected one of ${REDIS_EVICTION_POLICIES.join(", ")}, got ${JSON.stringify(r.evictionPolicy)}`);
     }

@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { API_PORT, apiDefaults, apiEnv, apiProblems, ApiService, ApiServiceArgs } from "../components/api";
 import { Frontend, FrontendArgs, frontendDefaults, frontendProblems } from "../components/frontend";
 import { appImages, contextHash } from "../components/images";
-import type { DataEndpoint } from "../components/stateful";
+import type { DataEndpoint } from "../components/data-tier";
 import { evaluateProgram, Evaluation } from "../offline/evaluate";
 import { buildManifests, Manifest } from "../offline/manifests";
 import { inspect, tempDir } from "./helpers";

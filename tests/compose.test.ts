@@ -12,7 +12,7 @@ import { apiEnv } from "../components/api";
 import { ELASTIC_IMAGE } from "../components/elastic";
 import { POSTGRES_IMAGE } from "../components/postgres";
 import { REDIS_IMAGE } from "../components/redis";
-import type { DataEndpoint } from "../components/stateful";
+import type { DataEndpoint } from "../components/data-tier";
 import { PROJECT_DIR } from "./helpers";
 
 type Service = {

@@ -153,7 +153,7 @@ export const networkPolicyCoverage: StackRule = {
     remediation:
         "Add a networking.k8s.io/v1 NetworkPolicy in the workload's namespace whose spec.podSelector matches the pod " +
         "template's labels, with policyTypes [Ingress, Egress] and only the ingress and egress rules the pods need " +
-        "(networkPolicy() and DNS_EGRESS in components/stateful.ts).",
+        "(networkPolicy() and DNS_EGRESS in components/network-policy.ts).",
     appliesTo: isWorkload,
     check: (resources) => {
         const policies = collect(resources, ["NetworkPolicy"], ["networking.k8s.io"], (r) => ({
@@ -204,7 +204,7 @@ export const replicaSpread: StackRule = {
     severity: "medium",
     remediation:
         "Add topologySpreadConstraints over topology.kubernetes.io/zone and kubernetes.io/hostname (or a podAntiAffinity " +
-        "term on kubernetes.io/hostname) whose labelSelector matches the workload's own pod labels (spread() in components/stateful.ts).",
+        "term on kubernetes.io/hostname) whose labelSelector matches the workload's own pod labels (spread() in components/data-tier.ts).",
     appliesTo: (type) => isKind(type, ["Deployment", "StatefulSet"], ["apps", "extensions"]),
     check: (resources) =>
         replicated(resources)

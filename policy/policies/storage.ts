@@ -16,7 +16,7 @@ export const statefulSetDataSafety: ResourceRule = {
     enforcementLevel: "mandatory",
     severity: "critical",
     remediation:
-        "Use safeStatefulSetFields() from components/stateful.ts (retention Retain/Retain, storageClassName from the " +
+        "Use safeStatefulSetFields() from components/data-tier.ts (retention Retain/Retain, storageClassName from the " +
         "platform) and create the StatefulSet with { protect: true } (herd:protectData, on by default). A throwaway stack " +
         "that turns protection off needs a reviewed exception (policy/README.md).",
     appliesTo: (type) => isKind(type, ["StatefulSet"], ["apps"]),

@@ -1,13 +1,13 @@
 /**
- * What PostgresStateful, RedisCache and ElasticCluster share: the output contract, generated credentials in a
- * Secret, a headless and a client Service, a PodDisruptionBudget, a NetworkPolicy, and the StatefulSet fields that
- * keep data safe. Each helper creates children of the given component.
+ * What PostgresStateful, RedisCache and ElasticCluster share: the output contract, the component's scope (labels,
+ * selector, how children and Secrets are created), generated credentials in a Secret, a headless and a client
+ * Service, a PodDisruptionBudget, and the StatefulSet fields that keep data safe. Each helper creates children of
+ * the given component. Their NetworkPolicy helpers are in network-policy.ts, their validation in validation.ts.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
-import { parseQuantity } from "../lib/quantity";
 
 /** What every data component hands its consumers (the API tier), whichever server it runs. */
 export interface DataEndpoint {
@@ -162,52 +162,6 @@ export function disruptionBudget(scope: Scope, replicas: number): k8s.policy.v1.
     );
 }
 
-type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
-type NetworkPolicyEgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
-type NetworkPolicyIngressRule = k8s.types.input.networking.v1.NetworkPolicyIngressRule;
-
-/** Egress to the cluster's DNS (kube-dns / CoreDNS in kube-system) on port 53. */
-export const DNS_EGRESS: NetworkPolicyEgressRule = {
-    to: [
-        {
-            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
-            podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
-        },
-    ],
-    ports: [
-        { protocol: "UDP", port: 53 },
-        { protocol: "TCP", port: 53 },
-    ],
-};
-
-/** Pods in this namespace carrying all of `labels`. */
-export function podsWith(labels: Readonly<Record<string, string>>): NetworkPolicyPeer {
-    return { podSelector: { matchLabels: { ...labels } } };
-}
-
-/** A NetworkPolicy for the component's pods: only the listed ingress and egress, nothing else. */
-export function networkPolicy(
-    scope: Scope,
-    name: string,
-    podLabels: Readonly<Record<string, string>>,
-    ingress: readonly NetworkPolicyIngressRule[],
-    egress: readonly NetworkPolicyEgressRule[],
-): k8s.networking.v1.NetworkPolicy {
-    return new k8s.networking.v1.NetworkPolicy(
-        name,
-        {
-            metadata: { name, namespace: scope.namespace, labels: { ...scope.labels } },
-            spec: {
-                podSelector: { matchLabels: { ...podLabels } },
-                policyTypes: ["Ingress", "Egress"],
-                ingress: [...ingress],
-                egress: [...egress],
-            },
-        },
-        { parent: scope.parent },
-    );
-}
-
 /**
  * Fields of a StatefulSet spec that keep data safe. The volume claims survive the StatefulSet's deletion and
  * scale-down; `serviceName`, the selector and `volumeClaimTemplates` are immutable, so they are derived only from
@@ -254,41 +208,4 @@ export function spread(scope: Scope, replicas: number): Pick<k8s.types.input.cor
             },
         },
     };
-}
-
-/** Validation shared by the data components: problems as "field: expected ..., got ...". */
-export function checkCommon(fields: {
-    readonly replicas?: number;
-    readonly storageSize: string;
-    readonly memory: string;
-    readonly minMemoryBytes: number;
-    readonly minMemoryText: string;
-    readonly cpu: string;
-}): string[] {
-    const problems: string[] = [];
-    if (fields.replicas !== undefined && (!Number.isInteger(fields.replicas) || fields.replicas < 1)) {
-        problems.push(`replicas: expected a whole number of at least 1, got ${fields.replicas}`);
-    }
-    const storage = parseQuantity(fields.storageSize);
-    if (storage === undefined || storage <= 0) {
-        problems.push(`storageSize: expected a Kubernetes quantity such as 20Gi, got ${JSON.stringify(fields.storageSize)}`);
-    }
-    const memory = parseQuantity(fields.memory);
-    if (memory === undefined) {
-        problems.push(`memory: expected a Kubernetes quantity such as 2Gi, got ${JSON.stringify(fields.memory)}`);
-    } else if (memory < fields.minMemoryBytes) {
-        problems.push(`memory: expected at least ${fields.minMemoryText}, got ${JSON.stringify(fields.memory)}`);
-    }
-    const cpu = /^\d+(\.\d+)?m?$/.test(fields.cpu) ? parseQuantity(fields.cpu) : undefined;
-    if (cpu === undefined || cpu <= 0) {
-        problems.push(`cpu: expected a CPU quantity such as 500m, got ${JSON.stringify(fields.cpu)}`);
-    }
-    return problems;
-}
-
-/** Throws one ResourceError listing every problem, naming the component and each field. */
-export function throwIfProblems(component: string, name: string, problems: readonly string[], resource?: pulumi.Resource): void {
-    if (problems.length > 0) {
-        throw new pulumi.ResourceError(`${component} ${JSON.stringify(name)}: invalid arguments:\n${problems.map((p) => `  - ${p}`).join("\n")}`, resource, true);
-    }
 }
