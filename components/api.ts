@@ -12,6 +12,7 @@ import { MiB } from "../lib/quantity";
 import type { DataEndpoint } from "./data-tier";
 import { DNS_EGRESS, podsWith } from "./network-policy";
 import { checkSizing, throwIfProblems } from "./validation";
+import { numberDefault, stringDefault } from "../config";
 
 export const API_PORT = 8000;
 /** The API image's user (images/api/Dockerfile). */
@@ -61,11 +62,11 @@ export interface ApiResolved {
 
 export function apiDefaults(args: ApiServiceArgs): ApiResolved {
     return {
-        replicas: args.replicas ?? 2,
-        maxReplicas: args.maxReplicas ?? 6,
-        cpuTargetPercent: args.cpuTargetPercent ?? 70,
-        cpu: args.cpu ?? "250m",
-        memory: args.memory ?? "768Mi",
+        replicas: args.replicas ?? numberDefault("apiReplicas"),
+        maxReplicas: args.maxReplicas ?? numberDefault("apiMaxReplicas"),
+        cpuTargetPercent: args.cpuTargetPercent ?? numberDefault("apiCpuTargetPercent"),
+        cpu: args.cpu ?? stringDefault("apiCpu"),
+        memory: args.memory ?? stringDefault("apiMemory"),
     };
 }
 

@@ -30,6 +30,7 @@ import {
 } from "./data-tier";
 import { DNS_EGRESS, networkPolicy, podsWith } from "./network-policy";
 import { checkDataSizing, throwIfProblems } from "./validation";
+import { numberDefault, stringDefault } from "../config";
 
 /** Elasticsearch 8, the official image (Ubuntu), pinned. */
 export const ELASTIC_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:8.17.4";
@@ -80,10 +81,10 @@ export interface ElasticResolved {
 /** Every default, in one place. */
 export function elasticDefaults(args: ElasticClusterArgs): ElasticResolved {
     return {
-        replicas: args.replicas ?? 3,
-        memory: args.memory ?? "2Gi",
-        cpu: args.cpu ?? "1",
-        storageSize: args.storageSize ?? "30Gi",
+        replicas: args.replicas ?? numberDefault("elasticReplicas"),
+        memory: args.memory ?? stringDefault("elasticMemory"),
+        cpu: args.cpu ?? stringDefault("elasticCpu"),
+        storageSize: args.storageSize ?? stringDefault("elasticStorageSize"),
         image: args.image ?? ELASTIC_IMAGE,
         protect: args.protect ?? true,
     };

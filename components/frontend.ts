@@ -10,6 +10,7 @@ import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
 import { DNS_EGRESS, podsWith } from "./network-policy";
 import { replicasProblems, throwIfProblems } from "./validation";
+import { numberDefault } from "../config";
 
 export const FRONTEND_PORT = 8080;
 /** nginx-unprivileged's user. */
@@ -42,7 +43,7 @@ export interface FrontendResolved {
 }
 
 export function frontendDefaults(args: FrontendArgs): FrontendResolved {
-    return { replicas: args.replicas ?? 2, tls: args.tls ?? { mode: "none" } };
+    return { replicas: args.replicas ?? numberDefault("frontendReplicas"), tls: args.tls ?? { mode: "none" } };
 }
 
 export function frontendProblems(args: FrontendArgs, r: FrontendResolved): string[] {

@@ -23,6 +23,7 @@ import {
 } from "./data-tier";
 import { DNS_EGRESS, networkPolicy, podsWith } from "./network-policy";
 import { checkDataSizing, throwIfProblems } from "./validation";
+import { numberDefault, stringDefault } from "../config";
 
 /** PostgreSQL 16, the official image (Debian), pinned. It runs as the `postgres` user, UID/GID 999. */
 export const POSTGRES_IMAGE = "postgres:16.9-bookworm";
@@ -79,15 +80,15 @@ export interface PostgresResolved {
 /** Every default, in one place. */
 export function postgresDefaults(args: PostgresStatefulArgs): PostgresResolved {
     return {
-        storageSize: args.storageSize ?? "20Gi",
-        memory: args.memory ?? "2Gi",
-        cpu: args.cpu ?? "500m",
-        maxConnections: args.maxConnections ?? 100,
+        storageSize: args.storageSize ?? stringDefault("postgresStorageSize"),
+        memory: args.memory ?? stringDefault("postgresMemory"),
+        cpu: args.cpu ?? stringDefault("postgresCpu"),
+        maxConnections: args.maxConnections ?? numberDefault("postgresMaxConnections"),
         database: args.database ?? "herd",
         user: args.user ?? "herd",
         image: args.image ?? POSTGRES_IMAGE,
         protect: args.protect ?? true,
-        backupVolumeSize: args.backup?.volumeSize ?? "50Gi",
+        backupVolumeSize: args.backup?.volumeSize ?? stringDefault("backupVolumeSize"),
     };
 }
 

@@ -25,6 +25,7 @@ import {
 } from "./data-tier";
 import { networkPolicy, podsWith } from "./network-policy";
 import { checkDataSizing, throwIfProblems } from "./validation";
+import { stringDefault } from "../config";
 
 /** Redis 7.4, the official image (Debian bookworm), pinned. It runs as the `redis` user, UID/GID 999. */
 export const REDIS_IMAGE = "redis:7.4.11-bookworm";
@@ -95,9 +96,9 @@ export interface RedisResolved {
 /** Every default, in one place. */
 export function redisDefaults(args: RedisCacheArgs): RedisResolved {
     return {
-        storageSize: args.storageSize ?? "5Gi",
-        memory: args.memory ?? "512Mi",
-        cpu: args.cpu ?? "250m",
+        storageSize: args.storageSize ?? stringDefault("redisStorageSize"),
+        memory: args.memory ?? stringDefault("redisMemory"),
+        cpu: args.cpu ?? stringDefault("redisCpu"),
         evictionPolicy: args.evictionPolicy ?? "allkeys-lru",
         appendOnly: args.appendOnly ?? true,
         image: args.image ?? REDIS_IMAGE,

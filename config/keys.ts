@@ -539,3 +539,23 @@ export const KEY_NAMES = Object.keys(KEYS) as KeyName[];
 
 /** The `herd:`-qualified name of a key, as users write it. */
 export const qualified = (key: string): string => `${NAMESPACE}:${key}`;
+
+/**
+ * A key's default as a string or a number, for a component's own default: one value, declared once in KEYS, used by
+ * Pulumi.yaml (generated and tested), the README table and every component that takes the setting as an argument.
+ */
+export function stringDefault(key: KeyName): string {
+    const value = (KEYS[key] as KeySpec).default;
+    if (typeof value !== "string") {
+        throw new Error(`herd:${key} has no string default (this is a herd bug)`);
+    }
+    return value;
+}
+
+export function numberDefault(key: KeyName): number {
+    const value = (KEYS[key] as KeySpec).default;
+    if (typeof value !== "number") {
+        throw new Error(`herd:${key} has no number default (this is a herd bug)`);
+    }
+    return value;
+}
