@@ -28,9 +28,6 @@ import { numberDefault, stringDefault } from "../config";
 /** PostgreSQL 16, the official image (Debian), pinned. It runs as the `postgres` user, UID/GID 999. */
 export const POSTGRES_IMAGE = "postgres:16.9-bookworm";
 export const POSTGRES_UID = 999;
-/** Uploaders for the backup job, pinned. */
-export const AWS_CLI_IMAGE = "amazon/aws-cli:2.17.0";
-export const GCLOUD_IMAGE = "google/cloud-sdk:499.0.0-slim";
 const PORT = 5432;
 
 export interface PostgresBackupArgs {
@@ -342,85 +339,53 @@ function createBackup(
         DNS_EGRESS,
         { to: [podsWith(scope.selector)], ports: [{ protocol: "TCP", port: PORT }] },
     ];
-    const upload = (c: Omit<k8s.types.input.core.v1.Container, "name">) =>
-        container({
-            name: "upload",
-            ...c,
-            env: mergeEnv([{ name: "HOME", value: "/tmp" }, ...binding.env], c.env as k8s.types.input.core.v1.EnvVar[]),
-            volumeMounts: [
-                { name: "backup", mountPath: "/backup", readOnly: true },
-                { name: "tmp", mountPath: "/tmp" },
-            ],
-        });
-
-    switch (store.kind) {
-        case "s3": {
-            initContainers = [dump];
-            const endpoint = store.endpoint;
-            containers = [
-                upload({
-                    image: AWS_CLI_IMAGE,
-                    command: ["/bin/sh", "-c", 'set -eu\nfor f in /backup/*.dump; do aws s3 cp --only-show-errors "$f" "s3://$BUCKET/$PREFIX$(basename "$f")"; done'],
-                    env: [
-                        { name: "BUCKET", value: store.bucket },
-                        { name: "PREFIX", value: prefix },
-                        { name: "AWS_REGION", value: store.region },
-                        ...(endpoint !== undefined ? [{ name: "AWS_ENDPOINT_URL", value: endpoint }] : []),
-                    ],
-                }),
-            ];
-            backupVolume = { name: "backup", emptyDir: { sizeLimit: r.storageSize } };
-            egress.push({ ports: [{ protocol: "TCP", port: endpointPort(endpoint) }] });
-            break;
-        }
-        case "gcs": {
-            initContainers = [dump];
-            containers = [
-                upload({
-                    image: GCLOUD_IMAGE,
-                    command: ["/bin/sh", "-c", 'set -eu\nfor f in /backup/*.dump; do gcloud storage cp --no-user-output-enabled "$f" "gs://$BUCKET/$PREFIX$(basename "$f")"; done'],
-                    env: [
-                        { name: "BUCKET", value: store.bucket },
-                        { name: "PREFIX", value: prefix },
-                        { name: "CLOUDSDK_CONFIG", value: "/tmp/gcloud" },
-                    ],
-                }),
-            ];
-            backupVolume = { name: "backup", emptyDir: { sizeLimit: r.storageSize } };
-            egress.push(
-                { ports: [{ protocol: "TCP", port: 443 }] },
-                // GKE's metadata server, which hands out Workload Identity tokens.
-                { to: [{ ipBlock: { cidr: "169.254.169.254/32" } }], ports: [{ protocol: "TCP", port: 80 }] },
-                { to: [{ ipBlock: { cidr: "169.254.169.252/32" } }], ports: [{ protocol: "TCP", port: 988 }] },
-            );
-            break;
-        }
-        case "volume": {
-            const claim = new k8s.core.v1.PersistentVolumeClaim(
-                `${scope.name}-backups`,
-                {
-                    // Nothing to wait for: the class binds a claim when its first pod (the first backup Job) is
-                    // scheduled. pulumi-kubernetes waits for a WaitForFirstConsumer claim to be exactly Pending, so
-                    // one already Bound (a new `up` after a teardown that kept it) timed out after 5 minutes in the
-                    // e2e run.
-                    metadata: { name: `${scope.name}-backups`, namespace, labels, annotations: { "pulumi.com/skipAwait": "true" } },
-                    spec: {
-                        accessModes: ["ReadWriteOnce"],
-                        storageClassName: store.storageClassName,
-                        resources: { requests: { storage: r.backupVolumeSize } },
-                    },
+    if (store.kind === "objectStore") {
+        // The platform's uploader, as data: this component names no store. Each variable is set once: the identity
+        // binding's and the uploader's env are disjoint by contract, and a repeat is refused.
+        const uploader = store.uploader;
+        initContainers = [dump];
+        containers = [
+            container({
+                name: "upload",
+                image: uploader.image,
+                command: ["/bin/sh", "-c", uploader.script],
+                env: uniqueEnv(name, [
+                    { name: "HOME", value: "/tmp" },
+                    ...binding.env,
+                    { name: "BUCKET", value: uploader.bucket },
+                    { name: "PREFIX", value: prefix },
+                    ...uploader.env,
+                ]),
+                volumeMounts: [
+                    { name: "backup", mountPath: "/backup", readOnly: true },
+                    { name: "tmp", mountPath: "/tmp" },
+                ],
+            }),
+        ];
+        backupVolume = { name: "backup", emptyDir: { sizeLimit: r.storageSize } };
+        egress.push(...uploader.egress);
+    } else {
+        const claim = new k8s.core.v1.PersistentVolumeClaim(
+            `${scope.name}-backups`,
+            {
+                // Nothing to wait for: the class binds a claim when its first pod (the first backup Job) is
+                // scheduled. pulumi-kubernetes waits for a WaitForFirstConsumer claim to be exactly Pending, so
+                // one already Bound (a new `up` after a teardown that kept it) timed out after 5 minutes in the
+                // e2e run.
+                metadata: { name: `${scope.name}-backups`, namespace, labels, annotations: { "pulumi.com/skipAwait": "true" } },
+                spec: {
+                    accessModes: ["ReadWriteOnce"],
+                    storageClassName: store.storageClassName,
+                    resources: { requests: { storage: r.backupVolumeSize } },
                 },
-                // Backups outlive the stack: `pulumi destroy` (once protection is lifted) leaves the claim, so its
-                // volume stays bound and a new `up` finds the old dumps (the e2e teardown proved a deleted claim
-                // strands its Retain volume as Released).
-                { parent: scope.parent, protect: r.protect, retainOnDelete: true },
-            );
-            containers = [
-                { ...dump, command: ["/bin/sh", "-c", `${dumpScript(scope.name)}\n${pruneScript(backup.retentionDays)}`] },
-            ];
-            backupVolume = { name: "backup", persistentVolumeClaim: { claimName: claim.metadata.name } };
-            break;
-        }
+            },
+            // Backups outlive the stack: `pulumi destroy` (once protection is lifted) leaves the claim, so its
+            // volume stays bound and a new `up` finds the old dumps (the e2e teardown proved a deleted claim
+            // strands its Retain volume as Released).
+            { parent: scope.parent, protect: r.protect, retainOnDelete: true },
+        );
+        containers = [{ ...dump, command: ["/bin/sh", "-c", `${dumpScript(scope.name)}\n${pruneScript(backup.retentionDays)}`] }];
+        backupVolume = { name: "backup", persistentVolumeClaim: { claimName: claim.metadata.name } };
     }
 
     new k8s.batch.v1.CronJob(
@@ -461,21 +426,12 @@ function createBackup(
     networkPolicy(scope, name, backupLabels, [], egress);
 }
 
-/** The TCP port of an object-store endpoint URL (443 for AWS S3 itself). */
-export function endpointPort(endpoint: string | undefined): number {
-    if (endpoint === undefined) {
-        return 443;
+/** An env list as is, once every name is known to appear only once (a repeat is a platform bug, not something to merge). */
+export function uniqueEnv(owner: string, env: readonly k8s.types.input.core.v1.EnvVar[]): k8s.types.input.core.v1.EnvVar[] {
+    const names = env.map((e) => String(e.name));
+    const repeated = names.filter((n, i) => names.indexOf(n) !== i);
+    if (repeated.length > 0) {
+        throw new Error(`${owner}: env ${[...new Set(repeated)].join(", ")} set more than once (identity binding and backup uploader overlap)`);
     }
-    const url = new URL(endpoint);
-    return url.port !== "" ? Number(url.port) : url.protocol === "http:" ? 80 : 443;
-}
-
-/** Env lists joined by name: a later entry replaces an earlier one of the same name (duplicates are refused by the API). */
-export function mergeEnv(...lists: readonly (readonly k8s.types.input.core.v1.EnvVar[])[]): k8s.types.input.core.v1.EnvVar[] {
-    const byName = new Map<string, k8s.types.input.core.v1.EnvVar>();
-    for (const e of lists.flat()) {
-        byName.delete(String(e.name));
-        byName.set(String(e.name), e);
-    }
-    return [...byName.values()];
+    return [...env];
 }

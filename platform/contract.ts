@@ -50,17 +50,35 @@ export type Exposure =
       };
 
 /** Where backups are written. */
+/**
+ * How finished dumps leave the cluster for an object store: the container a backup job runs after its dump, as data,
+ * so a component builds it without knowing which store it is.
+ */
+export interface BackupUploader {
+    /** The image with the store's client, pinned. */
+    readonly image: string;
+    /**
+     * A script for `/bin/sh -c` that uploads every finished dump, the files `/backup/*.dump` (mounted read-only), to
+     * `$BUCKET` under the key prefix `$PREFIX` (both set by the component, with `HOME=/tmp`, the only writable place,
+     * and the identity binding's env). It lists or prunes too where the store has no expiry of its own.
+     */
+    readonly script: string;
+    /** The bucket the script writes to, handed to it as `$BUCKET`. */
+    readonly bucket: pulumi.Input<string>;
+    /** Further env the script needs (region, endpoint, client settings); nothing the identity binding also sets. */
+    readonly env: readonly k8s.types.input.core.v1.EnvVar[];
+    /** Egress the upload needs beyond DNS: the store's endpoint, a metadata server that hands out tokens, ... */
+    readonly egress: readonly k8s.types.input.networking.v1.NetworkPolicyEgressRule[];
+}
+
 export type BackupStore =
     | {
-          readonly kind: "s3";
-          readonly bucket: pulumi.Input<string>;
-          readonly region: pulumi.Input<string>;
-          /** S3-compatible endpoint URL; undefined for AWS S3 itself. */
-          readonly endpoint: string | undefined;
+          /** An object store: dumps are written to a scratch volume and uploaded (the store's lifecycle expires them). */
+          readonly kind: "objectStore";
+          readonly uploader: BackupUploader;
       }
-    | { readonly kind: "gcs"; readonly bucket: pulumi.Input<string> }
     | {
-          /** No object store: backups go to a PersistentVolume in the cluster. */
+          /** No object store: backups go to a PersistentVolume in the cluster, and the job prunes them. */
           readonly kind: "volume";
           readonly storageClassName: pulumi.Input<string>;
       };

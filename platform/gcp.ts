@@ -16,7 +16,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig } from "../config";
 import type { BackupStore, Exposure, ImageSource, Platform, WorkloadIdentity } from "./contract";
-import { bindBackupWriter, createBackupBucket } from "./gcp/backups";
+import { bindBackupWriter, createBackupBucket, gcsUploader } from "./gcp/backups";
 import { clusterKubeconfig, createCluster, createNodePool, createNodeServiceAccount } from "./gcp/cluster";
 import { defaultLabels, GcpOpts } from "./gcp/common";
 import { createNetwork } from "./gcp/network";
@@ -75,7 +75,7 @@ export class GcpPlatform extends pulumi.ComponentResource implements Platform {
         const images = registryImageSource(c, repo, on);
         this.images = images;
         this.exposure = { kind: "loadBalancer", annotations: { ...LOAD_BALANCER_ANNOTATIONS }, reportsAddressAs: "ip" };
-        this.backupStore = { kind: "gcs", bucket: bucket.name };
+        this.backupStore = { kind: "objectStore", uploader: gcsUploader(bucket.name) };
         this.workloadIdentity = { bind: (args) => bindBackupWriter({ ...args, stack: cfg.stack, project: c.project, bucket, cluster: gke, provider: gcpProvider }) };
 
         this.outputs = {

@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig, OnpremConfig } from "../config";
 import { recommendedLabels } from "../lib/labels";
+import { s3Uploader } from "./aws/backups";
 import type { BackupStore, Exposure, IdentityBinding, ImageSource, Platform, WorkloadIdentity } from "./contract";
 
 export type OnpremStackConfig = HerdConfig & { platform: "onprem" };
@@ -112,7 +113,7 @@ export class OnpremPlatform extends pulumi.ComponentResource implements Platform
         const backup = onprem.backup;
         this.backupStore =
             backup.mode === "s3"
-                ? { kind: "s3", bucket: backup.bucket, region: backup.region, endpoint: backup.endpoint }
+                ? { kind: "objectStore", uploader: s3Uploader(backup.bucket, backup.region, backup.endpoint) }
                 : { kind: "volume", storageClassName: this.storageClassName };
         this.workloadIdentity = { bind: () => onpremBackupIdentity(onprem.backup) };
 
@@ -131,7 +132,7 @@ export class OnpremPlatform extends pulumi.ComponentResource implements Platform
 }
 
 /** On a customer's cluster there is no cloud identity: a backup job reads the bucket's keys from the Secret the
- * customer created (named in config), and only through secretKeyRef. */
+ * customer created (named in config), and only through secretKeyRef. Region and endpoint are the uploader's. */
 export function onpremBackupIdentity(backup: OnpremConfig["backup"]): IdentityBinding {
     if (backup.mode === "volume") {
         return { serviceAccountAnnotations: {}, env: [] };
@@ -145,8 +146,6 @@ export function onpremBackupIdentity(backup: OnpremConfig["backup"]): IdentityBi
         env: [
             fromSecret("AWS_ACCESS_KEY_ID"),
             fromSecret("AWS_SECRET_ACCESS_KEY"),
-            { name: "AWS_REGION", value: backup.region },
-            ...(backup.endpoint !== undefined ? [{ name: "AWS_ENDPOINT_URL", value: backup.endpoint }] : []),
         ],
     };
 }

@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig } from "../config";
 import { GcpPlatform } from "../platform/gcp";
-import { BACKUP_BUCKET_ROLES } from "../platform/gcp/backups";
+import { BACKUP_BUCKET_ROLES, GCLOUD_IMAGE } from "../platform/gcp/backups";
 import { controlPlaneAccess, gkeKubeconfig, NODE_PROJECT_ROLES } from "../platform/gcp/cluster";
 import { gcpId, serviceAccountId } from "../platform/gcp/common";
 import type { IdentityBinding } from "../platform/contract";
@@ -417,8 +417,12 @@ describe("gcp backups", () => {
     it("the backup store is that bucket", async () => {
         const e = await gcpStack();
         const { platform } = await platformFor(UNIT);
-        assert.equal(platform.backupStore.kind, "gcs");
-        assert.match(String((await inspect(pulumi.output(platform.backupStore.kind === "gcs" ? platform.backupStore.bucket : ""))).value), /^gcp-backups-[0-9a-f]{7}$/);
+        assert.ok(platform.backupStore.kind === "objectStore");
+        const uploader = platform.backupStore.uploader;
+        assert.equal(uploader.image, GCLOUD_IMAGE);
+        assert.match(uploader.script, /gcloud storage cp/);
+        assert.match(JSON.stringify(uploader.egress), /169\.254\.169\.254\/32/, "Workload Identity tokens from the metadata server");
+        assert.match(String((await inspect(pulumi.output(uploader.bucket))).value), /^gcp-backups-[0-9a-f]{7}$/);
         assert.match(String((e.outputs["platform"] as Inputs)["backupBucket"]), /^gcp-backups-[0-9a-f]{7}$/);
     });
     it("bind(): a Google service account under the caller, writing to that bucket only, bound by Workload Identity", async () => {

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig } from "../config";
-import { onpremBackupIdentity, OnpremPlatform } from "../platform/onprem";
+import { s3Uploader } from "../platform/aws/backups";
+import { OnpremPlatform } from "../platform/onprem";
 import { evaluateStack, evaluateUnderMocks, Evaluation, RecordedResource } from "../offline/evaluate";
 import { buildManifests } from "../offline/manifests";
 import { inspect, writeStackFile } from "./helpers";
@@ -178,17 +179,23 @@ describe("capabilities", () => {
             "herd:backupEndpoint": "https://minio.example.com",
             "herd:backupCredentialsSecret": "backup-s3",
         });
-        assert.deepEqual(p.backupStore, { kind: "s3", bucket: "herd-backups", region: "us-east-1", endpoint: "https://minio.example.com" });
+        assert.deepEqual(p.backupStore, { kind: "objectStore", uploader: s3Uploader("herd-backups", "us-east-1", "https://minio.example.com") });
+        assert.ok(p.backupStore.kind === "objectStore");
+        assert.deepEqual(p.backupStore.uploader.env, [
+            { name: "AWS_REGION", value: "us-east-1" },
+            { name: "AWS_ENDPOINT_URL", value: "https://minio.example.com" },
+        ]);
         const binding = p.workloadIdentity.bind({ name: "b", namespace: "herd", serviceAccountName: "backup", parent: p });
         const byName = Object.fromEntries(binding.env.map((e) => [e.name, e]));
         for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
             assert.deepEqual(byName[key].valueFrom, { secretKeyRef: { name: "backup-s3", key } });
             assert.equal(byName[key].value, undefined, "never a literal");
         }
-        assert.equal(byName["AWS_ENDPOINT_URL"].value, "https://minio.example.com");
+        assert.deepEqual(Object.keys(byName), ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], "region and endpoint are the uploader's, not set twice");
     });
-    it("backup identity without an endpoint talks to AWS S3 itself", () => {
-        const binding = onpremBackupIdentity({ mode: "s3", bucket: "b", endpoint: undefined, region: "eu-west-1", credentialsSecret: "s" });
-        assert.equal(binding.env.some((e) => e.name === "AWS_ENDPOINT_URL"), false);
+    it("backup uploader without an endpoint talks to AWS S3 itself", () => {
+        const uploader = s3Uploader("b", "eu-west-1", undefined);
+        assert.equal(uploader.env.some((e) => e.name === "AWS_ENDPOINT_URL"), false);
+        assert.deepEqual(uploader.egress, [{ ports: [{ protocol: "TCP", port: 443 }] }]);
     });
 });

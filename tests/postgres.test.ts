@@ -7,10 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    AWS_CLI_IMAGE,
     backupPrefix,
-    endpointPort,
-    GCLOUD_IMAGE,
     POSTGRES_IMAGE,
     PostgresBackupArgs,
     postgresDefaults,
@@ -18,8 +15,11 @@ import {
     postgresSettings,
     PostgresStateful,
     PostgresStatefulArgs,
+    uniqueEnv,
 } from "../components/postgres";
 import type { BackupStore, IdentityBinding } from "../platform/contract";
+import { AWS_CLI_IMAGE, endpointPort, s3Uploader } from "../platform/aws/backups";
+import { GCLOUD_IMAGE, gcsUploader } from "../platform/gcp/backups";
 import { evaluateProgram, Evaluation, RecordedResource } from "../offline/evaluate";
 import { buildManifests, Manifest } from "../offline/manifests";
 import { inspect } from "./helpers";
@@ -270,8 +270,8 @@ describe("backups", () => {
     it("S3 via the platform's identity: dump, then upload with the role's annotation on the ServiceAccount", async () => {
         const { manifests } = await render({
             backup: backup(
-                { kind: "s3", bucket: "herd-backups-abc", region: "eu-west-1", endpoint: undefined },
-                { serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/backup" }, env: [{ name: "AWS_REGION", value: "eu-west-1" }] },
+                { kind: "objectStore", uploader: s3Uploader("herd-backups-abc", "eu-west-1", undefined) },
+                { serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/backup" }, env: [] },
             ),
         });
         const j = job(manifests);
@@ -285,6 +285,7 @@ describe("backups", () => {
         const env = pod.containers[0]["env"] as { name: string; value?: string }[];
         assert.equal(env.find((x) => x.name === "BUCKET")?.value, "herd-backups-abc");
         assert.equal(env.find((x) => x.name === "PREFIX")?.value, "postgres/herd/postgres/");
+        assert.deepEqual(env.map((x) => x.name), ["HOME", "BUCKET", "PREFIX", "AWS_REGION"], "each variable once");
         const sa = find(manifests, "ServiceAccount", "postgres-backup");
         assert.deepEqual((sa.metadata["annotations"] as Record<string, string>)["eks.amazonaws.com/role-arn"], "arn:aws:iam::123456789012:role/backup");
         const dumpEnv = (pod.initContainers ?? [])[0]?.["env"] as { name: string; valueFrom?: unknown }[];
@@ -293,7 +294,7 @@ describe("backups", () => {
     it("an S3-compatible endpoint on-prem: credentials from the customer's Secret, egress to its port", async () => {
         const { manifests } = await render({
             backup: backup(
-                { kind: "s3", bucket: "b", region: "us-east-1", endpoint: "http://minio.storage:9000" },
+                { kind: "objectStore", uploader: s3Uploader("b", "us-east-1", "http://minio.storage:9000") },
                 { serviceAccountAnnotations: {}, env: [{ name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: "s3", key: "AWS_ACCESS_KEY_ID" } } }] },
             ),
         });
@@ -305,7 +306,7 @@ describe("backups", () => {
     });
     it("GCS via Workload Identity: gcloud upload, egress to the metadata server", async () => {
         const { manifests } = await render({
-            backup: backup({ kind: "gcs", bucket: "herd-backups" }, { serviceAccountAnnotations: { "iam.gke.io/gcp-service-account": "backup@p.iam.gserviceaccount.com" }, env: [] }),
+            backup: backup({ kind: "objectStore", uploader: gcsUploader("herd-backups") }, { serviceAccountAnnotations: { "iam.gke.io/gcp-service-account": "backup@p.iam.gserviceaccount.com" }, env: [] }),
         });
         const pod = job(manifests).jobTemplate.spec.template.spec;
         assert.equal(pod.containers[0]["image"], GCLOUD_IMAGE);
@@ -338,5 +339,15 @@ describe("backups", () => {
         assert.equal(endpointPort("https://minio.example.com"), 443);
         assert.equal(endpointPort("http://minio:9000"), 9000);
         assert.equal((await inspect(backupPrefix(pulumi.output("shop"), "pg"))).value, "postgres/shop/pg/");
+    });
+});
+
+describe("the backup container's env", () => {
+    it("a name set twice (identity binding and uploader overlapping) is refused, naming it, not merged silently", () => {
+        assert.throws(
+            () => uniqueEnv("postgres-backup", [{ name: "AWS_REGION", value: "eu-west-1" }, { name: "BUCKET", value: "b" }, { name: "AWS_REGION", value: "us-east-1" }]),
+            /postgres-backup: env AWS_REGION set more than once/,
+        );
+        assert.deepEqual(uniqueEnv("x", [{ name: "A", value: "1" }]), [{ name: "A", value: "1" }]);
     });
 });

@@ -12,7 +12,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { GcpConfig } from "../../config";
-import type { IdentityBinding } from "../contract";
+import type { BackupUploader, IdentityBinding } from "../contract";
 import { GcpOpts, roleSlug, serviceAccountId, workloadIdentityMember } from "./common";
 
 /**
@@ -28,6 +28,30 @@ export const BACKUP_BUCKET_ROLES = ["roles/storage.objectCreator", "roles/storag
 export const BACKUP_UPLOAD_ENV: readonly { readonly name: string; readonly value: string }[] = [
     { name: "CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_ENABLED", value: "False" },
 ];
+/** The uploader of a GCS store's backup job, pinned. */
+export const GCLOUD_IMAGE = "google/cloud-sdk:499.0.0-slim";
+/** GKE's metadata server, which hands out Workload Identity tokens: the addresses a token request goes to. */
+export const GKE_METADATA_SERVER_EGRESS: readonly { readonly cidr: string; readonly port: number }[] = [
+    { cidr: "169.254.169.254/32", port: 80 },
+    { cidr: "169.254.169.252/32", port: 988 },
+];
+
+/**
+ * A backup job's upload to the GCS bucket with gcloud, through Workload Identity (HTTPS to the API, tokens from the
+ * metadata server). Expiry is the bucket's lifecycle rules, so nothing is pruned here.
+ */
+export function gcsUploader(bucket: pulumi.Input<string>): BackupUploader {
+    return {
+        image: GCLOUD_IMAGE,
+        script: 'set -eu\nfor f in /backup/*.dump; do gcloud storage cp --no-user-output-enabled "$f" "gs://$BUCKET/$PREFIX$(basename "$f")"; done',
+        bucket,
+        env: [{ name: "CLOUDSDK_CONFIG", value: "/tmp/gcloud" }],
+        egress: [
+            { ports: [{ protocol: "TCP", port: 443 }] },
+            ...GKE_METADATA_SERVER_EGRESS.map(({ cidr, port }) => ({ to: [{ ipBlock: { cidr } }], ports: [{ protocol: "TCP", port }] })),
+        ],
+    };
+}
 export const WORKLOAD_IDENTITY_USER_ROLE = "roles/iam.workloadIdentityUser";
 /** Days a replaced or expired backup stays recoverable as a noncurrent version before it is deleted. */
 export const NONCURRENT_VERSION_DAYS = 7;
