@@ -4,7 +4,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 
-export interface Registry {
+export interface RegistryConfig {
     /** host[:port][/path]; images are `${location}/api` and `${location}/frontend`. */
     readonly location: string;
     /** host[:port]: what `docker login` talks to. */
@@ -26,7 +26,7 @@ export interface OnpremConfig {
               readonly parameters: Readonly<Record<string, string>>;
           };
     readonly images:
-        | { readonly mode: "build"; readonly registry: Registry }
+        | { readonly mode: "build"; readonly registry: RegistryConfig }
         | { readonly mode: "prebuilt"; readonly api: string; readonly frontend: string };
     readonly ingressClass: string | undefined;
     readonly backup:

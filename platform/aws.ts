@@ -13,7 +13,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig } from "../config";
 import { MANAGED_BY, PART_OF } from "../lib/labels";
-import { createBackupStore, bindBackupIdentity, s3Uploader } from "./aws/backups";
+import { createS3BackupBucket, bindBackupIdentity, s3Uploader } from "./aws/backups";
 import { createCluster } from "./aws/cluster";
 import { AwsContext, physicalPrefix } from "./aws/common";
 import { createNetwork } from "./aws/network";
@@ -107,7 +107,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
         };
         this.exposure = nlbExposure(tags);
 
-        const backups = createBackupStore(ctx, cfg.data.backup.retentionDays, cfg.data.protect);
+        const backups = createS3BackupBucket(ctx, cfg.data.backup.retentionDays, cfg.data.protect);
         this.backupStore = { kind: "objectStore", uploader: s3Uploader(backups.bucket.bucket, settings.region, undefined) };
         this.workloadIdentity = { bind: (args) => bindBackupIdentity(ctx, backups, cluster, args) };
 

@@ -53,7 +53,7 @@ export function s3Uploader(bucket: pulumi.Input<string>, region: pulumi.Input<st
     };
 }
 
-export interface BackupStore {
+export interface S3BackupBucket {
     readonly bucket: aws.s3.Bucket;
     readonly key: aws.kms.Key;
 }
@@ -62,7 +62,7 @@ export interface BackupStore {
  * `protect` (herd:protectData) additionally stops a preview from replacing or deleting the bucket and its key, as
  * the data tier's StatefulSets are.
  */
-export function createBackupStore(ctx: AwsContext, retentionDays: number, protect: boolean): BackupStore {
+export function createS3BackupBucket(ctx: AwsContext, retentionDays: number, protect: boolean): S3BackupBucket {
     const { name, prefix } = ctx;
     const keep = (extra: pulumi.CustomResourceOptions = {}) => awsOpts(ctx, { retainOnDelete: true, ...extra });
 
@@ -155,7 +155,7 @@ export interface BindArgs {
 }
 
 /** An IRSA role for exactly one ServiceAccount, created under the caller's component. */
-export function bindBackupIdentity(ctx: AwsContext, store: BackupStore, cluster: Cluster, args: BindArgs): IdentityBinding {
+export function bindBackupIdentity(ctx: AwsContext, store: S3BackupBucket, cluster: Cluster, args: BindArgs): IdentityBinding {
     const opts = { parent: args.parent, provider: ctx.provider };
     const role = new aws.iam.Role(
         `${args.name}-role`,

@@ -24,12 +24,12 @@ export function ecrLifecyclePolicy(keep: number): string {
     });
 }
 
-export interface Registry {
+export interface EcrRegistry {
     readonly repositories: Readonly<Record<ImageName, aws.ecr.Repository>>;
     readonly access: RegistryAccess;
 }
 
-export function createRegistry(ctx: AwsContext, keepImages: number): Registry {
+export function createRegistry(ctx: AwsContext, keepImages: number): EcrRegistry {
     const { name, prefix } = ctx;
     const repository = (image: ImageName): aws.ecr.Repository => {
         const repo = new aws.ecr.Repository(

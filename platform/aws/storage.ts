@@ -12,7 +12,7 @@ import { AwsContext, awsOpts, irsaTrustPolicy, managedPolicyArn } from "./common
 import { addonVersion, Cluster } from "./cluster";
 
 /** The StorageClass name: fixed, so claims and StatefulSets can name it and it is never auto-suffixed. */
-export const STORAGE_CLASS_NAME = "herd-gp3";
+export const AWS_STORAGE_CLASS_NAME = "herd-gp3";
 export const EBS_CSI_PROVISIONER = "ebs.csi.aws.com";
 /** The ServiceAccount the add-on's controller runs as (the add-on's fixed name). */
 export const EBS_CSI_SERVICE_ACCOUNT = { namespace: "kube-system", name: "ebs-csi-controller-sa" } as const;
@@ -20,8 +20,8 @@ export const EBS_CSI_SERVICE_ACCOUNT = { namespace: "kube-system", name: "ebs-cs
 export function gp3StorageClassArgs(): k8s.storage.v1.StorageClassArgs {
     return {
         metadata: {
-            name: STORAGE_CLASS_NAME,
-            labels: recommendedLabels({ name: "storage", instance: STORAGE_CLASS_NAME, component: "storage-class" }),
+            name: AWS_STORAGE_CLASS_NAME,
+            labels: recommendedLabels({ name: "storage", instance: AWS_STORAGE_CLASS_NAME, component: "storage-class" }),
             annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
         },
         provisioner: EBS_CSI_PROVISIONER,

@@ -7,7 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { recommendedLabels } from "../../lib/labels";
 
 /** The class herd creates for data volumes, and the class GKE ships as the cluster default. */
-export const STORAGE_CLASS_NAME = "herd-pd-balanced";
+export const GKE_STORAGE_CLASS_NAME = "herd-pd-balanced";
 export const GKE_DEFAULT_STORAGE_CLASS = "standard-rwo";
 export const DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class";
 
@@ -16,8 +16,8 @@ export const DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-c
 export function gkeStorageClassArgs(): k8s.storage.v1.StorageClassArgs {
     return {
         metadata: {
-            name: STORAGE_CLASS_NAME,
-            labels: recommendedLabels({ name: "storage", instance: STORAGE_CLASS_NAME, component: "storage-class" }),
+            name: GKE_STORAGE_CLASS_NAME,
+            labels: recommendedLabels({ name: "storage", instance: GKE_STORAGE_CLASS_NAME, component: "storage-class" }),
             annotations: { [DEFAULT_CLASS_ANNOTATION]: "true" },
         },
         provisioner: "pd.csi.storage.gke.io",
