@@ -77,8 +77,8 @@ describe("npm run manifests-diff (in a synthetic git repository)", { skip: isGit
         assert.equal(archive.status, 0, String(archive.stderr));
         const untar = spawnSync("tar", ["-x", "-C", repo], { input: archive.stdout });
         assert.equal(untar.status, 0, String(untar.stderr));
-        for (const f of ["package.json", "scripts/manifests-diff.ts", "scripts/immutable-fields.ts", "scripts/diff-types.ts"]) {
-            fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(repo, f));
+        for (const f of ["package.json", "scripts/manifests-diff.ts", "scripts/manifests-diff", "scripts/immutable-fields.ts", "scripts/diff-types.ts"]) {
+            fs.cpSync(path.join(PROJECT_DIR, f), path.join(repo, f), { recursive: true });
         }
         fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(repo, "node_modules"), "dir");
 
