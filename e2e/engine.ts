@@ -7,6 +7,7 @@ import { spawnSync, SpawnSyncReturns } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { findOnPath } from "../lib/path-lookup";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
@@ -100,19 +101,6 @@ export function parseKv(text: string): Map<string, string> {
     return out;
 }
 
-export function onPath(binary: string): string | undefined {
-    for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
-        const candidate = path.join(dir, binary);
-        try {
-            fs.accessSync(candidate, fs.constants.X_OK);
-            return candidate;
-        } catch {
-            // not here
-        }
-    }
-    return undefined;
-}
-
 /** Copies the working tree (tracked and untracked, not ignored) and links the installed dependencies. */
 export function copyProject(dest: string): void {
     const files = must("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: PROJECT_DIR })
@@ -146,7 +134,7 @@ export function startEngine(tmp: string, volumes: { storageClasses: readonly str
     if (pulumiBinDir === undefined || clusterBinDir === undefined) {
         throw new E2eError("e2e/build.sh did not report PULUMI_BIN_DIR and CLUSTER_BIN_DIR");
     }
-    const userPulumi = process.env["HERD_E2E_PULUMI"] ?? onPath("pulumi");
+    const userPulumi = process.env["HERD_E2E_PULUMI"] ?? findOnPath("pulumi");
     const pulumiBin = userPulumi ?? path.join(pulumiBinDir, "pulumi");
     const buildSeconds = (Date.now() - buildStarted) / 1000;
 

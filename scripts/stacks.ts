@@ -7,10 +7,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { PLATFORMS } from "../config/keys";
+import { PROJECT_DIR, stacksIn } from "../offline/stack-config";
 import { CliError, parseCli, runCli } from "./cli";
 
-const PROJECT_DIR = path.resolve(__dirname, "..");
-const PLATFORMS = ["aws", "gcp", "onprem"];
 
 const USAGE = `usage: npm run --silent stacks [-- --github-matrix]
 
@@ -25,14 +25,10 @@ export interface StackEntry {
 
 /** Every stack file in `dir`, sorted by name; a file without a valid herd:platform is an error naming it. */
 export function listStacks(dir: string = PROJECT_DIR): StackEntry[] {
-    const files = fs
-        .readdirSync(dir)
-        .filter((f) => /^Pulumi\.[^.]+\.ya?ml$/.test(f))
-        .sort();
+    const files = stacksIn(dir).map((stack) => ({ stack, file: fs.existsSync(path.join(dir, `Pulumi.${stack}.yaml`)) ? `Pulumi.${stack}.yaml` : `Pulumi.${stack}.yml` }));
     const problems: string[] = [];
     const stacks: StackEntry[] = [];
-    for (const file of files) {
-        const stack = file.replace(/^Pulumi\./, "").replace(/\.ya?ml$/, "");
+    for (const { stack, file } of files) {
         let platform: unknown;
         try {
             const doc = parse(fs.readFileSync(path.join(dir, file), "utf8")) as { config?: Record<string, unknown> } | null;
@@ -41,7 +37,7 @@ export function listStacks(dir: string = PROJECT_DIR): StackEntry[] {
             problems.push(`${file}: not valid YAML: ${(err as Error).message.split("\n")[0]}`);
             continue;
         }
-        if (typeof platform !== "string" || !PLATFORMS.includes(platform)) {
+        if (typeof platform !== "string" || !(PLATFORMS as readonly string[]).includes(platform)) {
             problems.push(`${file}: herd:platform: expected one of ${PLATFORMS.join(", ")}, got ${platform === undefined ? "nothing" : JSON.stringify(platform)}`);
             continue;
         }

@@ -31,6 +31,7 @@ import { evaluateStack, Evaluation, RecordedResource } from "../offline/evaluate
 import { buildManifests, Manifest } from "../offline/manifests";
 import { isWrappedSecret, MockRecord, redact, unwrap } from "../offline/mocks";
 import { MINIMAL_ONPREM, parse, PROJECT_DIR, tempDir } from "./helpers";
+import { findOnPath } from "../lib/path-lookup";
 
 const REQUIRED = { namespace: "herd", storageClassName: "fast-ssd", clientLabels: { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" } };
 const VALID: RedisResolved = redisDefaults(REQUIRED);
@@ -510,21 +511,8 @@ describe("RedisCache under mocks: overrides and errors", () => {
 // The generated redis.conf in a real redis-server
 // ---------------------------------------------------------------------------------------------------------------
 
-function onPath(binary: string): string | undefined {
-    for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
-        const file = path.join(dir, binary);
-        try {
-            fs.accessSync(file, fs.constants.X_OK);
-            return file;
-        } catch {
-            // not here
-        }
-    }
-    return undefined;
-}
-
 const CI = ["true", "1", "yes"].includes((process.env["CI"] ?? "").toLowerCase());
-const REDIS_SERVER = onPath("redis-server");
+const REDIS_SERVER = findOnPath("redis-server");
 const MISSING = "redis-server is not installed (Debian: apt-get install -y redis-server; .ci/run must install it)";
 // Locally a missing server skips these tests; in CI it fails them (in `before`), never a silent skip.
 const SKIP = REDIS_SERVER === undefined && !CI ? `${MISSING}: skipped outside CI` : false;

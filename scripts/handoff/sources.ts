@@ -9,26 +9,12 @@ import * as path from "node:path";
 import type { HerdConfig } from "../../config";
 import type { Evaluation } from "../../offline/evaluate";
 import { obj, type Obj } from "./outputs";
+import { findOnPath } from "../../lib/path-lookup";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
 /** A problem that stops the bundle from being written, said in the user's terms. */
 export class HandoffError extends Error {}
-
-function onPath(command: string): boolean {
-    for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
-        if (dir === "") {
-            continue;
-        }
-        try {
-            fs.accessSync(path.join(dir, command), fs.constants.X_OK);
-            return true;
-        } catch {
-            // not here
-        }
-    }
-    return false;
-}
 
 function readOutputsFile(file: string): Obj {
     let text: string;
@@ -124,7 +110,7 @@ export async function readStackOutputs(req: OutputsRequest, notes: string[]): Pr
         const outputs = readOutputsFile(req.outputsFile);
         const source = `the outputs file ${path.basename(req.outputsFile)} (\`pulumi stack output --json\`)`;
         result = { outputs, source, offline: false, secretValues: [], manifests: undefined };
-    } else if (req.offline !== true && onPath("pulumi")) {
+    } else if (req.offline !== true && findOnPath("pulumi") !== undefined) {
         const outputs = cliOutputs(req.stack);
         result = { outputs, source: `\`pulumi stack output --json --stack ${req.stack}\``, offline: false, secretValues: [], manifests: undefined };
     } else {
