@@ -11,7 +11,8 @@ import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resou
 import { MiB } from "../lib/quantity";
 import type { DataEndpoint } from "./data-tier";
 import { DNS_EGRESS, podsWith } from "./network-policy";
-import { checkSizing, throwIfProblems } from "./validation";
+import { checkSizing, Problem, problem, throwIfProblems } from "./validation";
+import { withDefaults } from "./defaults";
 import { numberDefault, stringDefault } from "../config";
 
 export const API_PORT = 8000;
@@ -40,43 +41,37 @@ export interface ApiServiceArgs {
     readonly elasticsearch: ElasticEndpoint;
     /** Labels of the pods allowed to call the API (the front end's). */
     readonly clientLabels: Readonly<Record<string, string>>;
-    /** Pods to start with, and the autoscaler's floor. @default 2 */
+    /** Pods to start with, and the autoscaler's floor. @default config key `apiReplicas` */
     readonly replicas?: number;
-    /** The autoscaler's ceiling. @default 6 */
+    /** The autoscaler's ceiling. @default config key `apiMaxReplicas` */
     readonly maxReplicas?: number;
-    /** Average CPU (percent of the request) at which to scale out. @default 70 */
+    /** Average CPU (percent of the request) at which to scale out. @default config key `apiCpuTargetPercent` */
     readonly cpuTargetPercent?: number;
-    /** @default "250m" */
+    /** @default config key `apiCpu` */
     readonly cpu?: string;
-    /** Room for uwsgi's workers, each recycled above 512 MB (images/api/uwsgi.ini). @default "768Mi" */
+    /** Room for uwsgi's workers, each recycled above 512 MB (images/api/uwsgi.ini). @default config key `apiMemory` */
     readonly memory?: string;
 }
 
-export interface ApiResolved {
-    readonly replicas: number;
-    readonly maxReplicas: number;
-    readonly cpuTargetPercent: number;
-    readonly cpu: string;
-    readonly memory: string;
+export function apiDefaults(args: ApiServiceArgs) {
+    return withDefaults(args, {
+        replicas: numberDefault("apiReplicas"),
+        maxReplicas: numberDefault("apiMaxReplicas"),
+        cpuTargetPercent: numberDefault("apiCpuTargetPercent"),
+        cpu: stringDefault("apiCpu"),
+        memory: stringDefault("apiMemory"),
+    });
 }
 
-export function apiDefaults(args: ApiServiceArgs): ApiResolved {
-    return {
-        replicas: args.replicas ?? numberDefault("apiReplicas"),
-        maxReplicas: args.maxReplicas ?? numberDefault("apiMaxReplicas"),
-        cpuTargetPercent: args.cpuTargetPercent ?? numberDefault("apiCpuTargetPercent"),
-        cpu: args.cpu ?? stringDefault("apiCpu"),
-        memory: args.memory ?? stringDefault("apiMemory"),
-    };
-}
+export type ApiResolved = ReturnType<typeof apiDefaults>;
 
-export function apiProblems(r: ApiResolved): string[] {
+export function apiProblems(r: ApiResolved): Problem[] {
     const problems = checkSizing({ replicas: r.replicas, memory: r.memory, minMemoryBytes: 128 * MiB, minMemoryText: "128Mi", cpu: r.cpu });
     if (!Number.isInteger(r.maxReplicas) || r.maxReplicas < r.replicas) {
-        problems.push(`maxReplicas: expected a whole number of at least replicas (${r.replicas}), got ${r.maxReplicas}`);
+        problems.push(problem("maxReplicas", `expected a whole number of at least replicas (${r.replicas}), got ${r.maxReplicas}`));
     }
     if (!Number.isInteger(r.cpuTargetPercent) || r.cpuTargetPercent < 10 || r.cpuTargetPercent > 100) {
-        problems.push(`cpuTargetPercent: expected a whole number from 10 to 100, got ${r.cpuTargetPercent}`);
+        problems.push(problem("cpuTargetPercent", `expected a whole number from 10 to 100, got ${r.cpuTargetPercent}`));
     }
     return problems;
 }

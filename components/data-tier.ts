@@ -35,7 +35,7 @@ export interface DataComponentArgs {
     readonly clientLabels: Readonly<Record<string, string>>;
     /**
      * Protect the StatefulSet, its credentials and any backup volume: neither a replacement nor `pulumi destroy`
-     * can remove them while set. @default true
+     * can remove them while set. @default config key `protectData`
      */
     readonly protect?: boolean;
     /**

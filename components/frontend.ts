@@ -9,7 +9,8 @@ import type { Exposure } from "../platform/contract";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
 import { DNS_EGRESS, podsWith } from "./network-policy";
-import { replicasProblems, throwIfProblems } from "./validation";
+import { Problem, problem, replicasProblems, throwIfProblems } from "./validation";
+import { withDefaults } from "./defaults";
 import { numberDefault } from "../config";
 
 export const FRONTEND_PORT = 8080;
@@ -33,29 +34,26 @@ export interface FrontendArgs {
     readonly hostname?: string;
     /** @default { mode: "none" } */
     readonly tls?: Tls;
-    /** @default 2 */
+    /** @default config key `frontendReplicas` */
     readonly replicas?: number;
 }
 
-export interface FrontendResolved {
-    readonly replicas: number;
-    readonly tls: Tls;
+export function frontendDefaults(args: FrontendArgs) {
+    return withDefaults(args, { replicas: numberDefault("frontendReplicas"), tls: { mode: "none" } });
 }
 
-export function frontendDefaults(args: FrontendArgs): FrontendResolved {
-    return { replicas: args.replicas ?? numberDefault("frontendReplicas"), tls: args.tls ?? { mode: "none" } };
-}
+export type FrontendResolved = ReturnType<typeof frontendDefaults>;
 
-export function frontendProblems(args: FrontendArgs, r: FrontendResolved): string[] {
+export function frontendProblems(args: FrontendArgs, r: FrontendResolved): Problem[] {
     const problems = replicasProblems(r.replicas);
     if (args.exposure.kind === "ingress" && args.hostname === undefined) {
-        problems.push("hostname: expected the host name the Ingress serves, got nothing");
+        problems.push(problem("hostname", "expected the host name the Ingress serves, got nothing"));
     }
     if (r.tls.mode !== "none" && args.exposure.kind === "loadBalancer") {
-        problems.push("tls: a LoadBalancer Service passes TCP through and cannot terminate TLS; expose through an Ingress class to use a certificate");
+        problems.push(problem("tls", "a LoadBalancer Service passes TCP through and cannot terminate TLS; expose through an Ingress class to use a certificate"));
     }
     if (r.tls.mode !== "none" && args.hostname === undefined) {
-        problems.push("hostname: expected the host name the TLS certificate is for, got nothing");
+        problems.push(problem("hostname", "expected the host name the TLS certificate is for, got nothing"));
     }
     return problems;
 }

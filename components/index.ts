@@ -2,6 +2,7 @@
 export * from "./elastic";
 export * from "./api";
 export * from "./data-tier";
+export * from "./defaults";
 export * from "./frontend";
 export * from "./images";
 export * from "../lib/labels";

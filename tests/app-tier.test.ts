@@ -14,6 +14,7 @@ import { appImages, contextHash } from "../components/images";
 import type { DataEndpoint } from "../components/data-tier";
 import { evaluateProgram, Evaluation } from "../offline/evaluate";
 import { buildManifests, Manifest } from "../offline/manifests";
+import { InvalidArgumentsError, problemText } from "../components/validation";
 import { inspect, tempDir } from "./helpers";
 
 const endpoint = (name: string, port: number): DataEndpoint => ({
@@ -87,8 +88,16 @@ describe("ApiService", () => {
         ["cpu target", { cpuTargetPercent: 150 }, /cpuTargetPercent: expected a whole number from 10 to 100, got 150/],
         ["memory", { memory: "64Mi" }, /memory: expected at least 128Mi/],
     ] as const) {
-        it(`rejects ${what}`, () => assert.match(apiProblems(apiDefaults({ ...API_ARGS, ...args })).join("\n"), expected));
+        it(`rejects ${what}`, () => assert.match(apiProblems(apiDefaults({ ...API_ARGS, ...args })).map(problemText).join("\n"), expected));
     }
+    it("the component refuses bad arguments with one InvalidArgumentsError whose errors name each property", async () => {
+        await assert.rejects(renderApi({ replicas: 4, maxReplicas: 2 }), (err: Error) => {
+            assert.equal(err.message, 'ApiService "api": invalid arguments:\n  - maxReplicas: expected a whole number of at least replicas (4), got 2');
+            assert.ok(err instanceof InvalidArgumentsError);
+            assert.deepEqual(err.errors, [{ propertyPath: "maxReplicas", reason: "expected a whole number of at least replicas (4), got 2" }]);
+            return true;
+        });
+    });
 
     it("rolls without dropping requests: none unavailable, surge 25%, readiness on /readyz, a preStop pause, a grace period past harakiri", async () => {
         const { m } = await renderApi();
@@ -156,9 +165,18 @@ describe("Frontend", () => {
     it("overrides", () => assert.deepEqual(frontendDefaults({ ...FRONTEND_ARGS, replicas: 4, tls: { mode: "secret", secretName: "t" } }), { replicas: 4, tls: { mode: "secret", secretName: "t" } }));
     it("rejects an Ingress without a host name, and TLS on a pass-through load balancer", () => {
         const ingress = { ...FRONTEND_ARGS, exposure: { kind: "ingress" as const, className: "nginx", annotations: {} } };
-        assert.match(frontendProblems(ingress, frontendDefaults(ingress)).join("\n"), /hostname: expected the host name the Ingress serves/);
+        assert.match(frontendProblems(ingress, frontendDefaults(ingress)).map(problemText).join("\n"), /hostname: expected the host name the Ingress serves/);
         const tls = { ...FRONTEND_ARGS, hostname: "a.example.com", tls: { mode: "issuer" as const, clusterIssuer: "le" } };
-        assert.match(frontendProblems(tls, frontendDefaults(tls)).join("\n"), /tls: a LoadBalancer Service passes TCP through/);
+        assert.match(frontendProblems(tls, frontendDefaults(tls)).map(problemText).join("\n"), /tls: a LoadBalancer Service passes TCP through/);
+    });
+    it("the component refuses bad arguments with one InvalidArgumentsError whose errors name each property", async () => {
+        const exposure = { kind: "ingress" as const, className: "nginx", annotations: {} };
+        await assert.rejects(renderFrontend({ exposure }), (err: Error) => {
+            assert.equal(err.message, 'Frontend "frontend": invalid arguments:\n  - hostname: expected the host name the Ingress serves, got nothing');
+            assert.ok(err instanceof InvalidArgumentsError);
+            assert.deepEqual(err.errors, [{ propertyPath: "hostname", reason: "expected the host name the Ingress serves, got nothing" }]);
+            return true;
+        });
     });
     it("a LoadBalancer with the platform's annotations, keeping client addresses; the URL from its hostname", async () => {
         const { m, fe } = await renderFrontend();

@@ -30,6 +30,7 @@ import {
 import { evaluateUnderMocks } from "../offline/evaluate";
 import { buildManifests } from "../offline/manifests";
 import { containsSecret, isWrappedSecret, MockRecord, RecordingMocks, redact, unwrap } from "../offline/mocks";
+import { InvalidArgumentsError, problemText } from "../components/validation";
 import { inspect } from "./helpers";
 
 const BASE: ElasticClusterArgs = {
@@ -63,7 +64,7 @@ describe("elasticDefaults: overrides", () => {
 });
 
 describe("elasticProblems", () => {
-    const problems = (args: Partial<ElasticClusterArgs>) => elasticProblems(elasticDefaults({ ...BASE, ...args }));
+    const problems = (args: Partial<ElasticClusterArgs>) => elasticProblems(elasticDefaults({ ...BASE, ...args })).map(problemText);
     it("the defaults are valid", () => assert.deepEqual(problems({}), []));
     it("1 and 3+ replicas are valid", () => {
         assert.deepEqual(problems({ replicas: 1 }), []);
@@ -504,6 +505,12 @@ describe("ElasticCluster: invalid arguments", () => {
         for (const field of ["replicas: expected 1 (a single node) or 3 or more", "memory: expected at least 1Gi", "cpu: expected", "storageSize: expected"]) {
             assert.ok(message.includes(`  - ${field}`), field);
         }
+        assert.ok(error instanceof InvalidArgumentsError);
+        assert.deepEqual(error.errors.map((p) => p.propertyPath), ["storageSize", "memory", "cpu", "replicas"]);
+        assert.deepEqual(error.errors[3], {
+            propertyPath: "replicas",
+            reason: "expected 1 (a single node) or 3 or more: with 2 nodes, losing either one stops the cluster; got 2",
+        });
         assert.deepEqual(mocks.records.filter((r) => r.custom).map((r) => r.type), []);
     });
 });

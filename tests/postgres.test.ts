@@ -22,6 +22,7 @@ import { AWS_CLI_IMAGE, endpointPort, s3Uploader } from "../platform/aws/backups
 import { GCLOUD_IMAGE, gcsUploader } from "../platform/gcp/backups";
 import { evaluateProgram, Evaluation, RecordedResource } from "../offline/evaluate";
 import { buildManifests, Manifest } from "../offline/manifests";
+import { InvalidArgumentsError, problemText } from "../components/validation";
 import { inspect } from "./helpers";
 
 const CLIENTS = { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" };
@@ -135,7 +136,7 @@ describe("validation errors name the field", () => {
     for (const [what, args, expected] of cases) {
         it(what, () => {
             const r = postgresDefaults({ ...BASE, ...args });
-            assert.match(postgresProblems(r, args.backup).join("\n"), expected);
+            assert.match(postgresProblems(r, args.backup).map(problemText).join("\n"), expected);
         });
     }
     it("the component refuses bad arguments with one error listing every problem, before creating anything", async () => {
@@ -146,6 +147,24 @@ describe("validation errors name the field", () => {
             }),
             (err: Error) => {
                 assert.match(err.message, /PostgresStateful "postgres": invalid arguments:\n {2}- memory: .*\n {2}- maxConnections: /);
+                assert.ok(err instanceof InvalidArgumentsError);
+                assert.deepEqual(err.errors.map((p) => p.propertyPath), ["memory", "maxConnections"]);
+                return true;
+            },
+        );
+    });
+    it("a backup's problems carry their nested property path (backup.schedule, backup.retentionDays, backup.volumeSize)", async () => {
+        const bad = { ...backup({ kind: "volume", storageClassName: "x" }), schedule: "nightly", retentionDays: 0, volumeSize: "big" };
+        await assert.rejects(
+            evaluateProgram(() => {
+                new PostgresStateful("postgres", { ...BASE, backup: bad });
+                return {};
+            }),
+            (err: Error) => {
+                assert.ok(err instanceof InvalidArgumentsError);
+                assert.deepEqual(err.errors.map((p) => p.propertyPath), ["backup.schedule", "backup.retentionDays", "backup.volumeSize"]);
+                assert.match(err.errors[0].reason, /^expected a cron schedule of 5 fields/);
+                assert.equal(err.message, `PostgresStateful "postgres": invalid arguments:\n${err.errors.map((p) => `  - ${p.propertyPath}: ${p.reason}`).join("\n")}`);
                 return true;
             },
         );

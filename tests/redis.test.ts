@@ -26,6 +26,7 @@ import {
     RedisResolved,
 } from "../components/redis";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../components/pod-security";
+import { InvalidArgumentsError, problemText } from "../components/validation";
 import { MiB } from "../lib/quantity";
 import { evaluateStack, Evaluation, RecordedResource } from "../offline/evaluate";
 import { buildManifests, Manifest } from "../offline/manifests";
@@ -74,7 +75,7 @@ describe("redisDefaults: overrides", () => {
 });
 
 describe("redisProblems: one test per validation error", () => {
-    const problems = (over: Partial<RedisResolved>) => redisProblems({ ...VALID, ...over });
+    const problems = (over: Partial<RedisResolved>) => redisProblems({ ...VALID, ...over }).map(problemText);
     it("the defaults are valid", () => assert.deepEqual(redisProblems(VALID), []));
     it("every eviction policy Redis knows is accepted", () => {
         for (const evictionPolicy of REDIS_EVICTION_POLICIES) {
@@ -502,6 +503,9 @@ describe("RedisCache under mocks: overrides and errors", () => {
             assert.match(err.message, /- memory: expected at least 64Mi, got "32Mi"/);
             assert.match(err.message, /- cpu: expected a CPU quantity such as 500m, got "0"/);
             assert.match(err.message, /- evictionPolicy: expected one of noeviction, .*got "lru"/);
+            assert.ok(err instanceof InvalidArgumentsError);
+            assert.deepEqual(err.errors.map((p) => p.propertyPath), ["storageSize", "memory", "cpu", "evictionPolicy"]);
+            assert.deepEqual(err.errors[1], { propertyPath: "memory", reason: 'expected at least 64Mi, got "32Mi"' });
             return true;
         });
     });

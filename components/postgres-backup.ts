@@ -1,0 +1,189 @@
+/**
+ * PostgresStateful's nightly backup: a CronJob that dumps with pg_dump, then hands the dump to the platform's
+ * uploader (an object store) or keeps it on a backup volume and prunes old dumps. Its own NetworkPolicy lets it reach
+ * only DNS, the database and the store.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { recommendedLabels } from "../lib/labels";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
+import type { Scope } from "./data-tier";
+import { DNS_EGRESS, networkPolicy, podsWith } from "./network-policy";
+import { PostgresBackupArgs, PostgresResolved, PostgresStatefulArgs, POSTGRES_PORT as PORT, POSTGRES_UID } from "./postgres-settings";
+
+/**
+ * The backup job's dump step: a custom-format pg_dump into $BACKUP_DIR, named by time; prints the file name.
+ * Reads connection settings from PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD (the password from the Secret).
+ */
+export function dumpScript(name: string): string {
+    return [
+        "set -eu",
+        `file="$BACKUP_DIR/${name}-$(date -u +%Y%m%dT%H%M%SZ).dump"`,
+        'pg_dump --format=custom --no-owner --no-privileges --file="$file.partial"',
+        // Only a complete dump gets its final name: an interrupted job never leaves something that looks restorable.
+        'mv "$file.partial" "$file"',
+        'echo "$file"',
+    ].join("\n");
+}
+
+/** Pruning on a backup volume: dumps older than the retention go. */
+export function pruneScript(retentionDays: number): string {
+    return `find "$BACKUP_DIR" -maxdepth 1 -type f -name '*.dump' -mtime +${retentionDays - 1} -print -delete`;
+}
+
+/** Object-store key prefix of this component's dumps. */
+export function backupPrefix(namespace: pulumi.Input<string>, name: string): pulumi.Output<string> {
+    return pulumi.interpolate`postgres/${namespace}/${name}/`;
+}
+
+/** The nightly backup: a CronJob that dumps, then uploads (or keeps the dump on a backup volume and prunes). */
+export function createBackup(
+    scope: Scope,
+    r: PostgresResolved,
+    args: PostgresStatefulArgs,
+    backup: PostgresBackupArgs,
+    secret: k8s.core.v1.Secret,
+    client: k8s.core.v1.Service,
+    backupLabels: Readonly<Record<string, string>>,
+    passwordKey: string,
+): void {
+    const name = `${scope.name}-backup`;
+    const labels = { ...recommendedLabels({ name: "postgres-backup", instance: scope.name, component: "backup" }), ...backupLabels };
+    const namespace = args.namespace;
+    const store = backup.store;
+
+    const binding = backup.identity.bind({ name, namespace, serviceAccountName: name, parent: scope.parent });
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+        name,
+        { metadata: { name, namespace, labels, annotations: { ...binding.serviceAccountAnnotations } }, automountServiceAccountToken: false },
+        { parent: scope.parent },
+    );
+
+    const dumpEnv: k8s.types.input.core.v1.EnvVar[] = [
+        { name: "PGHOST", value: client.metadata.name },
+        { name: "PGPORT", value: String(PORT) },
+        { name: "PGUSER", value: r.user },
+        { name: "PGDATABASE", value: r.database },
+        { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: passwordKey } } },
+        { name: "BACKUP_DIR", value: "/backup" },
+    ];
+    const container = (c: k8s.types.input.core.v1.Container): k8s.types.input.core.v1.Container => ({
+        resources: resourceRequirements({ cpu: "100m", memory: "256Mi" }),
+        securityContext: restrictedContainerSecurityContext(),
+        ...c,
+    });
+    const dump = container({
+        name: "dump",
+        image: r.image,
+        command: ["/bin/sh", "-c", dumpScript(scope.name)],
+        env: dumpEnv,
+        volumeMounts: [
+            { name: "backup", mountPath: "/backup" },
+            { name: "tmp", mountPath: "/tmp" },
+        ],
+    });
+
+    const prefix = backupPrefix(namespace, scope.name);
+    let initContainers: k8s.types.input.core.v1.Container[] = [];
+    let containers: k8s.types.input.core.v1.Container[];
+    let backupVolume: k8s.types.input.core.v1.Volume;
+    const egress: k8s.types.input.networking.v1.NetworkPolicyEgressRule[] = [
+        DNS_EGRESS,
+        { to: [podsWith(scope.selector)], ports: [{ protocol: "TCP", port: PORT }] },
+    ];
+    if (store.kind === "objectStore") {
+        // The platform's uploader, as data: this component names no store. Each variable is set once: the identity
+        // binding's and the uploader's env are disjoint by contract, and a repeat is refused.
+        const uploader = store.uploader;
+        initContainers = [dump];
+        containers = [
+            container({
+                name: "upload",
+                image: uploader.image,
+                command: ["/bin/sh", "-c", uploader.script],
+                env: uniqueEnv(name, [
+                    { name: "HOME", value: "/tmp" },
+                    ...binding.env,
+                    { name: "BUCKET", value: uploader.bucket },
+                    { name: "PREFIX", value: prefix },
+                    ...uploader.env,
+                ]),
+                volumeMounts: [
+                    { name: "backup", mountPath: "/backup", readOnly: true },
+                    { name: "tmp", mountPath: "/tmp" },
+                ],
+            }),
+        ];
+        backupVolume = { name: "backup", emptyDir: { sizeLimit: r.storageSize } };
+        egress.push(...uploader.egress);
+    } else {
+        const claim = new k8s.core.v1.PersistentVolumeClaim(
+            `${scope.name}-backups`,
+            {
+                // Nothing to wait for: the class binds a claim when its first pod (the first backup Job) is
+                // scheduled. pulumi-kubernetes waits for a WaitForFirstConsumer claim to be exactly Pending, so
+                // one already Bound (a new `up` after a teardown that kept it) timed out after 5 minutes in the
+                // e2e run.
+                metadata: { name: `${scope.name}-backups`, namespace, labels, annotations: { "pulumi.com/skipAwait": "true" } },
+                spec: {
+                    accessModes: ["ReadWriteOnce"],
+                    storageClassName: store.storageClassName,
+                    resources: { requests: { storage: r.backupVolumeSize } },
+                },
+            },
+            // Backups outlive the stack: `pulumi destroy` (once protection is lifted) leaves the claim, so its
+            // volume stays bound and a new `up` finds the old dumps (the e2e teardown proved a deleted claim
+            // strands its Retain volume as Released).
+            { parent: scope.parent, protect: r.protect, retainOnDelete: true },
+        );
+        containers = [{ ...dump, command: ["/bin/sh", "-c", `${dumpScript(scope.name)}\n${pruneScript(backup.retentionDays)}`] }];
+        backupVolume = { name: "backup", persistentVolumeClaim: { claimName: claim.metadata.name } };
+    }
+
+    new k8s.batch.v1.CronJob(
+        name,
+        {
+            metadata: { name, namespace, labels },
+            spec: {
+                schedule: backup.schedule,
+                concurrencyPolicy: "Forbid",
+                startingDeadlineSeconds: 3600,
+                successfulJobsHistoryLimit: 3,
+                failedJobsHistoryLimit: 3,
+                jobTemplate: {
+                    metadata: { labels },
+                    spec: {
+                        backoffLimit: 2,
+                        activeDeadlineSeconds: 6 * 3600,
+                        ttlSecondsAfterFinished: 7 * 24 * 3600,
+                        template: {
+                            metadata: { labels },
+                            spec: {
+                                serviceAccountName: serviceAccount.metadata.name,
+                                automountServiceAccountToken: false,
+                                restartPolicy: "Never",
+                                securityContext: restrictedPodSecurityContext(POSTGRES_UID),
+                                initContainers,
+                                containers,
+                                volumes: [backupVolume, scratchVolume("tmp", "256Mi")],
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        { parent: scope.parent },
+    );
+
+    networkPolicy(scope, name, backupLabels, [], egress);
+}
+
+/** An env list as is, once every name is known to appear only once (a repeat is a platform bug, not something to merge). */
+export function uniqueEnv(owner: string, env: readonly k8s.types.input.core.v1.EnvVar[]): k8s.types.input.core.v1.EnvVar[] {
+    const names = env.map((e) => String(e.name));
+    const repeated = names.filter((n, i) => names.indexOf(n) !== i);
+    if (repeated.length > 0) {
+        throw new Error(`${owner}: env ${[...new Set(repeated)].join(", ")} set more than once (identity binding and backup uploader overlap)`);
+    }
+    return [...env];
+}

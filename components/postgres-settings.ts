@@ -1,0 +1,116 @@
+/**
+ * PostgresStateful's arguments, their defaults and validation, and the server settings derived from them. The
+ * component itself is in postgres.ts, its backup CronJob in postgres-backup.ts.
+ */
+import type { BackupStore, WorkloadIdentity } from "../platform/contract";
+import { cronProblem } from "../lib/cron";
+import { MiB, parseQuantity, toMegabytesSetting } from "../lib/quantity";
+import type { DataComponentArgs } from "./data-tier";
+import { checkDataSizing, Problem, problem } from "./validation";
+import { withDefaults } from "./defaults";
+import { KEYS, numberDefault, stringDefault } from "../config";
+
+/** PostgreSQL 16, the official image (Debian), pinned. It runs as the `postgres` user, UID/GID 999. */
+export const POSTGRES_IMAGE = "postgres:16.9-bookworm";
+export const POSTGRES_UID = 999;
+export const POSTGRES_PORT = 5432;
+
+export interface PostgresBackupArgs {
+    /** Cron schedule of the backup job. */
+    readonly schedule: string;
+    /** Days a backup is kept: the bucket's rule on a cloud store, pruning by the job on a backup volume. */
+    readonly retentionDays: number;
+    /** Where dumps go (the platform's store). */
+    readonly store: BackupStore;
+    /** How the job gets permission to write there (the platform's hook). */
+    readonly identity: WorkloadIdentity;
+    /** Size of the backup volume when the store is a volume. @default config key `backupVolumeSize` */
+    readonly volumeSize?: string;
+}
+
+export interface PostgresStatefulArgs extends DataComponentArgs {
+    /** Data volume size; can grow later, never shrink. @default config key `postgresStorageSize` */
+    readonly storageSize?: string;
+    /** Memory request and limit; shared_buffers and effective_cache_size derive from it. @default config key `postgresMemory` */
+    readonly memory?: string;
+    /** CPU request (limit: twice this). @default config key `postgresCpu` */
+    readonly cpu?: string;
+    /** max_connections. @default config key `postgresMaxConnections` */
+    readonly maxConnections?: number;
+    /** Database created at first start. @default "herd" */
+    readonly database?: string;
+    /** Owner of that database. @default "herd" */
+    readonly user?: string;
+    /** @default POSTGRES_IMAGE */
+    readonly image?: string;
+    /** Backups; undefined: none (herd's stacks always configure them). */
+    readonly backup?: PostgresBackupArgs;
+}
+
+/** Every default, in one place. */
+export function postgresDefaults(args: PostgresStatefulArgs) {
+    return {
+        ...withDefaults(args, {
+            storageSize: stringDefault("postgresStorageSize"),
+            memory: stringDefault("postgresMemory"),
+            cpu: stringDefault("postgresCpu"),
+            maxConnections: numberDefault("postgresMaxConnections"),
+            database: "herd",
+            user: "herd",
+            image: POSTGRES_IMAGE,
+            protect: KEYS.protectData.default,
+        }),
+        backupVolumeSize: args.backup?.volumeSize ?? stringDefault("backupVolumeSize"),
+    };
+}
+
+export type PostgresResolved = ReturnType<typeof postgresDefaults>;
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Every problem with the arguments: the property (`backup.schedule` for a backup's) and what was expected. */
+export function postgresProblems(r: PostgresResolved, backup: PostgresBackupArgs | undefined): Problem[] {
+    const problems = checkDataSizing({ storageSize: r.storageSize, memory: r.memory, minMemoryBytes: 256 * MiB, minMemoryText: "256Mi", cpu: r.cpu });
+    if (!Number.isInteger(r.maxConnections) || r.maxConnections < 10) {
+        problems.push(problem("maxConnections", `expected a whole number of at least 10, got ${r.maxConnections}`));
+    }
+    for (const [field, value] of [["database", r.database], ["user", r.user]] as const) {
+        if (!IDENTIFIER.test(value)) {
+            problems.push(problem(field, `expected a lowercase SQL identifier (letters, digits, _), got ${JSON.stringify(value)}`));
+        }
+    }
+    if (r.user === "postgres") {
+        problems.push(problem("user", 'expected an application user, not the superuser "postgres"'));
+    }
+    if (backup !== undefined) {
+        const cron = cronProblem(backup.schedule);
+        if (cron !== undefined) {
+            problems.push(problem("backup.schedule", cron));
+        }
+        if (!Number.isInteger(backup.retentionDays) || backup.retentionDays < 1) {
+            problems.push(problem("backup.retentionDays", `expected a whole number of days, at least 1, got ${backup.retentionDays}`));
+        }
+        const size = parseQuantity(r.backupVolumeSize);
+        if (size === undefined || size <= 0) {
+            problems.push(problem("backup.volumeSize", `expected a Kubernetes quantity such as 50Gi, got ${JSON.stringify(r.backupVolumeSize)}`));
+        }
+    }
+    return problems;
+}
+
+/** Server settings derived from the memory limit: a quarter for shared buffers, three quarters expected as cache. */
+export function postgresSettings(memory: string, maxConnections: number): Record<string, string> {
+    const bytes = parseQuantity(memory) ?? 0;
+    return {
+        max_connections: String(maxConnections),
+        shared_buffers: toMegabytesSetting(bytes * 0.25),
+        effective_cache_size: toMegabytesSetting(bytes * 0.75),
+        maintenance_work_mem: toMegabytesSetting(Math.min(bytes / 16, 2 * 1024 * MiB)),
+        // The data volume is the durable copy: never trade it for speed.
+        fsync: "on",
+        synchronous_commit: "on",
+        full_page_writes: "on",
+        password_encryption: "scram-sha-256",
+        listen_addresses: "*",
+    };
+}
