@@ -266,7 +266,8 @@ export interface UnderMocks<T> {
 /**
  * Runs `fn` (a component, a platform, any resources) inside a stack under the mocks, waits for every registration,
  * and hands back what it returned or threw, the mocks' records and each resource's options. `config` replaces the
- * stack config first (the mocks answer for the region and project it names); `mocks` lets a test record more.
+ * stack config first (what the program reads; the mocks take region and project from each resource's provider);
+ * `mocks` lets a test record more.
  */
 export async function evaluateUnderMocks<T>(
     fn: () => T,

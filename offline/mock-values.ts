@@ -1,4 +1,4 @@
-/** Values and helpers the mocks share: secret markers, deterministic suffixes, the account and region. */
+/** Values and helpers the mocks share: secret markers, deterministic suffixes, the account, where things land. */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -60,11 +60,74 @@ export function suffix(seed: string, length: number): string {
 
 export const ACCOUNT_ID = "123456789012";
 
-/** The region the stack configured, as a provider would see it. */
-export function region(): string {
-    const config = pulumi.runtime.allConfig();
-    const set = (v: string | undefined) => (v === undefined || v === "" ? undefined : v); // "" means not set
-    return set(config["herd:awsRegion"]) ?? set(config["herd:gcpRegion"]) ?? "eu-west-1";
+/** Where a cloud resource or invoke lands: the region and project its provider would use for it. */
+export interface Placement {
+    readonly region: string;
+    readonly project: string;
+}
+
+/**
+ * The last resort, when neither a resource's (or invoke's) inputs nor its provider name a region or project: fixed
+ * values, never the stack's config (a provider knows its own settings, not herd's keys).
+ */
+export const FALLBACK_PLACEMENT: Placement = { region: "eu-west-1", project: "offline-project" };
+
+/** A non-empty string, else undefined ("" means not set). */
+function given(v: unknown): string | undefined {
+    return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+/**
+ * A provider's reference, as the SDK hands it to the mocks on every resource and invoke that uses it, is
+ * `<urn>::<id>`, with `<urn>` = `urn:pulumi:<stack>::<project>::<type>::<name>` and `<type>` prefixed by its parent's
+ * (`herd:index:AwsPlatform$pulumi:providers:aws`). The mocks are not told a resource's parent, so a provider is known
+ * by the parts of its reference they are told when it registers: its type, name and id.
+ */
+function providerKey(type: string, name: string, id: string): string {
+    return JSON.stringify([type, name, id]);
+}
+
+/** The key of the provider a reference names, or undefined for no reference (the default provider). */
+function referenceKey(reference: string | undefined): string | undefined {
+    const parts = (reference ?? "").split("::");
+    if (parts.length < 5) {
+        return undefined;
+    }
+    // urn:pulumi:<stack> :: <project> :: <parents$type> :: <name...> :: <id>
+    return providerKey(parts[2].split("$").pop() ?? parts[2], parts.slice(3, -1).join("::"), parts[parts.length - 1]);
+}
+
+/**
+ * The region and project of every provider the program creates (recorded as the mocks answer for it), so a cloud
+ * resource or invoke is answered for the provider it goes through, as a real provider would answer.
+ */
+export class ProviderPlacements {
+    private readonly providers = new Map<string, Partial<Placement>>();
+
+    /** Records a provider (`pulumi:providers:<pkg>`) with the id the mocks gave it. */
+    record(type: string, name: string, id: string, inputs: State): void {
+        this.providers.set(providerKey(type, name, id), { region: given(inputs["region"]), project: given(inputs["project"]) });
+    }
+
+    /**
+     * Where a resource or invoke lands: its own `region`/`project` inputs first, then its provider's, then the fixed
+     * fallback. A component (pulumi-eks's Cluster) gets its providers through a map the mocks are not told; it is
+     * answered for the one provider that names a region or project, when the program created exactly one.
+     */
+    of(args: { readonly inputs: unknown; readonly provider?: string; readonly custom?: boolean }): Placement {
+        const inputs = (args.inputs ?? {}) as State;
+        const key = referenceKey(args.provider);
+        const provider = (key === undefined ? undefined : this.providers.get(key)) ?? (args.custom === false ? this.only() : undefined);
+        return {
+            region: given(inputs["region"]) ?? provider?.region ?? FALLBACK_PLACEMENT.region,
+            project: given(inputs["project"]) ?? provider?.project ?? FALLBACK_PLACEMENT.project,
+        };
+    }
+
+    private only(): Partial<Placement> | undefined {
+        const placed = [...this.providers.values()].filter((p) => p.region !== undefined || p.project !== undefined);
+        return placed.length === 1 ? placed[0] : undefined;
+    }
 }
 
 /** Pulumi's auto-name for a cloud resource: `${name}-${7 hex}`, deterministic here. */

@@ -4,7 +4,7 @@
  * `awsState` returns undefined for types it does not know, and the generic cloud answer is used.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { ACCOUNT_ID, physicalName, region, State, suffix, wrapSecret } from "./mock-values";
+import { ACCOUNT_ID, physicalName, Placement, State, suffix, wrapSecret } from "./mock-values";
 
 /** An EC2-style id: `<prefix>-` and 17 hex digits, deterministic per resource. */
 function ec2Id(prefix: string, args: pulumi.runtime.MockResourceArgs): string {
@@ -37,13 +37,13 @@ const EC2_PREFIXES: Readonly<Record<string, string>> = {
 };
 
 /** What pulumi-eks's Cluster component reports, shaped like the real outputs herd reads. */
-function eksClusterComponentState(args: pulumi.runtime.MockResourceArgs): State {
+function eksClusterComponentState(args: pulumi.runtime.MockResourceArgs, region: string): State {
     const inputs = (args.inputs ?? {}) as State;
     const name = typeof inputs["name"] === "string" ? inputs["name"] : `${args.name}-eksCluster-${suffix(args.name, 7)}`;
     const id = eksId(name);
-    const endpoint = `https://${id}.gr7.${region()}.eks.amazonaws.com`;
+    const endpoint = `https://${id}.gr7.${region}.eks.amazonaws.com`;
     const caData = Buffer.from(`-----BEGIN CERTIFICATE-----\nMOCK-${name}\n-----END CERTIFICATE-----\n`).toString("base64");
-    const issuerHost = `oidc.eks.${region()}.amazonaws.com/id/${id}`;
+    const issuerHost = `oidc.eks.${region}.amazonaws.com/id/${id}`;
     const clusterSecurityGroupId = `sg-${suffix(`cluster-sg:${name}`, 17)}`;
     // pulumi-eks's kubeconfig: exec auth through `aws eks get-token`, no credential inside. Not marked secret by
     // pulumi-eks itself; herd must mark it.
@@ -60,7 +60,7 @@ function eksClusterComponentState(args: pulumi.runtime.MockResourceArgs): State 
                     exec: {
                         apiVersion: "client.authentication.k8s.io/v1beta1",
                         command: "aws",
-                        args: ["--region", region(), "eks", "get-token", "--cluster-name", name, "--output", "json"],
+                        args: ["--region", region, "eks", "get-token", "--cluster-name", name, "--output", "json"],
                         env: [{ name: "KUBERNETES_EXEC_INFO", value: '{"apiVersion": "client.authentication.k8s.io/v1beta1"}' }],
                     },
                 },
@@ -70,7 +70,7 @@ function eksClusterComponentState(args: pulumi.runtime.MockResourceArgs): State 
     return {
         eksCluster: {
             name,
-            arn: `arn:aws:eks:${region()}:${ACCOUNT_ID}:cluster/${name}`,
+            arn: `arn:aws:eks:${region}:${ACCOUNT_ID}:cluster/${name}`,
             endpoint,
             version: inputs["version"],
             status: "ACTIVE",
@@ -99,10 +99,11 @@ function eksClusterComponentState(args: pulumi.runtime.MockResourceArgs): State 
     };
 }
 
-export function awsState(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: State } | undefined {
+/** The answer for an AWS resource (or pulumi-eks's Cluster) in the region it lands in; undefined for other types. */
+export function awsState(args: pulumi.runtime.MockResourceArgs, { region }: Placement): { id: string | undefined; state: State } | undefined {
     const inputs = (args.inputs ?? {}) as State;
     if (args.type === "eks:index:Cluster") {
-        return { id: undefined, state: eksClusterComponentState(args) };
+        return { id: undefined, state: eksClusterComponentState(args, region) };
     }
     const physical = physicalName(args);
     const state: State = { name: physical, ...inputs };
@@ -111,30 +112,30 @@ export function awsState(args: pulumi.runtime.MockResourceArgs): { id: string | 
         return undefined;
     }
     const service = (module ?? "").split("/")[0];
-    state["arn"] = `arn:aws:${service}:${region()}:${ACCOUNT_ID}:${args.type.split(":").pop()?.toLowerCase()}/${String(state["name"])}`;
+    state["arn"] = `arn:aws:${service}:${region}:${ACCOUNT_ID}:${args.type.split(":").pop()?.toLowerCase()}/${String(state["name"])}`;
     let id = physical;
     const ec2Prefix = EC2_PREFIXES[args.type];
     if (ec2Prefix !== undefined) {
         id = ec2Id(ec2Prefix, args);
-        state["arn"] = `arn:aws:ec2:${region()}:${ACCOUNT_ID}:${(args.type.split(":").pop() ?? "").replace(/[A-Z]/g, (c, i: number) => `${i === 0 ? "" : "-"}${c.toLowerCase()}`)}/${id}`;
+        state["arn"] = `arn:aws:ec2:${region}:${ACCOUNT_ID}:${(args.type.split(":").pop() ?? "").replace(/[A-Z]/g, (c, i: number) => `${i === 0 ? "" : "-"}${c.toLowerCase()}`)}/${id}`;
     }
     switch (args.type) {
         case "aws:eks/cluster:Cluster": {
             const clusterId = suffix(`eks:${args.name}`, 32).toUpperCase();
-            state["endpoint"] = `https://${clusterId}.gr7.${region()}.eks.amazonaws.com`;
+            state["endpoint"] = `https://${clusterId}.gr7.${region}.eks.amazonaws.com`;
             state["certificateAuthority"] = { data: Buffer.from(`-----BEGIN CERTIFICATE-----\nMOCK-${args.name}\n-----END CERTIFICATE-----\n`).toString("base64") };
-            state["identities"] = [{ oidcs: [{ issuer: `https://oidc.eks.${region()}.amazonaws.com/id/${clusterId}` }] }];
+            state["identities"] = [{ oidcs: [{ issuer: `https://oidc.eks.${region}.amazonaws.com/id/${clusterId}` }] }];
             state["status"] = "ACTIVE";
             break;
         }
         case "aws:eks/nodeGroup:NodeGroup":
             state["nodeGroupName"] = inputs["nodeGroupName"] ?? physical;
-            state["arn"] = `arn:aws:eks:${region()}:${ACCOUNT_ID}:nodegroup/${String(inputs["clusterName"])}/${physical}/${uuid(physical)}`;
+            state["arn"] = `arn:aws:eks:${region}:${ACCOUNT_ID}:nodegroup/${String(inputs["clusterName"])}/${physical}/${uuid(physical)}`;
             state["status"] = "ACTIVE";
             id = `${String(inputs["clusterName"])}:${physical}`;
             break;
         case "aws:eks/addon:Addon":
-            state["arn"] = `arn:aws:eks:${region()}:${ACCOUNT_ID}:addon/${String(inputs["clusterName"])}/${String(inputs["addonName"])}/${uuid(args.name)}`;
+            state["arn"] = `arn:aws:eks:${region}:${ACCOUNT_ID}:addon/${String(inputs["clusterName"])}/${String(inputs["addonName"])}/${uuid(args.name)}`;
             state["addonVersion"] = inputs["addonVersion"] ?? "v1.0.0-eksbuild.1";
             id = `${String(inputs["clusterName"])}:${String(inputs["addonName"])}`;
             break;
@@ -164,7 +165,7 @@ export function awsState(args: pulumi.runtime.MockResourceArgs): { id: string | 
         case "aws:kms/key:Key": {
             const keyId = uuid(`kms:${args.name}`);
             state["keyId"] = keyId;
-            state["arn"] = `arn:aws:kms:${region()}:${ACCOUNT_ID}:key/${keyId}`;
+            state["arn"] = `arn:aws:kms:${region}:${ACCOUNT_ID}:key/${keyId}`;
             id = keyId;
             break;
         }
@@ -175,8 +176,8 @@ export function awsState(args: pulumi.runtime.MockResourceArgs): { id: string | 
             state["bucket"] = bucket;
             state["arn"] = `arn:aws:s3:::${bucket}`;
             state["bucketDomainName"] = `${bucket}.s3.amazonaws.com`;
-            state["bucketRegionalDomainName"] = `${bucket}.s3.${region()}.amazonaws.com`;
-            state["region"] = region();
+            state["bucketRegionalDomainName"] = `${bucket}.s3.${region}.amazonaws.com`;
+            state["region"] = region;
             id = bucket;
             break;
         }
@@ -184,15 +185,15 @@ export function awsState(args: pulumi.runtime.MockResourceArgs): { id: string | 
             const repoName = typeof inputs["name"] === "string" ? inputs["name"] : physical;
             state["name"] = repoName;
             state["registryId"] = ACCOUNT_ID;
-            state["repositoryUrl"] = `${ACCOUNT_ID}.dkr.ecr.${region()}.amazonaws.com/${repoName}`;
-            state["arn"] = `arn:aws:ecr:${region()}:${ACCOUNT_ID}:repository/${repoName}`;
+            state["repositoryUrl"] = `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${repoName}`;
+            state["arn"] = `arn:aws:ecr:${region}:${ACCOUNT_ID}:repository/${repoName}`;
             id = repoName;
             break;
         }
         case "aws:cloudwatch/logGroup:LogGroup": {
             const logGroup = typeof inputs["name"] === "string" ? inputs["name"] : physical;
             state["name"] = logGroup;
-            state["arn"] = `arn:aws:logs:${region()}:${ACCOUNT_ID}:log-group:${logGroup}`;
+            state["arn"] = `arn:aws:logs:${region}:${ACCOUNT_ID}:log-group:${logGroup}`;
             id = logGroup;
             break;
         }
@@ -209,7 +210,7 @@ const ADDON_VERSIONS: Readonly<Record<string, string>> = {
 };
 
 /** Realistic answers for the invokes the AWS platform makes. */
-export const AWS_INVOKES: Readonly<Record<string, (inputs: State) => State>> = {
+export const AWS_INVOKES: Readonly<Record<string, (inputs: State, placement: Placement) => State>> = {
     "aws:index/getCallerIdentity:getCallerIdentity": () => ({
         accountId: ACCOUNT_ID,
         arn: `arn:aws:iam::${ACCOUNT_ID}:user/offline`,
@@ -217,25 +218,25 @@ export const AWS_INVOKES: Readonly<Record<string, (inputs: State) => State>> = {
         id: ACCOUNT_ID,
     }),
     "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com", id: "aws", reverseDnsPrefix: "com.amazonaws" }),
-    "aws:index/getRegion:getRegion": () => ({ name: region(), region: region(), id: region() }),
-    "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({
-        names: ["a", "b", "c"].map((z) => `${region()}${z}`),
+    "aws:index/getRegion:getRegion": (_inputs, { region }) => ({ name: region, region, id: region }),
+    "aws:index/getAvailabilityZones:getAvailabilityZones": (_inputs, { region }) => ({
+        names: ["a", "b", "c"].map((z) => `${region}${z}`),
         zoneIds: ["1", "2", "3"].map((z) => `euw1-az${z}`),
-        id: region(),
+        id: region,
     }),
-    "aws:ecr/getAuthorizationToken:getAuthorizationToken": () => ({
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": (_inputs, { region }) => ({
         userName: "AWS",
         password: wrapSecret("offline-ecr-token"),
         authorizationToken: wrapSecret(Buffer.from("AWS:offline-ecr-token").toString("base64")),
-        proxyEndpoint: `https://${ACCOUNT_ID}.dkr.ecr.${region()}.amazonaws.com`,
-        id: region(),
+        proxyEndpoint: `https://${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com`,
+        id: region,
     }),
-    "aws:eks/getAddonVersion:getAddonVersion": (inputs) => {
+    "aws:eks/getAddonVersion:getAddonVersion": (inputs, { region }) => {
         const addonName = String(inputs["addonName"]);
         const version = ADDON_VERSIONS[addonName];
         if (version === undefined) {
             throw new Error(`the offline harness knows no version of the EKS add-on ${JSON.stringify(addonName)}; add it to ADDON_VERSIONS`);
         }
-        return { addonName, kubernetesVersion: inputs["kubernetesVersion"], mostRecent: inputs["mostRecent"], region: region(), version, id: addonName };
+        return { addonName, kubernetesVersion: inputs["kubernetesVersion"], mostRecent: inputs["mostRecent"], region, version, id: addonName };
     },
 };

@@ -3,54 +3,47 @@
  * platform makes. `gcpState` returns undefined for types outside `gcp:`; a `gcp:` type it has no answer for fails
  * loudly, so a new resource cannot silently run on a made-up state: add a realistic answer here.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { physicalName, region, State, suffix, wrapSecret } from "./mock-values";
+import type * as pulumi from "@pulumi/pulumi";
+import { physicalName, Placement, State, suffix, wrapSecret } from "./mock-values";
 
 const COMPUTE = "https://www.googleapis.com/compute/v1";
-
-/** The project a resource lands in: its own `project` input, else the provider's (the stack's gcpProject). */
-function project(inputs: State): string {
-    const own = inputs["project"];
-    if (typeof own === "string" && own !== "") {
-        return own;
-    }
-    const configured = pulumi.runtime.allConfig()["herd:gcpProject"];
-    return configured !== undefined && configured !== "" ? configured : "offline-project";
-}
 
 function text(inputs: State, key: string, fallback: string): string {
     const v = inputs[key];
     return typeof v === "string" && v !== "" ? v : fallback;
 }
 
-/** Extra state per type, from the inputs and the resource's (auto-)name. Returns the provider id. */
-type Answer = (inputs: State, name: string, state: State, args: pulumi.runtime.MockResourceArgs) => string;
+/**
+ * Extra state per type, from the inputs, the resource's (auto-)name and where it lands (its own project and region
+ * inputs, else its provider's). Returns the provider id.
+ */
+type Answer = (inputs: State, name: string, state: State, args: pulumi.runtime.MockResourceArgs, at: Placement) => string;
 
 const ETAG = (args: pulumi.runtime.MockResourceArgs) => `BwY${suffix(`etag:${args.name}`, 10)}=`;
 
 const ANSWERS: Readonly<Record<string, Answer>> = {
-    "gcp:compute/network:Network": (inputs, name, state) => {
-        const id = `projects/${project(inputs)}/global/networks/${name}`;
+    "gcp:compute/network:Network": (_inputs, name, state, _args, at) => {
+        const id = `projects/${at.project}/global/networks/${name}`;
         state["selfLink"] = `${COMPUTE}/${id}`;
         state["numericId"] = String(parseInt(suffix(`net:${name}`, 12), 16));
         return id;
     },
-    "gcp:compute/subnetwork:Subnetwork": (inputs, name, state) => {
-        const id = `projects/${project(inputs)}/regions/${text(inputs, "region", region())}/subnetworks/${name}`;
+    "gcp:compute/subnetwork:Subnetwork": (inputs, name, state, _args, at) => {
+        const id = `projects/${at.project}/regions/${text(inputs, "region", at.region)}/subnetworks/${name}`;
         state["selfLink"] = `${COMPUTE}/${id}`;
         const primary = text(inputs, "ipCidrRange", "10.10.0.0/20");
         state["gatewayAddress"] = primary.replace(/\.\d+\/\d+$/, ".1");
         return id;
     },
-    "gcp:compute/router:Router": (inputs, name, state) => {
-        const id = `projects/${project(inputs)}/regions/${text(inputs, "region", region())}/routers/${name}`;
+    "gcp:compute/router:Router": (inputs, name, state, _args, at) => {
+        const id = `projects/${at.project}/regions/${text(inputs, "region", at.region)}/routers/${name}`;
         state["selfLink"] = `${COMPUTE}/${id}`;
         return id;
     },
-    "gcp:compute/routerNat:RouterNat": (inputs, name) => `${project(inputs)}/${text(inputs, "region", region())}/${String(inputs["router"])}/${name}`,
-    "gcp:container/cluster:Cluster": (inputs, name, state, args) => {
-        const location = text(inputs, "location", region());
-        const id = `projects/${project(inputs)}/locations/${location}/clusters/${name}`;
+    "gcp:compute/routerNat:RouterNat": (inputs, name, _state, _args, at) => `${at.project}/${text(inputs, "region", at.region)}/${String(inputs["router"])}/${name}`,
+    "gcp:container/cluster:Cluster": (inputs, name, state, args, at) => {
+        const location = text(inputs, "location", at.region);
+        const id = `projects/${at.project}/locations/${location}/clusters/${name}`;
         state["selfLink"] = `https://container.googleapis.com/v1/${id}`;
         state["endpoint"] = `34.${parseInt(suffix(args.name, 2), 16)}.${parseInt(suffix(`${args.name}x`, 2), 16)}.10`;
         state["masterAuth"] = {
@@ -71,47 +64,45 @@ const ANSWERS: Readonly<Record<string, Answer>> = {
         state["labelFingerprint"] = suffix(`labels:${name}`, 8);
         return id;
     },
-    "gcp:container/nodePool:NodePool": (inputs, name, state) => {
+    "gcp:container/nodePool:NodePool": (inputs, name, state, _args, at) => {
         const cluster = text(inputs, "cluster", "cluster");
         state["instanceGroupUrls"] = ["a", "b", "c"].map(
-            (z) => `${COMPUTE}/projects/${project(inputs)}/zones/${region()}-${z}/instanceGroupManagers/gke-${name}-grp`,
+            (z) => `${COMPUTE}/projects/${at.project}/zones/${at.region}-${z}/instanceGroupManagers/gke-${name}-grp`,
         );
-        return cluster.startsWith("projects/") ? `${cluster}/nodePools/${name}` : `${project(inputs)}/${region()}/${cluster}/${name}`;
+        return cluster.startsWith("projects/") ? `${cluster}/nodePools/${name}` : `${at.project}/${at.region}/${cluster}/${name}`;
     },
-    "gcp:serviceaccount/account:Account": (inputs, _name, state, args) => {
-        const p = project(inputs);
-        const email = `${text(inputs, "accountId", args.name)}@${p}.iam.gserviceaccount.com`;
-        const id = `projects/${p}/serviceAccounts/${email}`;
+    "gcp:serviceaccount/account:Account": (inputs, _name, state, args, at) => {
+        const email = `${text(inputs, "accountId", args.name)}@${at.project}.iam.gserviceaccount.com`;
+        const id = `projects/${at.project}/serviceAccounts/${email}`;
         state["name"] = id;
         state["email"] = email;
         state["member"] = `serviceAccount:${email}`;
-        state["project"] = p;
+        state["project"] = at.project;
         state["uniqueId"] = String(BigInt(`0x${suffix(`sa:${email}`, 15)}`));
         return id;
     },
-    "gcp:artifactregistry/repository:Repository": (inputs, _name, state, args) => {
-        const p = project(inputs);
-        const location = text(inputs, "location", region());
+    "gcp:artifactregistry/repository:Repository": (inputs, _name, state, args, at) => {
+        const location = text(inputs, "location", at.region);
         const repositoryId = text(inputs, "repositoryId", args.name);
-        const id = `projects/${p}/locations/${location}/repositories/${repositoryId}`;
+        const id = `projects/${at.project}/locations/${location}/repositories/${repositoryId}`;
         state["name"] = repositoryId;
-        state["project"] = p;
-        state["registryUri"] = `${location}-docker.pkg.dev/${p}/${repositoryId}`;
+        state["project"] = at.project;
+        state["registryUri"] = `${location}-docker.pkg.dev/${at.project}/${repositoryId}`;
         return id;
     },
-    "gcp:storage/bucket:Bucket": (inputs, name, state) => {
+    "gcp:storage/bucket:Bucket": (_inputs, name, state, _args, at) => {
         state["url"] = `gs://${name}`;
         state["selfLink"] = `https://www.googleapis.com/storage/v1/b/${name}`;
-        state["project"] = project(inputs);
+        state["project"] = at.project;
         return name;
     },
-    "gcp:projects/iAMMember:IAMMember": (inputs, _name, state, args) => {
+    "gcp:projects/iAMMember:IAMMember": (inputs, _name, state, args, at) => {
         state["etag"] = ETAG(args);
-        return `${project(inputs)}/${String(inputs["role"])}/${String(inputs["member"])}`;
+        return `${at.project}/${String(inputs["role"])}/${String(inputs["member"])}`;
     },
-    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": (inputs, _name, state, args) => {
+    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": (inputs, _name, state, args, at) => {
         state["etag"] = ETAG(args);
-        return `projects/${project(inputs)}/locations/${String(inputs["location"])}/repositories/${String(inputs["repository"])}/${String(inputs["role"])}/${String(inputs["member"])}`;
+        return `projects/${at.project}/locations/${String(inputs["location"])}/repositories/${String(inputs["repository"])}/${String(inputs["role"])}/${String(inputs["member"])}`;
     },
     "gcp:storage/bucketIAMMember:BucketIAMMember": (inputs, _name, state, args) => {
         state["etag"] = ETAG(args);
@@ -123,7 +114,8 @@ const ANSWERS: Readonly<Record<string, Answer>> = {
     },
 };
 
-export function gcpState(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: State } | undefined {
+/** The answer for a GCP resource where it lands; undefined for types outside `gcp:`. */
+export function gcpState(args: pulumi.runtime.MockResourceArgs, at: Placement): { id: string | undefined; state: State } | undefined {
     if (!args.type.startsWith("gcp:")) {
         return undefined;
     }
@@ -137,16 +129,16 @@ export function gcpState(args: pulumi.runtime.MockResourceArgs): { id: string | 
     // Pulumi's auto-name unless the program named the resource itself.
     const name = text(inputs, "name", physicalName(args));
     const state: State = { ...inputs, name };
-    const id = answer(inputs, name, state, args);
+    const id = answer(inputs, name, state, args, at);
     return { id, state };
 }
 
 /** Realistic answers for the invokes the GCP platform makes. */
-export const GCP_INVOKES: Readonly<Record<string, (inputs: State) => State>> = {
-    "gcp:organizations/getClientConfig:getClientConfig": () => ({
+export const GCP_INVOKES: Readonly<Record<string, (inputs: State, at: Placement) => State>> = {
+    "gcp:organizations/getClientConfig:getClientConfig": (_inputs, at) => ({
         accessToken: wrapSecret("offline-gcp-access-token"),
-        project: pulumi.runtime.allConfig()["herd:gcpProject"] ?? "offline-project",
-        region: region(),
+        project: at.project,
+        region: at.region,
         zone: "",
         defaultLabels: {},
         id: "offline",

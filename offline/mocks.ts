@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { computedPlaceholder, registerComputed, registerComputedState, State, suffix, unwrap, wrapSecret } from "./mock-values";
+import { computedPlaceholder, Placement, ProviderPlacements, registerComputed, registerComputedState, State, suffix, unwrap, wrapSecret } from "./mock-values";
 import { AWS_INVOKES, awsState } from "./mocks-aws";
 import { GCP_INVOKES, gcpState } from "./mocks-gcp";
 import { tlsState } from "./mocks-tls";
@@ -58,19 +58,24 @@ function kubernetesState(args: pulumi.runtime.MockResourceArgs): { id: string; s
 
 
 /** Invokes with a realistic answer; anything else fails loudly. */
-const INVOKES: Readonly<Record<string, (inputs: State) => State>> = { ...AWS_INVOKES, ...GCP_INVOKES };
+const INVOKES: Readonly<Record<string, (inputs: State, at: Placement) => State>> = { ...AWS_INVOKES, ...GCP_INVOKES };
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly records: MockRecord[] = [];
+    /** Each provider's region and project: cloud resources and invokes are answered for the provider they use. */
+    private readonly placements = new ProviderPlacements();
 
     newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
         const inputs = (args.inputs ?? {}) as State;
         let result: { id: string | undefined; state: State };
         if (args.custom === false) {
             // herd's own components have no state; remote components (pulumi-eks) are answered like cloud resources.
-            result = awsState(args) ?? gcpState(args) ?? { id: undefined, state: {} };
+            const at = this.placements.of(args);
+            result = awsState(args, at) ?? gcpState(args, at) ?? { id: undefined, state: {} };
         } else if (args.type.startsWith("pulumi:providers:")) {
-            result = { id: `${suffix(`provider:${args.name}`, 8)}-0000-4000-8000-${suffix(args.name, 12)}`, state: inputs };
+            const id = `${suffix(`provider:${args.name}`, 8)}-0000-4000-8000-${suffix(args.name, 12)}`;
+            this.placements.record(args.type, args.name, id, inputs);
+            result = { id, state: inputs };
         } else if (args.type.startsWith("kubernetes:")) {
             result = kubernetesState(args);
         } else if (args.type === "random:index/randomPassword:RandomPassword") {
@@ -91,7 +96,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         } else {
             // Cloud resources (and remote components such as pulumi-eks's Cluster): ids, ARNs, endpoints, digests.
             const physical = `${args.name}-${suffix(`${args.type}::${args.name}`, 7)}`;
-            result = awsState(args) ?? gcpState(args) ?? { id: physical, state: { name: physical, ...inputs } };
+            const at = this.placements.of(args);
+            result = awsState(args, at) ?? gcpState(args, at) ?? { id: physical, state: { name: physical, ...inputs } };
         }
         if (args.type === "docker:index/image:Image") {
             // The digest exists only once the image is pushed; the tag in the name (a hash of the build context) is
@@ -115,7 +121,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
         const answer = INVOKES[args.token];
         if (answer !== undefined) {
-            return answer(args.inputs as State);
+            return answer(args.inputs as State, this.placements.of(args));
         }
         throw new Error(
             `the offline harness has no mock for the invoke ${args.token}; add a realistic answer in offline/mocks.ts`,

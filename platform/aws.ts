@@ -19,7 +19,7 @@ import { AwsContext, physicalPrefix } from "./aws/common";
 import { createNetwork } from "./aws/network";
 import { createRegistry } from "./aws/registry";
 import { createStorage } from "./aws/storage";
-import type { BackupStore, Exposure, ImageSource, Platform, WorkloadIdentity } from "./contract";
+import type { Exposure, Platform } from "./contract";
 
 export type AwsStackConfig = HerdConfig & { platform: "aws" };
 
@@ -48,16 +48,9 @@ export function nlbExposure(tags: Readonly<Record<string, string>>): Exposure {
     };
 }
 
-export class AwsPlatform extends pulumi.ComponentResource implements Platform {
-    readonly name = "aws" as const;
-    readonly provider: k8s.Provider;
-    readonly secretsProvider: k8s.Provider;
-    readonly storageClassName: pulumi.Output<string>;
-    readonly images: ImageSource;
-    readonly exposure: Exposure;
-    readonly backupStore: BackupStore;
-    readonly workloadIdentity: WorkloadIdentity;
-    readonly outputs: Readonly<Record<string, pulumi.Input<unknown>>>;
+export class AwsPlatform extends pulumi.ComponentResource {
+    /** What components receive: the contract, built once the pieces exist. */
+    readonly platform: Platform;
     /** The provider every AWS resource of this stack uses. */
     readonly awsProvider: aws.Provider;
     readonly clusterName: pulumi.Output<string>;
@@ -89,42 +82,43 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
         this.clusterName = cluster.clusterName;
         this.kubeconfig = cluster.kubeconfig;
 
-        this.provider = new k8s.Provider(
+        const provider = new k8s.Provider(
             `${name}-k8s`,
             { kubeconfig: cluster.kubeconfig, enableServerSideApply: true },
             // Workloads wait for nodes to run on and DNS to resolve with.
             { parent: this, dependsOn: [cluster.nodeGroup, cluster.coredns] },
         );
-        this.secretsProvider = this.provider;
-        const storage = createStorage(ctx, settings, cluster, this.provider);
-        this.storageClassName = storage.storageClass.metadata.name;
+        const storage = createStorage(ctx, settings, cluster, provider);
+        const storageClassName = storage.storageClass.metadata.name;
 
         const registry = createRegistry(ctx, settings.ecrKeepImages);
-        this.images = {
-            kind: "build",
-            registry: registry.access,
-            repositories: { api: registry.repositories.api.repositoryUrl, frontend: registry.repositories.frontend.repositoryUrl },
-        };
-        this.exposure = nlbExposure(tags);
-
+        const repositories = { api: registry.repositories.api.repositoryUrl, frontend: registry.repositories.frontend.repositoryUrl };
         const backups = createS3BackupBucket(ctx, cfg.data.backup.retentionDays, cfg.data.protect);
-        this.backupStore = { kind: "objectStore", uploader: s3Uploader(backups.bucket.bucket, settings.region, undefined) };
-        this.workloadIdentity = { bind: (args) => bindBackupIdentity(ctx, backups, cluster, args) };
 
-        this.outputs = {
-            platform: "aws",
-            region: settings.region,
-            clusterName: this.clusterName,
-            kubeconfig: this.kubeconfig,
-            storageClass: this.storageClassName,
-            registry: this.images.repositories,
-            backupBucket: backups.bucket.bucket,
-            exposure: "loadBalancer (nlb)",
+        this.platform = {
+            name: "aws",
+            provider,
+            secretsProvider: provider,
+            storageClassName,
+            images: { kind: "build", registry: registry.access, repositories },
+            exposure: nlbExposure(tags),
+            backupStore: { kind: "objectStore", uploader: s3Uploader(backups.bucket.bucket, settings.region, undefined) },
+            workloadIdentity: { bind: (args) => bindBackupIdentity(ctx, backups, cluster, args) },
+            outputs: {
+                platform: "aws",
+                region: settings.region,
+                clusterName: this.clusterName,
+                kubeconfig: this.kubeconfig,
+                storageClass: storageClassName,
+                registry: repositories,
+                backupBucket: backups.bucket.bucket,
+                exposure: "loadBalancer (nlb)",
+            },
         };
-        this.registerOutputs({ clusterName: this.clusterName, storageClassName: this.storageClassName, backupBucket: backups.bucket.bucket });
+        this.registerOutputs({ clusterName: this.clusterName, storageClassName, backupBucket: backups.bucket.bucket });
     }
 }
 
 export function createAwsPlatform(cfg: AwsStackConfig): Platform {
-    return new AwsPlatform("aws", cfg);
+    return new AwsPlatform("aws", cfg).platform;
 }

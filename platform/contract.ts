@@ -49,7 +49,6 @@ export type Exposure =
           readonly reportsAddressAs: "ip" | "hostname";
       };
 
-/** Where backups are written. */
 /**
  * How finished dumps leave the cluster for an object store: the container a backup job runs after its dump, as data,
  * so a component builds it without knowing which store it is.
@@ -71,6 +70,7 @@ export interface BackupUploader {
     readonly egress: readonly k8s.types.input.networking.v1.NetworkPolicyEgressRule[];
 }
 
+/** Where backups are written. */
 export type BackupStore =
     | {
           /** An object store: dumps are written to a scratch volume and uploaded (the store's lifecycle expires them). */
@@ -103,6 +103,10 @@ export interface WorkloadIdentity {
     }): IdentityBinding;
 }
 
+/**
+ * What every platform hands components. Each implementation builds it as one object (its ComponentResource's
+ * `platform` field), and `createPlatform(cfg)` returns that object.
+ */
 export interface Platform {
     readonly name: HerdConfig["platform"];
     /** The provider every Kubernetes workload is created with. */

@@ -15,7 +15,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig } from "../config";
-import type { BackupStore, Exposure, ImageSource, Platform, WorkloadIdentity } from "./contract";
+import type { Platform } from "./contract";
 import { bindBackupWriter, createBackupBucket, gcsUploader } from "./gcp/backups";
 import { clusterKubeconfig, createCluster, createNodePool, createNodeServiceAccount } from "./gcp/cluster";
 import { defaultLabels, GcpOpts } from "./gcp/common";
@@ -29,16 +29,9 @@ export type GcpStackConfig = HerdConfig & { platform: "gcp" };
  * legacy target-pool NLB); it still reports an IP. */
 export const LOAD_BALANCER_ANNOTATIONS: Readonly<Record<string, string>> = { "cloud.google.com/l4-rbs": "enabled" };
 
-export class GcpPlatform extends pulumi.ComponentResource implements Platform {
-    readonly name = "gcp" as const;
-    readonly provider: k8s.Provider;
-    readonly secretsProvider: k8s.Provider;
-    readonly storageClassName: pulumi.Output<string>;
-    readonly images: ImageSource;
-    readonly exposure: Exposure;
-    readonly backupStore: BackupStore;
-    readonly workloadIdentity: WorkloadIdentity;
-    readonly outputs: Readonly<Record<string, pulumi.Input<unknown>>>;
+export class GcpPlatform extends pulumi.ComponentResource {
+    /** What components receive: the contract, built once the pieces exist. */
+    readonly platform: Platform;
     /** Kubeconfig for the cluster (gke-gcloud-auth-plugin); always a secret. */
     readonly kubeconfig: pulumi.Output<string>;
 
@@ -62,37 +55,41 @@ export class GcpPlatform extends pulumi.ComponentResource implements Platform {
 
         this.kubeconfig = clusterKubeconfig(c, gke);
         // Depends on the node pool so that workloads are created once there are nodes to run them.
-        this.provider = new k8s.Provider(
+        const provider = new k8s.Provider(
             `${name}-k8s`,
             { kubeconfig: this.kubeconfig, enableServerSideApply: true },
             { parent: this, dependsOn: [pool] },
         );
-        this.secretsProvider = this.provider;
 
-        const storageClass = createStorage(name, this.provider, this);
-        this.storageClassName = storageClass.metadata.name;
-
+        const storageClass = createStorage(name, provider, this);
+        const storageClassName = storageClass.metadata.name;
         const images = registryImageSource(c, repo, on);
-        this.images = images;
-        this.exposure = { kind: "loadBalancer", annotations: { ...LOAD_BALANCER_ANNOTATIONS }, reportsAddressAs: "ip" };
-        this.backupStore = { kind: "objectStore", uploader: gcsUploader(bucket.name) };
-        this.workloadIdentity = { bind: (args) => bindBackupWriter({ ...args, stack: cfg.stack, project: c.project, bucket, cluster: gke, provider: gcpProvider }) };
 
-        this.outputs = {
-            platform: "gcp",
-            project: c.project,
-            region: c.region,
-            clusterName: gke.name,
-            kubeconfig: this.kubeconfig,
-            storageClass: this.storageClassName,
-            registry: images.repositories,
-            backupBucket: bucket.name,
+        this.platform = {
+            name: "gcp",
+            provider,
+            secretsProvider: provider,
+            storageClassName,
+            images,
+            exposure: { kind: "loadBalancer", annotations: { ...LOAD_BALANCER_ANNOTATIONS }, reportsAddressAs: "ip" },
+            backupStore: { kind: "objectStore", uploader: gcsUploader(bucket.name) },
+            workloadIdentity: { bind: (args) => bindBackupWriter({ ...args, stack: cfg.stack, project: c.project, bucket, cluster: gke, provider: gcpProvider }) },
+            outputs: {
+                platform: "gcp",
+                project: c.project,
+                region: c.region,
+                clusterName: gke.name,
+                kubeconfig: this.kubeconfig,
+                storageClass: storageClassName,
+                registry: images.repositories,
+                backupBucket: bucket.name,
+            },
         };
-        this.registerOutputs({ clusterName: gke.name, kubeconfig: this.kubeconfig, storageClassName: this.storageClassName });
+        this.registerOutputs({ clusterName: gke.name, kubeconfig: this.kubeconfig, storageClassName });
     }
 }
 
 /** Builds the GCP platform. Kept as a function: platform/index.ts loads this module (and @pulumi/gcp) lazily. */
 export function createGcpPlatform(cfg: GcpStackConfig): Platform {
-    return new GcpPlatform("gcp", cfg);
+    return new GcpPlatform("gcp", cfg).platform;
 }

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig, OnpremConfig } from "../config";
 import { recommendedLabels } from "../lib/labels";
 import { s3Uploader } from "./aws/backups";
-import type { BackupStore, Exposure, IdentityBinding, ImageSource, Platform, WorkloadIdentity } from "./contract";
+import type { Exposure, IdentityBinding, ImageSource, Platform } from "./contract";
 
 export type OnpremStackConfig = HerdConfig & { platform: "onprem" };
 
@@ -33,16 +33,9 @@ export function secretsRenderDirectory(renderDirectory: string): string {
     return `${renderDirectory.replace(/\/+$/, "")}.secrets`;
 }
 
-export class OnpremPlatform extends pulumi.ComponentResource implements Platform {
-    readonly name = "onprem" as const;
-    readonly provider: k8s.Provider;
-    readonly secretsProvider: k8s.Provider;
-    readonly storageClassName: pulumi.Output<string>;
-    readonly images: ImageSource;
-    readonly exposure: Exposure;
-    readonly backupStore: BackupStore;
-    readonly workloadIdentity: WorkloadIdentity;
-    readonly outputs: Readonly<Record<string, pulumi.Input<unknown>>>;
+export class OnpremPlatform extends pulumi.ComponentResource {
+    /** What components receive: the contract, built once the pieces exist. */
+    readonly platform: Platform;
 
     constructor(name: string, cfg: OnpremStackConfig, opts?: pulumi.ComponentResourceOptions) {
         super("herd:index:OnpremPlatform", name, {}, opts);
@@ -52,7 +45,7 @@ export class OnpremPlatform extends pulumi.ComponentResource implements Platform
         // rendering, "": the SDK would otherwise fill in the KUBECONFIG of whoever runs `pulumi up`, which the
         // provider refuses beside renderYamlToDirectory (found by the e2e run).
         const kubeconfig = onprem.renderDirectory === undefined ? onprem.kubeconfig : "";
-        this.provider = new k8s.Provider(
+        const provider = new k8s.Provider(
             `${name}-k8s`,
             {
                 kubeconfig,
@@ -65,9 +58,9 @@ export class OnpremPlatform extends pulumi.ComponentResource implements Platform
 
         // Pulumi renders Secret values in plaintext. When rendering, Secrets go to their own directory beside the
         // bundle, `<renderDirectory>.secrets`, so the manifests a customer is handed hold no secret value.
-        this.secretsProvider =
+        const secretsProvider =
             onprem.renderDirectory === undefined
-                ? this.provider
+                ? provider
                 : new k8s.Provider(
                       `${name}-k8s-secrets`,
                       {
@@ -79,17 +72,12 @@ export class OnpremPlatform extends pulumi.ComponentResource implements Platform
                       { parent: this },
                   );
 
-        if (onprem.storage.mode === "create") {
-            const storageClass = new k8s.storage.v1.StorageClass(`${name}-storage`, retainStorageClassArgs(onprem.storage), {
-                parent: this,
-                provider: this.provider,
-            });
-            this.storageClassName = storageClass.metadata.name;
-        } else {
-            this.storageClassName = pulumi.output(onprem.storage.className);
-        }
+        const storageClassName =
+            onprem.storage.mode === "create"
+                ? new k8s.storage.v1.StorageClass(`${name}-storage`, retainStorageClassArgs(onprem.storage), { parent: this, provider }).metadata.name
+                : pulumi.output(onprem.storage.className);
 
-        this.images =
+        const images: ImageSource =
             onprem.images.mode === "prebuilt"
                 ? { kind: "prebuilt", api: onprem.images.api, frontend: onprem.images.frontend }
                 : {
@@ -105,29 +93,36 @@ export class OnpremPlatform extends pulumi.ComponentResource implements Platform
                       },
                   };
 
-        this.exposure =
+        const exposure: Exposure =
             onprem.ingressClass !== undefined
                 ? { kind: "ingress", className: onprem.ingressClass, annotations: {} }
                 : { kind: "loadBalancer", annotations: {}, reportsAddressAs: "ip" };
 
         const backup = onprem.backup;
-        this.backupStore =
-            backup.mode === "s3"
-                ? { kind: "objectStore", uploader: s3Uploader(backup.bucket, backup.region, backup.endpoint) }
-                : { kind: "volume", storageClassName: this.storageClassName };
-        this.workloadIdentity = { bind: () => onpremBackupIdentity(onprem.backup) };
-
-        this.outputs = {
-            platform: "onprem",
-            kubeContext: onprem.kubeContext ?? "(ambient)",
-            storageClass: this.storageClassName,
-            images: onprem.images.mode === "prebuilt" ? "prebuilt" : onprem.images.registry.location,
-            exposure: this.exposure.kind === "ingress" ? `ingress (${this.exposure.className})` : "loadBalancer",
-            backups: backup.mode === "s3" ? `s3://${backup.bucket}` : "volume",
-            renderDirectory: onprem.renderDirectory ?? "",
-            secretsRenderDirectory: onprem.renderDirectory === undefined ? "" : secretsRenderDirectory(onprem.renderDirectory),
+        this.platform = {
+            name: "onprem",
+            provider,
+            secretsProvider,
+            storageClassName,
+            images,
+            exposure,
+            backupStore:
+                backup.mode === "s3"
+                    ? { kind: "objectStore", uploader: s3Uploader(backup.bucket, backup.region, backup.endpoint) }
+                    : { kind: "volume", storageClassName },
+            workloadIdentity: { bind: () => onpremBackupIdentity(backup) },
+            outputs: {
+                platform: "onprem",
+                kubeContext: onprem.kubeContext ?? "(ambient)",
+                storageClass: storageClassName,
+                images: onprem.images.mode === "prebuilt" ? "prebuilt" : onprem.images.registry.location,
+                exposure: exposure.kind === "ingress" ? `ingress (${exposure.className})` : "loadBalancer",
+                backups: backup.mode === "s3" ? `s3://${backup.bucket}` : "volume",
+                renderDirectory: onprem.renderDirectory ?? "",
+                secretsRenderDirectory: onprem.renderDirectory === undefined ? "" : secretsRenderDirectory(onprem.renderDirectory),
+            },
         };
-        this.registerOutputs({ storageClassName: this.storageClassName });
+        this.registerOutputs({ storageClassName });
     }
 }
 
@@ -152,5 +147,5 @@ export function onpremBackupIdentity(backup: OnpremConfig["backup"]): IdentityBi
 
 /** The onprem platform, built like the other two (platform/index.ts picks one). */
 export function createOnpremPlatform(cfg: OnpremStackConfig): Platform {
-    return new OnpremPlatform("onprem", cfg);
+    return new OnpremPlatform("onprem", cfg).platform;
 }

@@ -11,13 +11,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseConfig } from "../config";
 import { AwsPlatform, nlbExposure } from "../platform/aws";
 import { AWS_CLI_IMAGE, backupAccessPolicy, BACKUP_KEY_ACTIONS, BACKUP_OBJECT_ACTIONS } from "../platform/aws/backups";
+import type { IdentityBinding, Platform } from "../platform/contract";
 import { amiTypeFor, CONTROL_PLANE_LOG_TYPES, endpointAccess, NODE_METADATA_OPTIONS } from "../platform/aws/cluster";
 import { physicalPrefix } from "../platform/aws/common";
 import { pickZones, subnetLayout } from "../platform/aws/network";
 import { ecrLifecyclePolicy } from "../platform/aws/registry";
 import { evaluateStack, evaluateUnderMocks, Evaluation, RecordedResource } from "../offline/evaluate";
+import type { MockRecord } from "../offline/mocks";
 import { buildManifests } from "../offline/manifests";
-import { inspect, runScript, tempDir, writeStackFile } from "./helpers";
+import { inspect, PROJECT_DIR, runScript, tempDir, writeStackFile } from "./helpers";
 
 type Inputs = Record<string, unknown>;
 
@@ -627,37 +629,43 @@ describe("config variants", () => {
 });
 
 interface Built {
-    readonly platform: AwsPlatform;
+    readonly component: AwsPlatform;
+    /** What components receive. */
+    readonly platform: Platform;
     /** Options each resource was registered with, by `type::name` (what the recorded options leave out). */
     readonly options: ReadonlyMap<string, pulumi.CustomResourceOptions>;
+    readonly records: readonly MockRecord[];
 }
 
-/** Builds the platform directly under mocks to inspect the capabilities it hands components. */
-async function platformFor(values: Record<string, string>, use?: (p: AwsPlatform) => void): Promise<Built> {
+/**
+ * Builds the platform directly under mocks to inspect the capabilities it hands components. `config` is the stack
+ * config the run sees (by default the values the platform is built from).
+ */
+async function platformFor(values: Record<string, string>, use?: (p: AwsPlatform) => void, config?: Record<string, string>): Promise<Built> {
     const raw = { ...BASE, ...values };
     const cfg = parseConfig({ values: raw, secretKeys: new Set(), stack: "unit" });
     assert.ok(cfg.platform === "aws");
-    // The mocks answer for the configured region, as a provider would.
+    // The stack's config as the program would see it; the mocks answer for the region of the provider used.
     const run = await evaluateUnderMocks(
         () => {
             const platform = new AwsPlatform("aws", cfg);
             use?.(platform);
             return platform;
         },
-        { config: raw },
+        { config: config ?? raw },
     );
     if (run.error !== undefined) {
         throw run.error;
     }
     assert.ok(run.value !== undefined);
-    return { platform: run.value, options: run.options };
+    return { component: run.value, platform: run.value.platform, options: run.options, records: run.mocks.records };
 }
 
 describe("capabilities handed to components", () => {
     it("pulumi-eks gets the explicit AWS provider, so its resources never use an ambient region", async () => {
-        const { platform, options } = await platformFor({});
-        assert.equal(options.get("eks:index:Cluster::aws-eks")?.provider, platform.awsProvider);
-        assert.equal(options.get("eks:index:Cluster::aws-eks")?.parent, platform);
+        const { component, options } = await platformFor({});
+        assert.equal(options.get("eks:index:Cluster::aws-eks")?.provider, component.awsProvider);
+        assert.equal(options.get("eks:index:Cluster::aws-eks")?.parent, component);
     });
     it("images: built and pushed to the ECR repositories with a token that stays secret", async () => {
         const { platform } = await platformFor({});
@@ -672,7 +680,7 @@ describe("capabilities handed to components", () => {
         assert.deepEqual(await inspect(pulumi.output(platform.images.registry.password)), { value: "offline-ecr-token", secret: true });
     });
     it("exposure, storage class and backup store", async () => {
-        const { platform } = await platformFor({});
+        const { component, platform } = await platformFor({});
         assert.deepEqual(platform.exposure, nlbExposure({ "app.kubernetes.io/part-of": "herd", "app.kubernetes.io/managed-by": "pulumi", "herd:stack": "unit" }));
         assert.equal((await inspect(platform.storageClassName)).value, "herd-gp3");
         assert.ok(platform.backupStore.kind === "objectStore");
@@ -682,23 +690,46 @@ describe("capabilities handed to components", () => {
         assert.deepEqual(uploader.env, [{ name: "AWS_REGION", value: "eu-west-1" }], "the region once, no endpoint: AWS S3 itself");
         assert.deepEqual(uploader.egress, [{ ports: [{ protocol: "TCP", port: 443 }] }]);
         assert.match(String((await inspect(pulumi.output(uploader.bucket))).value), /^herd-unit-backups-/);
-        const kubeconfig = await inspect(platform.kubeconfig);
+        const kubeconfig = await inspect(component.kubeconfig);
         assert.equal(kubeconfig.secret, true);
         assert.match(kubeconfig.value, /"get-token"/);
     });
     it("bind: a role under the caller's parent, annotated on the ServiceAccount, with the region in env", async () => {
-        let binding: ReturnType<AwsPlatform["workloadIdentity"]["bind"]> | undefined;
+        let binding: IdentityBinding | undefined;
         let owner: pulumi.ComponentResource | undefined;
-        const { platform, options } = await platformFor({}, (p) => {
+        const { component, options } = await platformFor({}, (p) => {
             owner = new pulumi.ComponentResource("herd:index:Test", "search");
-            binding = p.workloadIdentity.bind({ name: "search-backup", namespace: pulumi.output("shop"), serviceAccountName: "search-backup", parent: owner });
+            binding = p.platform.workloadIdentity.bind({ name: "search-backup", namespace: pulumi.output("shop"), serviceAccountName: "search-backup", parent: owner });
         });
         assert.ok(binding !== undefined);
         const role = options.get("aws:iam/role:Role::search-backup-role");
         assert.equal(role?.parent, owner);
-        assert.equal(role?.provider, platform.awsProvider);
+        assert.equal(role?.provider, component.awsProvider);
         assert.equal(options.get("aws:iam/rolePolicy:RolePolicy::search-backup-policy")?.parent, owner);
         assert.match(String((await inspect(pulumi.output(binding.serviceAccountAnnotations["eks.amazonaws.com/role-arn"]))).value), /^arn:aws:iam::123456789012:role\/search-backup-role-/);
         assert.deepEqual(binding.env, [], "AWS_REGION is the uploader's, not set twice");
+    });
+});
+
+describe("the mocks answer for the provider's region", () => {
+    it("a region set only on the provider (no herd: key in the config the mocks see) reaches ARNs, URLs and zones", async () => {
+        const { platform, records } = await platformFor({ "herd:awsRegion": "eu-central-1" }, undefined, {});
+        assert.deepEqual(pulumi.runtime.allConfig(), {}, "the mocks could not have read the region from config");
+        assert.ok(platform.images.kind === "build");
+        assert.equal((await inspect(pulumi.output(platform.images.repositories.api))).value, "123456789012.dkr.ecr.eu-central-1.amazonaws.com/herd-unit/api");
+        assert.equal((await inspect(pulumi.output(platform.images.registry.server))).value, "123456789012.dkr.ecr.eu-central-1.amazonaws.com");
+        const state = (type: string) => records.find((r) => r.type === type)?.state ?? {};
+        assert.match(String(state(T.kms)["arn"]), /^arn:aws:kms:eu-central-1:/);
+        assert.match(String(state(T.eks)["oidcIssuer"]), /^oidc\.eks\.eu-central-1\.amazonaws\.com\//, "pulumi-eks's component too");
+        const zones = records.filter((r) => r.type === T.subnet).map((r) => r.inputs["availabilityZone"]);
+        assert.ok(zones.length > 0 && zones.every((z) => /^eu-central-1[abc]$/.test(String(z))), "invokes answer for their provider");
+        assert.ok(!JSON.stringify(records).includes("eu-west-1"), "no other region anywhere");
+    });
+    it("nothing in offline/ reads a herd: key for the region or project", () => {
+        const dir = path.join(PROJECT_DIR, "offline");
+        for (const file of fs.readdirSync(dir).filter((f) => f.endsWith(".ts"))) {
+            const source = fs.readFileSync(path.join(dir, file), "utf8");
+            assert.doesNotMatch(source, /herd:(awsRegion|gcpRegion|gcpProject)|allConfig\(\)\s*\[/, file);
+        }
     });
 });

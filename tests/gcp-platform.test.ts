@@ -13,11 +13,11 @@ import { GcpPlatform } from "../platform/gcp";
 import { BACKUP_BUCKET_ROLES, GCLOUD_IMAGE } from "../platform/gcp/backups";
 import { controlPlaneAccess, gkeKubeconfig, NODE_PROJECT_ROLES } from "../platform/gcp/cluster";
 import { gcpId, serviceAccountId } from "../platform/gcp/common";
-import type { IdentityBinding } from "../platform/contract";
+import type { IdentityBinding, Platform } from "../platform/contract";
 import { evaluateStack, evaluateUnderMocks, Evaluation, RecordedResource } from "../offline/evaluate";
 import { buildManifests } from "../offline/manifests";
-import { RecordingMocks } from "../offline/mocks";
-import { gcpState } from "../offline/mocks-gcp";
+import { ProviderPlacements, RecordingMocks } from "../offline/mocks";
+import { gcpState as answerGcp } from "../offline/mocks-gcp";
 import { inspect, runScript, tempDir, writeStackFile } from "./helpers";
 
 type Inputs = Record<string, unknown>;
@@ -291,30 +291,32 @@ describe("gcp nodes", () => {
 /**
  * Builds the platform directly under mocks, recording the invokes it makes (and through which provider). `inside`
  * runs in the same stack, after the platform is built (to call bind()); `before` runs first (to watch registrations).
+ * `config` is the stack config the run sees (by default the values the platform is built from).
  */
 async function platformFor(
     values: Record<string, string>,
-    inside?: (platform: GcpPlatform) => void,
+    inside?: (platform: Platform) => void,
     before?: () => void,
-): Promise<{ platform: GcpPlatform; mocks: CallRecordingMocks }> {
+    config: Record<string, string> = values,
+): Promise<{ component: GcpPlatform; platform: Platform; mocks: CallRecordingMocks }> {
     const cfg = parseConfig({ values, secretKeys: new Set(), stack: "unit" });
     assert.ok(cfg.platform === "gcp");
     const mocks = new CallRecordingMocks();
-    // What the provider would know: the mocks read the project and region from the stack's config.
+    // The stack's config as the program would see it; the mocks answer for the project and region of the provider used.
     const run = await evaluateUnderMocks(
         () => {
             before?.();
-            const platform = new GcpPlatform("gcp", cfg);
-            inside?.(platform);
-            return platform;
+            const component = new GcpPlatform("gcp", cfg);
+            inside?.(component.platform);
+            return component;
         },
-        { config: values, mocks },
+        { config, mocks },
     );
     if (run.error !== undefined) {
         throw run.error;
     }
     assert.ok(run.value !== undefined);
-    return { platform: run.value, mocks };
+    return { component: run.value, platform: run.value.platform, mocks };
 }
 
 class CallRecordingMocks extends RecordingMocks {
@@ -513,8 +515,8 @@ describe("gcp kubeconfig and Kubernetes provider", () => {
         assert.deepEqual(Object.keys(doc.users[0].user), ["exec"], "no token, password or client key");
     });
     it("the platform's kubeconfig is a secret built from the cluster's private endpoint and CA when the API is private", async () => {
-        const { platform, mocks } = await platformFor(UNIT);
-        const { value, secret } = await inspect(platform.kubeconfig);
+        const { component, mocks } = await platformFor(UNIT);
+        const { value, secret } = await inspect(component.kubeconfig);
         assert.equal(secret, true);
         const cluster = mocks.records.find((r) => r.type === CLUSTER);
         const masterAuth = cluster?.state["masterAuth"] as { clusterCaCertificate: string };
@@ -532,10 +534,10 @@ describe("gcp kubeconfig and Kubernetes provider", () => {
         );
     });
     it("with API CIDRs, the kubeconfig points at the public endpoint", async () => {
-        const { platform, mocks } = await platformFor({ ...UNIT, "herd:apiAccessCidrs": '["198.51.100.0/24"]' });
+        const { component, mocks } = await platformFor({ ...UNIT, "herd:apiAccessCidrs": '["198.51.100.0/24"]' });
         const endpoint = String(mocks.records.find((r) => r.type === CLUSTER)?.state["endpoint"]);
         assert.match(endpoint, /^34\./);
-        const doc = JSON.parse((await inspect(platform.kubeconfig)).value) as { clusters: { cluster: { server: string } }[] };
+        const doc = JSON.parse((await inspect(component.kubeconfig)).value) as { clusters: { cluster: { server: string } }[] };
         assert.equal(doc.clusters[0].cluster.server, `https://${endpoint}`);
     });
     it("the Kubernetes provider uses it (secret), with server-side apply, once the nodes exist", async () => {
@@ -623,6 +625,8 @@ describe("gcp pure helpers", () => {
         assert.deepEqual((closed.masterAuthorizedNetworksConfig as { cidrBlocks: unknown[] }).cidrBlocks, []);
     });
     it("the mocks answer like GCP, and a GCP resource they do not know fails loudly", () => {
+        // No provider: each resource lands where its own inputs say.
+        const gcpState = (args: pulumi.runtime.MockResourceArgs) => answerGcp(args, new ProviderPlacements().of(args));
         const account = gcpState({ type: ACCOUNT, name: "x", inputs: { accountId: "herd-x-y", project: "p-123456" } });
         assert.equal(account?.state["email"], "herd-x-y@p-123456.iam.gserviceaccount.com");
         assert.equal(account?.id, "projects/p-123456/serviceAccounts/herd-x-y@p-123456.iam.gserviceaccount.com");
@@ -631,5 +635,22 @@ describe("gcp pure helpers", () => {
             () => gcpState({ type: "gcp:sql/databaseInstance:DatabaseInstance", name: "db", inputs: {} }),
             /no mock for the GCP resource gcp:sql\/databaseInstance:DatabaseInstance/,
         );
+    });
+});
+
+describe("the mocks answer for the provider's project and region", () => {
+    it("a project and region set only on the provider (no herd: key in the config the mocks see) reach ids and URLs", async () => {
+        const values = { ...UNIT, "herd:gcpProject": "acme-provider-only-42", "herd:gcpRegion": "europe-north1" };
+        const { platform, mocks } = await platformFor(values, undefined, undefined, {});
+        assert.deepEqual(pulumi.runtime.allConfig(), {}, "the mocks could not have read the project from config");
+        assert.ok(platform.images.kind === "build");
+        assert.equal((await inspect(pulumi.output(platform.images.repositories.api))).value, "europe-north1-docker.pkg.dev/acme-provider-only-42/herd-unit/api");
+        const network = mocks.records.find((r) => r.type === "gcp:compute/network:Network");
+        assert.match(String(network?.id), /^projects\/acme-provider-only-42\/global\/networks\//);
+        const nodes = mocks.records.find((r) => r.type === ACCOUNT && r.name === "gcp-node-sa");
+        assert.match(String(nodes?.state["email"]), /@acme-provider-only-42\.iam\.gserviceaccount\.com$/);
+        const pool = mocks.records.find((r) => r.type === "gcp:container/nodePool:NodePool");
+        assert.match(JSON.stringify(pool?.state["instanceGroupUrls"]), /\/zones\/europe-north1-a\//, "the region too, where no input names it");
+        assert.ok(!JSON.stringify(mocks.records).includes("offline-project"), "no made-up project anywhere");
     });
 });

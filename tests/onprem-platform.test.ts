@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig } from "../config";
 import { s3Uploader } from "../platform/aws/backups";
+import type { Platform } from "../platform/contract";
 import { OnpremPlatform } from "../platform/onprem";
 import { evaluateStack, evaluateUnderMocks, Evaluation, RecordedResource } from "../offline/evaluate";
 import { buildManifests } from "../offline/manifests";
@@ -134,7 +135,7 @@ describe("the app namespace", () => {
 });
 
 /** Builds the platform directly under mocks to inspect the capabilities it hands components. */
-async function platformFor(values: Record<string, string>, secretKeys: string[] = []): Promise<OnpremPlatform> {
+async function platformFor(values: Record<string, string>, secretKeys: string[] = []): Promise<Platform> {
     const cfg = parseConfig({ values, secretKeys: new Set(secretKeys), stack: "unit" });
     assert.ok(cfg.platform === "onprem");
     const run = await evaluateUnderMocks(() => new OnpremPlatform("onprem", cfg));
@@ -142,7 +143,7 @@ async function platformFor(values: Record<string, string>, secretKeys: string[] 
         throw run.error;
     }
     assert.ok(run.value !== undefined);
-    return run.value;
+    return run.value.platform;
 }
 
 describe("capabilities", () => {
@@ -170,7 +171,8 @@ describe("capabilities", () => {
         const p = await platformFor(BASE);
         assert.equal(p.backupStore.kind, "volume");
         assert.equal(p.backupStore.kind === "volume" && (await inspect(pulumi.output(p.backupStore.storageClassName))).value, "fast-ssd");
-        assert.deepEqual(p.workloadIdentity.bind({ name: "b", namespace: "herd", serviceAccountName: "backup", parent: p }), { serviceAccountAnnotations: {}, env: [] });
+        // Any resource will do as the parent: onprem's bind creates nothing.
+        assert.deepEqual(p.workloadIdentity.bind({ name: "b", namespace: "herd", serviceAccountName: "backup", parent: p.provider }), { serviceAccountAnnotations: {}, env: [] });
     });
     it("backups: an S3-compatible bucket, credentials only through secretKeyRef", async () => {
         const p = await platformFor({
@@ -185,7 +187,7 @@ describe("capabilities", () => {
             { name: "AWS_REGION", value: "us-east-1" },
             { name: "AWS_ENDPOINT_URL", value: "https://minio.example.com" },
         ]);
-        const binding = p.workloadIdentity.bind({ name: "b", namespace: "herd", serviceAccountName: "backup", parent: p });
+        const binding = p.workloadIdentity.bind({ name: "b", namespace: "herd", serviceAccountName: "backup", parent: p.provider });
         const byName = Object.fromEntries(binding.env.map((e) => [e.name, e]));
         for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
             assert.deepEqual(byName[key].valueFrom, { secretKeyRef: { name: "backup-s3", key } });
