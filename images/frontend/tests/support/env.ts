@@ -4,9 +4,11 @@
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+
+/** The repository's test-support helpers (/tests/services/postgres.ts): one implementation of each. */
+export { freePort, IS_ROOT } from "../../../../tests/services/postgres";
 
 /** images/frontend */
 export const FRONTEND_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -15,7 +17,6 @@ export const API_DIR = path.resolve(FRONTEND_DIR, "..", "api");
 export const NGINX_DIR = path.join(FRONTEND_DIR, "nginx");
 
 export const IN_CI = process.env["CI"] === "true";
-export const IS_ROOT = process.getuid?.() === 0;
 
 /** Absolute path of a command on PATH (or an absolute path that exists), else undefined. */
 export function which(command: string): string | undefined {
@@ -44,16 +45,4 @@ export function skipUnlessAvailable(what: string, problems: (string | undefined)
 
 export function missingCommand(command: string, install: string): string | undefined {
     return which(command) === undefined ? `${command} is not installed (${install})` : undefined;
-}
-
-/** A TCP port on 127.0.0.1 nothing listens on right now. */
-export async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const address = server.address();
-            server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-        });
-    });
 }
