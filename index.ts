@@ -26,6 +26,7 @@ export = async () => {
         clientLabels: DATA_CLIENT_LABELS,
         protect: data.protect,
         secretsProvider: platform.secretsProvider,
+        waits: cfg.waits,
     };
     const postgres = new PostgresStateful(
         "postgres",
@@ -70,7 +71,7 @@ export = async () => {
         tier,
     );
 
-    const images = appImages(platform.images);
+    const images = appImages(platform.images, { waits: cfg.waits });
     const api = new ApiService(
         "api",
         {
@@ -85,6 +86,7 @@ export = async () => {
             cpuTargetPercent: cfg.app.api.cpuTargetPercent,
             cpu: cfg.app.api.cpu,
             memory: cfg.app.api.memory,
+            waits: cfg.waits,
         },
         tier,
     );
@@ -100,6 +102,7 @@ export = async () => {
             hostname: cfg.app.publicHostname,
             tls: cfg.app.tls,
             replicas: cfg.app.frontend.replicas,
+            waits: cfg.waits,
         },
         tier,
     );

@@ -13,7 +13,8 @@ import type { DataEndpoint } from "./data-tier";
 import { DNS_EGRESS, podsWith } from "./network-policy";
 import { checkSizing, Problem, problem, throwIfProblems } from "./validation";
 import { withDefaults } from "./defaults";
-import { numberDefault, stringDefault } from "../config";
+import { numberDefault, stringDefault, waitBudgets } from "../config";
+import { type WaitMinutes, waitMinutes, waitOptions } from "../lib/waits";
 
 export const API_PORT = 8000;
 /** The API image's user (images/api/Dockerfile). */
@@ -51,6 +52,8 @@ export interface ApiServiceArgs {
     readonly cpu?: string;
     /** Room for uwsgi's workers, each recycled above 512 MB (images/api/uwsgi.ini). @default config key `apiMemory` */
     readonly memory?: string;
+    /** How long `pulumi up` waits for the migration, the rollout and the Service (lib/waits.ts). @default config keys `wait*Minutes` */
+    readonly waits?: WaitMinutes;
 }
 
 export function apiDefaults(args: ApiServiceArgs) {
@@ -60,6 +63,7 @@ export function apiDefaults(args: ApiServiceArgs) {
         cpuTargetPercent: numberDefault("apiCpuTargetPercent"),
         cpu: stringDefault("apiCpu"),
         memory: stringDefault("apiMemory"),
+        waits: waitBudgets(numberDefault),
     });
 }
 
@@ -88,17 +92,24 @@ const fromSecret = (name: string, endpoint: DataEndpoint): EnvVar => ({
  */
 export function apiEnv(args: Pick<ApiServiceArgs, "postgres" | "redis" | "elasticsearch">): EnvVar[] {
     return [
-        { name: "DATABASE_HOST", value: args.postgres.host },
-        { name: "DATABASE_PORT", value: String(args.postgres.port) },
-        { name: "DATABASE_NAME", value: args.postgres.database },
-        { name: "DATABASE_USER", value: args.postgres.user },
-        fromSecret("DATABASE_PASSWORD", args.postgres),
+        ...databaseEnv(args.postgres),
         { name: "REDIS_HOST", value: args.redis.host },
         { name: "REDIS_PORT", value: String(args.redis.port) },
         fromSecret("REDIS_PASSWORD", args.redis),
         { name: "ELASTICSEARCH_URL", value: args.elasticsearch.url },
         { name: "ELASTICSEARCH_USERNAME", value: args.elasticsearch.username },
         fromSecret("ELASTICSEARCH_PASSWORD", args.elasticsearch),
+    ];
+}
+
+/** What the migration reads, and all it is given: the database's address and login. */
+export function databaseEnv(postgres: PostgresEndpoint): EnvVar[] {
+    return [
+        { name: "DATABASE_HOST", value: postgres.host },
+        { name: "DATABASE_PORT", value: String(postgres.port) },
+        { name: "DATABASE_NAME", value: postgres.database },
+        { name: "DATABASE_USER", value: postgres.user },
+        fromSecret("DATABASE_PASSWORD", postgres),
     ];
 }
 
@@ -122,44 +133,58 @@ export class ApiService extends pulumi.ComponentResource {
         const migrateLabels = recommendedLabels({ name: "api", instance: name, component: "migrate" });
         this.podSelector = selector;
         const meta = (n: string, l: Record<string, string> = labels) => ({ name: n, namespace: args.namespace, labels: l });
-        const env = apiEnv(args);
-
         const serviceAccount = new k8s.core.v1.ServiceAccount(name, { metadata: meta(name), automountServiceAccountToken: false }, { parent: this });
-        const pod = (podLabels: Record<string, string>, container: k8s.types.input.core.v1.Container, extra: Partial<k8s.types.input.core.v1.PodSpec> = {}) => ({
+        type Container = k8s.types.input.core.v1.Container;
+        const container = (c: Container & { name: string; env: EnvVar[] }): Container => ({
+            image: args.image,
+            resources: resourceRequirements({ cpu: r.cpu, memory: r.memory }),
+            securityContext: restrictedContainerSecurityContext(),
+            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+            ...c,
+        });
+        const pod = (podLabels: Record<string, string>, spec: Partial<k8s.types.input.core.v1.PodSpec> & { containers: Container[] }) => ({
             metadata: { labels: podLabels },
             spec: {
                 serviceAccountName: serviceAccount.metadata.name,
                 automountServiceAccountToken: false,
                 enableServiceLinks: false,
                 securityContext: restrictedPodSecurityContext(API_UID),
-                containers: [
-                    {
-                        image: args.image,
-                        env,
-                        resources: resourceRequirements({ cpu: r.cpu, memory: r.memory }),
-                        securityContext: restrictedContainerSecurityContext(),
-                        volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-                        ...container,
-                    },
-                ],
                 volumes: [scratchVolume("tmp", "128Mi")],
-                ...extra,
+                ...spec,
             },
         });
 
         // Migrations first: the Job must complete (Pulumi waits for it) before the Deployment rolls. Its spec is
         // immutable, so a new image replaces it, deleting the old one first (its name is fixed).
+        // It is given only the database's settings and waits for nothing but the image and the namespace: its init
+        // container waits until PostgreSQL accepts a login (not the Service's readiness, not Job retries), then the
+        // migration runs once. A failure ends the Job (no retry hides it) and the last lines of its log become the
+        // container's termination message, which the engine's error shows.
+        const dbEnv = databaseEnv(args.postgres);
+        const waitForDatabaseSeconds = r.waits.data * 60;
+        const python = ["python", "-m", "herd_api.migrate"];
         const migrate = new k8s.batch.v1.Job(
             `${name}-migrate`,
             {
                 metadata: meta(`${name}-migrate`, migrateLabels),
                 spec: {
-                    backoffLimit: 3,
-                    activeDeadlineSeconds: 600,
-                    template: pod(migrateLabels, { name: "migrate", command: ["python", "-m", "herd_api.migrate"] }, { restartPolicy: "OnFailure" }),
+                    backoffLimit: 0,
+                    activeDeadlineSeconds: waitMinutes("migration", r.waits) * 60,
+                    template: pod(migrateLabels, {
+                        restartPolicy: "Never",
+                        initContainers: [
+                            container({
+                                name: "wait-for-postgres",
+                                command: [...python, "--wait", String(waitForDatabaseSeconds), "--wait-only"],
+                                env: dbEnv,
+                                terminationMessagePolicy: "FallbackToLogsOnError",
+                            }),
+                        ],
+                        containers: [container({ name: "migrate", command: [...python, "--wait", "60"], env: dbEnv, terminationMessagePolicy: "FallbackToLogsOnError" })],
+                    }),
                 },
             },
-            { parent: this, deleteBeforeReplace: true },
+            { parent: this, deleteBeforeReplace: true, ...waitOptions("migration", r.waits) },
         );
 
         const http = (path: string) => ({ httpGet: { path, port: "http" } });
@@ -172,34 +197,37 @@ export class ApiService extends pulumi.ComponentResource {
                     selector: { matchLabels: selector },
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
                     revisionHistoryLimit: 5,
-                    template: pod(
-                        labels,
-                        {
-                            name: "api",
-                            ports: [{ name: "http", containerPort: API_PORT, protocol: "TCP" }],
-                            startupProbe: { ...http("/healthz"), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
-                            readinessProbe: { ...http("/readyz"), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
-                            livenessProbe: { ...http("/healthz"), periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 3 },
-                            lifecycle: { preStop: { exec: { command: ["sleep", String(API_PRESTOP_SECONDS)] } } },
-                        },
-                        {
-                            terminationGracePeriodSeconds: API_PRESTOP_SECONDS + API_REQUEST_TIMEOUT_SECONDS + 5,
-                            topologySpreadConstraints: [
-                                { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
-                                { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
-                            ],
-                        },
-                    ),
+                    template: pod(labels, {
+                        containers: [
+                            container({
+                                name: "api",
+                                env: apiEnv(args),
+                                ports: [{ name: "http", containerPort: API_PORT, protocol: "TCP" }],
+                                startupProbe: { ...http("/healthz"), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
+                                readinessProbe: { ...http("/readyz"), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
+                                livenessProbe: { ...http("/healthz"), periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 3 },
+                                lifecycle: { preStop: { exec: { command: ["sleep", String(API_PRESTOP_SECONDS)] } } },
+                            }),
+                        ],
+                        terminationGracePeriodSeconds: API_PRESTOP_SECONDS + API_REQUEST_TIMEOUT_SECONDS + 5,
+                        topologySpreadConstraints: [
+                            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+                            { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+                        ],
+                    }),
                 },
             },
+            // The one link in the app tier's chain: a pod of a new image must not serve before its schema exists.
             // The autoscaler owns the replica count once it runs.
-            { parent: this, dependsOn: [migrate], ignoreChanges: ["spec.replicas"] },
+            { parent: this, dependsOn: [migrate], ignoreChanges: ["spec.replicas"], ...waitOptions("apiRollout", r.waits) },
         );
 
         new k8s.core.v1.Service(
             name,
             { metadata: meta(name), spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: API_PORT, targetPort: "http", protocol: "TCP" }] } },
-            { parent: this },
+            // Depends on nothing that waits, so it is created at once and waits for pods that come last: its budget
+            // covers the image build, PostgreSQL, the migration and the rollout.
+            { parent: this, ...waitOptions("apiService", r.waits) },
         );
         new k8s.autoscaling.v2.HorizontalPodAutoscaler(
             name,

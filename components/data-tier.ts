@@ -8,6 +8,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
+import { type WaitMinutes, waitOptions } from "../lib/waits";
+import { numberDefault, waitBudgets } from "../config";
 
 /** What every data component hands its consumers (the API tier), whichever server it runs. */
 export interface DataEndpoint {
@@ -43,6 +45,8 @@ export interface DataComponentArgs {
      * directory, Secrets go to a separate one so the handoff bundle holds no secret value. @default the component's
      */
     readonly secretsProvider?: k8s.Provider;
+    /** How long `pulumi up` waits for the server and its Service (lib/waits.ts). @default config keys `wait*Minutes` */
+    readonly waits?: WaitMinutes;
 }
 
 /** A component's context for creating its children. */
@@ -55,6 +59,7 @@ export interface Scope {
     readonly protect: boolean;
     /** Options for a Kubernetes Secret of this component: its parent, its protection, and the secrets provider. */
     readonly secretOpts: pulumi.CustomResourceOptions;
+    readonly waits: WaitMinutes;
 }
 
 /**
@@ -76,6 +81,7 @@ export function dataScope(
         selector: selectorLabels({ name: app.name, instance: name }),
         protect,
         secretOpts: secretOptions(parent, protect, args.secretsProvider),
+        waits: args.waits ?? waitBudgets(numberDefault),
     };
 }
 
@@ -84,9 +90,13 @@ export function secretOptions(parent: pulumi.Resource, protect: boolean, secrets
     return { parent, protect, ...(secretsProvider !== undefined ? { provider: secretsProvider } : {}) };
 }
 
-/** The DNS name of a Service in the cluster. */
-export function serviceHost(service: k8s.core.v1.Service): pulumi.Output<string> {
-    return pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
+/**
+ * The DNS name of the component's client Service, from its fixed name and the namespace, not from the Service's
+ * outputs: a consumer (the API, its migration) must not wait for the Service, whose readiness means ready pods;
+ * it waits for the server in its own way (lib/waits.ts). The name never changes, so neither does the address.
+ */
+export function serviceHost(scope: Pick<Scope, "name" | "namespace">): pulumi.Output<string> {
+    return pulumi.interpolate`${scope.name}.${scope.namespace}.svc.cluster.local`;
 }
 
 /**
@@ -141,7 +151,8 @@ export function services(scope: Scope, ports: readonly ServicePort[], clientPort
             metadata: { name: scope.name, namespace: scope.namespace, labels: { ...scope.labels } },
             spec: { type: "ClusterIP", selector: { ...scope.selector }, ports: spec(clientPorts) },
         },
-        { parent: scope.parent },
+        // Created at once, it waits for the server's pods: the data budget.
+        { parent: scope.parent, ...waitOptions("dataService", scope.waits) },
     );
     return { headless, client };
 }

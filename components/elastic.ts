@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { waitOptions } from "../lib/waits";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
 import { credentials, dataScope, DataEndpoint, disruptionBudget, safeStatefulSetFields, serviceHost, services, spread } from "./data-tier";
 import { DNS_EGRESS, networkPolicy, podsWith } from "./network-policy";
@@ -74,7 +75,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
         this.podSelector = selector;
 
         const { secret } = credentials(scope, { username: ELASTIC_USER }, this.passwordKey);
-        const { client } = services(
+        services(
             scope,
             [
                 { name: "http", port: ELASTIC_HTTP_PORT },
@@ -181,7 +182,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                     },
                 },
             },
-            { parent: this, protect: r.protect },
+            { parent: this, protect: r.protect, ...waitOptions("dataServer", scope.waits) },
         );
 
         disruptionBudget(scope, r.replicas);
@@ -212,7 +213,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
             ],
         );
 
-        this.host = serviceHost(client);
+        this.host = serviceHost(scope);
         this.url = pulumi.interpolate`${this.scheme}://${this.host}:${this.port}`;
         this.secretName = secret.metadata.name;
         this.replicas = r.replicas;

@@ -11,7 +11,8 @@ import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resou
 import { DNS_EGRESS, podsWith } from "./network-policy";
 import { Problem, problem, replicasProblems, throwIfProblems } from "./validation";
 import { withDefaults } from "./defaults";
-import { numberDefault } from "../config";
+import { numberDefault, waitBudgets } from "../config";
+import { type WaitMinutes, waitOptions } from "../lib/waits";
 
 export const FRONTEND_PORT = 8080;
 /** nginx-unprivileged's user. */
@@ -36,10 +37,12 @@ export interface FrontendArgs {
     readonly tls?: Tls;
     /** @default config key `frontendReplicas` */
     readonly replicas?: number;
+    /** How long `pulumi up` waits for the rollout, the Service and the way in (lib/waits.ts). @default config keys `wait*Minutes` */
+    readonly waits?: WaitMinutes;
 }
 
 export function frontendDefaults(args: FrontendArgs) {
-    return withDefaults(args, { replicas: numberDefault("frontendReplicas"), tls: { mode: "none" } });
+    return withDefaults(args, { replicas: numberDefault("frontendReplicas"), tls: { mode: "none" }, waits: waitBudgets(numberDefault) });
 }
 
 export type FrontendResolved = ReturnType<typeof frontendDefaults>;
@@ -117,7 +120,9 @@ export class Frontend extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this },
+            // Waits for its image only. nginx resolves the API's fixed Service name at start; that Service is
+            // created at once (it depends on nothing that waits), long before a pod is scheduled and pulled.
+            { parent: this, ...waitOptions("frontendRollout", r.waits) },
         );
 
         const exposure = args.exposure;
@@ -134,7 +139,8 @@ export class Frontend extends pulumi.ComponentResource {
                     ports: [{ name: "http", port: loadBalancer ? 80 : FRONTEND_PORT, targetPort: "http", protocol: "TCP" }],
                 },
             },
-            { parent: this },
+            // Created at once; waits for the front end's pods (and, as a LoadBalancer, for the cloud's address).
+            { parent: this, ...waitOptions(loadBalancer ? "loadBalancer" : "frontendService", r.waits) },
         );
         new k8s.policy.v1.PodDisruptionBudget(name, { metadata: meta(), spec: { maxUnavailable: 1, selector: { matchLabels: selector } } }, { parent: this });
         new k8s.networking.v1.NetworkPolicy(
@@ -171,12 +177,14 @@ export class Frontend extends pulumi.ComponentResource {
                         rules: [
                             {
                                 host,
-                                http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: service.metadata.name, port: { name: "http" } } } }] },
+                                http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name, port: { name: "http" } } } }] },
                             },
                         ],
                     },
                 },
-                { parent: this },
+                // The Service by its fixed name, not its outputs: the Ingress (and the controller's load balancer)
+                // is set up in parallel with everything else instead of after the front end is ready.
+                { parent: this, ...waitOptions("ingress", r.waits) },
             );
             this.url = pulumi.output(`${scheme}://${host}`);
         } else if (args.hostname !== undefined) {

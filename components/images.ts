@@ -9,6 +9,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { numberDefault, waitBudgets } from "../config";
+import { type WaitMinutes, waitOptions } from "../lib/waits";
 import type { ImageSource } from "../platform/contract";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -92,7 +94,8 @@ export interface AppImages {
 }
 
 /** Builds and pushes both images (or takes the prebuilt ones). */
-export function appImages(source: ImageSource, opts: { parent?: pulumi.Resource } = {}): AppImages {
+export function appImages(source: ImageSource, opts: { parent?: pulumi.Resource; waits?: WaitMinutes } = {}): AppImages {
+    const waits = opts.waits ?? waitBudgets(numberDefault);
     if (source.kind === "prebuilt") {
         return { api: pulumi.output(source.api), frontend: pulumi.output(source.frontend) };
     }
@@ -107,7 +110,8 @@ export function appImages(source: ImageSource, opts: { parent?: pulumi.Resource 
                 build: { context: relative, dockerfile: path.join(relative, "Dockerfile"), platform: "linux/amd64" },
                 registry: { server: source.registry.server, username: source.registry.username, password: source.registry.password },
             },
-            { parent: opts.parent },
+            // Both builds start at once, beside the cluster and the data tier: nothing they need waits.
+            { parent: opts.parent, ...waitOptions("imageBuild", waits) },
         );
         return image.repoDigest;
     };

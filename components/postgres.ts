@@ -9,6 +9,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { selectorLabels } from "../lib/labels";
+import { waitOptions } from "../lib/waits";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
 import { credentials, dataScope, DataEndpoint, disruptionBudget, safeStatefulSetFields, serviceHost, services } from "./data-tier";
 import { networkPolicy, podsWith } from "./network-policy";
@@ -113,7 +114,7 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                     },
                 },
             },
-            { parent: this, protect: r.protect },
+            { parent: this, protect: r.protect, ...waitOptions("dataServer", scope.waits) },
         );
 
         disruptionBudget(scope, 1);
@@ -131,7 +132,7 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
             createBackup(scope, r, args, args.backup, secret, client, backupLabels, this.passwordKey);
         }
 
-        this.host = serviceHost(client);
+        this.host = serviceHost(scope);
         this.secretName = secret.metadata.name;
         this.user = r.user;
         this.database = r.database;

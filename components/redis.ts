@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { waitOptions } from "../lib/waits";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements } from "./pod-security";
 import { credentials, dataScope, DataEndpoint, disruptionBudget, safeStatefulSetFields, serviceHost, services } from "./data-tier";
 import { networkPolicy, podsWith } from "./network-policy";
@@ -52,7 +53,7 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
         this.podSelector = selector;
 
         const { secret, password } = credentials(scope, {}, this.passwordKey);
-        const { client } = services(scope, [{ name: "redis", port: PORT }]);
+        services(scope, [{ name: "redis", port: PORT }]);
 
         // The password reaches the server only inside this file: not in argv (visible in ps and the pod spec), not in
         // its environment. Derived from the password, the text is a secret Output; pulumi.secret says so outright.
@@ -124,7 +125,7 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
                     },
                 },
             },
-            { parent: this, protect: r.protect },
+            { parent: this, protect: r.protect, ...waitOptions("dataServer", scope.waits) },
         );
 
         disruptionBudget(scope, 1);
@@ -137,7 +138,7 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
             [],
         );
 
-        this.host = serviceHost(client);
+        this.host = serviceHost(scope);
         this.secretName = secret.metadata.name;
         this.statefulSetName = statefulSet.metadata.name;
         this.registerOutputs({ host: this.host, port: this.port, secretName: this.secretName, passwordKey: this.passwordKey });

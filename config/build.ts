@@ -7,7 +7,7 @@ import { buildContext } from "./build-context";
 import { buildGcp } from "./build-gcp";
 import { buildOnprem } from "./build-onprem";
 import { describeGiven, type ConfigProblem } from "./errors";
-import { type KeyName, type PlatformName, qualified } from "./keys";
+import { type KeyName, type PlatformName, qualified, waitBudgets } from "./keys";
 import type { CommonConfig, HerdConfig, RawConfig } from "./types";
 
 /**
@@ -82,6 +82,7 @@ export function build(
                       ? { mode: "issuer", clusterIssuer: issuer }
                       : { mode: "none" },
         },
+        waits: waitBudgets(num),
         data: {
             protect: v.protectData !== false,
             backup: { schedule: str("backupSchedule"), retentionDays: num("backupRetentionDays"), volumeSize: str("backupVolumeSize") },

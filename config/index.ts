@@ -16,7 +16,7 @@ import type { HerdConfig } from "./types";
 
 export { ConfigError, editDistance, PROVIDER_NAMESPACES } from "./errors";
 export type { ConfigProblem } from "./errors";
-export { KEY_NAMES, KEYS, NAMESPACE, PLATFORMS, numberDefault, qualified, stringDefault } from "./keys";
+export { KEY_NAMES, KEYS, NAMESPACE, PLATFORMS, numberDefault, qualified, stringDefault, waitBudgets } from "./keys";
 export type { DeclaredType, KeyName, KeySpec, PlatformName } from "./keys";
 export { parseConfig } from "./parse";
 export { cidrProblem, cidrsOverlap, PINNED_IMAGE } from "./schemas";

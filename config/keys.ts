@@ -7,6 +7,7 @@
  */
 import type { z } from "zod";
 import { GiB, MiB } from "../lib/quantity";
+import type { WaitMinutes } from "../lib/waits";
 import {
     boolean,
     bytes,
@@ -306,6 +307,45 @@ export const KEYS = {
         schema: bytes("a volume size", GiB, "1Gi"),
     },
 
+    // --- waits: how long `pulumi up` waits for each thing to become ready -----------------------------------------
+    waitDataMinutes: {
+        type: "integer",
+        default: 15,
+        description: "Minutes a data server (PostgreSQL, Redis, Elasticsearch) may take to become ready: volume, image pull, start-up.",
+        schema: integer(1, 240),
+    },
+    waitMigrationMinutes: {
+        type: "integer",
+        default: 10,
+        description: "Minutes the database migration may run once PostgreSQL accepts connections (the Job's deadline adds waitDataMinutes).",
+        schema: integer(1, 240),
+    },
+    waitAppMinutes: {
+        type: "integer",
+        default: 10,
+        description: "Minutes a rollout of the API or the front end may take once its image and the migration are done.",
+        schema: integer(1, 240),
+    },
+    waitImagesMinutes: {
+        type: "integer",
+        default: 20,
+        description: "Minutes building and pushing an image may take (stacks that build images).",
+        schema: integer(1, 240),
+    },
+    waitIngressMinutes: {
+        type: "integer",
+        default: 15,
+        description: "Minutes the ingress controller or the cloud's load balancer may take to publish an address.",
+        schema: integer(1, 240),
+    },
+    waitClusterMinutes: {
+        type: "integer",
+        default: 40,
+        description: "Minutes the EKS/GKE control plane, a node group or a cluster add-on may take to come up.",
+        platforms: ["aws", "gcp"],
+        schema: integer(5, 240),
+    },
+
     // --- app tier: every platform -------------------------------------------------------------------------------
     apiReplicas: {
         type: "integer",
@@ -558,4 +598,16 @@ export function numberDefault(key: KeyName): number {
         throw new Error(`herd:${key} has no number default (this is a herd bug)`);
     }
     return value;
+}
+
+/** The wait budgets, each read with `read` (a stack's values, or the defaults: `waitBudgets(numberDefault)`). */
+export function waitBudgets(read: (key: KeyName) => number): WaitMinutes {
+    return {
+        data: read("waitDataMinutes"),
+        migration: read("waitMigrationMinutes"),
+        app: read("waitAppMinutes"),
+        images: read("waitImagesMinutes"),
+        ingress: read("waitIngressMinutes"),
+        cluster: read("waitClusterMinutes"),
+    };
 }

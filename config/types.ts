@@ -3,6 +3,7 @@
  * the parser reads it from.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import type { WaitMinutes } from "../lib/waits";
 
 export interface RegistryConfig {
     /** host[:port][/path]; images are `${location}/api` and `${location}/frontend`. */
@@ -97,6 +98,8 @@ export interface CommonConfig {
     readonly namespace: string;
     readonly data: DataConfig;
     readonly app: AppConfig;
+    /** How long `pulumi up` waits for each kind of thing to become ready (lib/waits.ts sizes each resource's). */
+    readonly waits: WaitMinutes;
 }
 
 export type HerdConfig = CommonConfig &

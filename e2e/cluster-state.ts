@@ -4,6 +4,8 @@
  */
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
 import { E2eError, Engine, kubectl as kubectlIn, pulumi as pulumiIn } from "./engine";
+import { keyOfUrn } from "../offline/registrations";
+import { longestWaitChain, type WaitLink } from "../offline/wait-chain";
 
 /** The engine and the project copy it runs in. */
 export interface Ctx {
@@ -71,7 +73,37 @@ export function waitFor(seconds: number, condition: () => boolean): boolean {
     }
 }
 
+interface StateResource {
+    readonly urn: string;
+    readonly type: string;
+    readonly inputs?: Record<string, unknown>;
+    readonly dependencies?: string[];
+    readonly provider?: string;
+}
+
+function stateResources(ctx: Ctx, stack: string): StateResource[] {
+    const exported = JSON.parse(pulumi(ctx, ["stack", "export", "--stack", stack]).stdout) as { deployment?: { resources?: StateResource[] } };
+    return exported.deployment?.resources ?? [];
+}
+
 export function resourceCount(ctx: Ctx, stack: string): number {
-    const exported = JSON.parse(pulumi(ctx, ["stack", "export", "--stack", stack]).stdout) as { deployment?: { resources?: unknown[] } };
-    return exported.deployment?.resources?.length ?? 0;
+    return stateResources(ctx, stack).length;
+}
+
+/**
+ * The longest chain of waiting resources as the engine recorded the dependencies in the state: the same rule
+ * tests/wait-chain.test.ts applies to the offline evaluation, checked here against what the real engine saw.
+ */
+export function engineWaitChain(ctx: Ctx, stack: string): WaitLink[] {
+    return longestWaitChain(
+        stateResources(ctx, stack).map((r) => {
+            const key = keyOfUrn(r.urn);
+            return {
+                type: r.type,
+                name: key.slice(key.indexOf("::") + 2),
+                inputs: r.inputs ?? {},
+                dependencies: [...(r.dependencies ?? []), ...(r.provider === undefined ? [] : [r.provider])].map(keyOfUrn),
+            };
+        }),
+    );
 }

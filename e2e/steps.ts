@@ -4,11 +4,13 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { assertReady, Ctx, K8sList, kubectl, kubectlJson, Meta, pulumi, pvcs, resourceCount, waitFor } from "./cluster-state";
+import { assertReady, Ctx, engineWaitChain, K8sList, kubectl, kubectlJson, Meta, pulumi, pvcs, resourceCount, waitFor } from "./cluster-state";
 import { copyProject, E2eError, Engine, lastingWarnings, must, PROJECT_DIR, secretPlaintexts, tail } from "./engine";
 
 const STACK = "e2e";
 const RENDER_STACK = "e2e-render";
+/** The bound on the first `up`'s critical path (tests/wait-chain.test.ts holds every stack to it offline). */
+const MAX_WAIT_CHAIN = 5;
 
 /** What the summary reports beyond the steps' own lines. */
 export interface Outcome {
@@ -54,7 +56,12 @@ export const STEPS: readonly Step[] = [
             throw new E2eError(`pulumi up ended with warnings (Pod Security admission, the API server or a provider):\n${warnings.join("\n")}`);
         }
         outcome.created = resourceCount(ctx, STACK);
-        return `${outcome.created} resources in the state; ${assertReady(ctx)}; migration Job complete: ${kubectl(ctx, ["-n", "herd", "get", "job", "api-migrate", "-o", "jsonpath={.status.succeeded}"])}`;
+        const chain = engineWaitChain(ctx, STACK);
+        if (chain.length > MAX_WAIT_CHAIN) {
+            throw new E2eError(`the engine's longest chain of waiting resources is ${chain.length} (at most ${MAX_WAIT_CHAIN}): ${chain.map((l) => l.key).join(" -> ")}`);
+        }
+        const ready = `${assertReady(ctx)}; migration Job complete: ${kubectl(ctx, ["-n", "herd", "get", "job", "api-migrate", "-o", "jsonpath={.status.succeeded}"])}`;
+        return `${outcome.created} resources in the state; ${ready}; longest wait chain in the state: ${chain.length} (${chain.map((l) => l.key.split("::")[1]).join(" -> ")})`;
     }),
 
     step("pulumi preview --expect-no-changes (no perpetual diff)", (ctx) => {

@@ -4,7 +4,8 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { MockRecord, RecordingMocks, REDACTED, redact, unwrap } from "./mocks";
+import { collectSecrets, MockRecord, RecordingMocks, REDACTED, redact } from "./mocks";
+import { recordRegistrations } from "./registrations";
 import { PROJECT_DIR, readStackConfig, StackConfig, StackConfigOptions } from "./stack-config";
 
 export interface RecordedResource {
@@ -23,7 +24,12 @@ export interface RecordedResource {
         readonly dependsOn: readonly string[];
         /** Name of the provider the resource uses: its own, or the one its nearest ancestor hands down. */
         readonly provider: string | null;
+        readonly customTimeouts: pulumi.CustomTimeouts | null;
+        /** Names of the error hooks bound to it. */
+        readonly onError: readonly string[];
     };
+    /** `type::name` of everything the engine creates before it: the SDK's dependency list and the provider. */
+    readonly dependencies: readonly string[];
 }
 
 export interface Evaluation {
@@ -125,6 +131,7 @@ async function evaluate(config: StackConfig, program: Program): Promise<Evaluati
     try {
         pulumi.runtime.setAllConfig(config.values, [...config.secretKeys]);
         await pulumi.runtime.setMocks(mocks, config.project, config.stack, false);
+        const registrations = recordRegistrations();
 
         // The stack resource hands back plain values (secrets unwrapped), so keep what the program returned, with
         // its Outputs and their secretness, and resolve that.
@@ -193,6 +200,7 @@ async function evaluate(config: StackConfig, program: Program): Promise<Evaluati
                 const queue = captured.get(`${record.type}::${record.name}`) ?? [];
                 const capture = queue.shift();
                 const o = capture?.options ?? {};
+                const deps = registrations.byKey.get(`${record.type}::${record.name}`);
                 const parent = nameOf(capture?.parent);
                 const dependsOn = Array.isArray(o.dependsOn) ? (o.dependsOn as unknown[]) : o.dependsOn === undefined ? [] : [o.dependsOn];
                 return {
@@ -210,7 +218,10 @@ async function evaluate(config: StackConfig, program: Program): Promise<Evaluati
                             .filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d))
                             .map((d) => nameOf(d)?.name ?? "?"),
                         provider: effectiveProvider(record.type, capture),
+                        customTimeouts: o.customTimeouts ?? null,
+                        onError: (o.hooks?.onError ?? []).map((h) => h.name),
                     },
+                    dependencies: [...(deps?.dependencies ?? []), ...[deps?.provider ?? null].filter((p): p is string => p !== null)],
                 };
             });
 
@@ -231,26 +242,6 @@ async function evaluate(config: StackConfig, program: Program): Promise<Evaluati
         process.off("unhandledRejection", onAsyncError);
         running = false;
     }
-}
-
-/** Adds the plaintext of every secret in a mock state (generated passwords, ...). */
-function collectSecrets(v: unknown, into: string[]): void {
-    if (typeof v !== "object" || v === null) {
-        return;
-    }
-    if (Array.isArray(v)) {
-        v.forEach((x) => collectSecrets(x, into));
-        return;
-    }
-    const record = v as Record<string, unknown>;
-    if (record[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) {
-        const plain = unwrap(record["value"]);
-        if (typeof plain === "string" && plain !== "") {
-            into.push(plain);
-        }
-        return;
-    }
-    Object.values(record).forEach((x) => collectSecrets(x, into));
 }
 
 export interface UnderMocks<T> {
@@ -278,6 +269,7 @@ export async function evaluateUnderMocks<T>(
         pulumi.runtime.setAllConfig(opts.config, []);
     }
     await pulumi.runtime.setMocks(mocks, "herd", opts.stack ?? "unit", false);
+    recordRegistrations();
     const options = new Map<string, pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions>();
     let value: T | undefined;
     let error: unknown;

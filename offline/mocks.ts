@@ -6,7 +6,7 @@
  * image digests. Anything unknown fails loudly rather than returning an empty answer a program could misread.
  */
 import { createHash } from "node:crypto";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { computedPlaceholder, Placement, ProviderPlacements, registerComputed, registerComputedState, State, suffix, unwrap, wrapSecret } from "./mock-values";
 import { AWS_INVOKES, awsState } from "./mocks-aws";
 import { GCP_INVOKES, gcpState } from "./mocks-gcp";
@@ -127,4 +127,24 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             `the offline harness has no mock for the invoke ${args.token}; add a realistic answer in offline/mocks.ts`,
         );
     }
+}
+
+/** Adds the plaintext of every secret in a mock state (generated passwords, ...). */
+export function collectSecrets(v: unknown, into: string[]): void {
+    if (typeof v !== "object" || v === null) {
+        return;
+    }
+    if (Array.isArray(v)) {
+        v.forEach((x) => collectSecrets(x, into));
+        return;
+    }
+    const record = v as Record<string, unknown>;
+    if (record[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) {
+        const plain = unwrap(record["value"]);
+        if (typeof plain === "string" && plain !== "") {
+            into.push(plain);
+        }
+        return;
+    }
+    Object.values(record).forEach((x) => collectSecrets(x, into));
 }

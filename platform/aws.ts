@@ -72,6 +72,7 @@ export class AwsPlatform extends pulumi.ComponentResource {
             prefix,
             region: settings.region,
             partition: partition.partition,
+            waits: cfg.waits,
             dnsSuffix: partition.dnsSuffix,
             tags,
         };
@@ -85,7 +86,9 @@ export class AwsPlatform extends pulumi.ComponentResource {
         const provider = new k8s.Provider(
             `${name}-k8s`,
             { kubeconfig: cluster.kubeconfig, enableServerSideApply: true },
-            // Workloads wait for nodes to run on and DNS to resolve with.
+            // Workloads wait for nodes to run on and DNS to resolve with: links 2 and 3 of the aws stack's wait chain
+            // (tests/wait-chain.test.ts). Without nodes nothing schedules; without CoreDNS nginx cannot resolve the
+            // API's name at start and would crash-loop with a growing back-off, costing more than the wait.
             { parent: this, dependsOn: [cluster.nodeGroup, cluster.coredns] },
         );
         const storage = createStorage(ctx, settings, cluster, provider);

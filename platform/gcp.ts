@@ -48,13 +48,14 @@ export class GcpPlatform extends pulumi.ComponentResource {
 
         const net = createNetwork(name, c, on);
         const nodeAccount = createNodeServiceAccount(name, cfg.stack, c, on);
-        const gke = createCluster(name, cfg.stack, c, net, nodeAccount, on);
-        const pool = createNodePool(name, c, gke, nodeAccount, on);
+        const gke = createCluster(name, cfg.stack, c, net, nodeAccount, on, cfg.waits);
+        const pool = createNodePool(name, c, gke, nodeAccount, on, cfg.waits);
         const repo = createRegistry(name, cfg.stack, c, nodeAccount, on);
         const bucket = createBackupBucket(name, c, cfg.data.backup.retentionDays, cfg.data.protect, on);
 
         this.kubeconfig = clusterKubeconfig(c, gke);
-        // Depends on the node pool so that workloads are created once there are nodes to run them.
+        // Depends on the node pool so that workloads are created once there are nodes to run them (GKE runs its
+        // own DNS from the start): links 1 and 2 of the gcp stack's wait chain (tests/wait-chain.test.ts).
         const provider = new k8s.Provider(
             `${name}-k8s`,
             { kubeconfig: this.kubeconfig, enableServerSideApply: true },

@@ -16,6 +16,9 @@ import { evaluateProgram, Evaluation } from "../offline/evaluate";
 import { buildManifests, Manifest } from "../offline/manifests";
 import { InvalidArgumentsError, problemText } from "../components/validation";
 import { inspect, tempDir } from "./helpers";
+import { numberDefault, waitBudgets } from "../config";
+
+const DEFAULT_WAITS = waitBudgets(numberDefault);
 
 const endpoint = (name: string, port: number): DataEndpoint => ({
     host: pulumi.output(`${name}.herd.svc.cluster.local`),
@@ -71,15 +74,17 @@ const podOf = (d: Manifest) => ((d["spec"] as { template: { spec: Pod } }).templ
 
 describe("ApiService", () => {
     it("defaults: 2 to 6 pods at 70% CPU, 250m and 768Mi each", () => {
-        assert.deepEqual(apiDefaults(API_ARGS), { replicas: 2, maxReplicas: 6, cpuTargetPercent: 70, cpu: "250m", memory: "768Mi" });
+        assert.deepEqual(apiDefaults(API_ARGS), { replicas: 2, maxReplicas: 6, cpuTargetPercent: 70, cpu: "250m", memory: "768Mi", waits: DEFAULT_WAITS });
     });
     it("overrides", () => {
-        assert.deepEqual(apiDefaults({ ...API_ARGS, replicas: 3, maxReplicas: 10, cpuTargetPercent: 50, cpu: "1", memory: "1Gi" }), {
+        const waits = { ...DEFAULT_WAITS, app: 30 };
+        assert.deepEqual(apiDefaults({ ...API_ARGS, replicas: 3, maxReplicas: 10, cpuTargetPercent: 50, cpu: "1", memory: "1Gi", waits }), {
             replicas: 3,
             maxReplicas: 10,
             cpuTargetPercent: 50,
             cpu: "1",
             memory: "1Gi",
+            waits,
         });
     });
     for (const [what, args, expected] of [
@@ -127,7 +132,7 @@ describe("ApiService", () => {
         const { e, m } = await renderApi();
         const job = find(m, "Job", "api-migrate");
         const pod = podOf(job);
-        assert.deepEqual(pod.containers[0]["command"], ["python", "-m", "herd_api.migrate"]);
+        assert.deepEqual(pod.containers[0]["command"], ["python", "-m", "herd_api.migrate", "--wait", "60"]);
         const dep = e.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment");
         assert.deepEqual(dep?.options.dependsOn, ["api-migrate"]);
         assert.equal(e.resources.find((r) => r.type === "kubernetes:batch/v1:Job")?.options.deleteBeforeReplace, true);
@@ -161,8 +166,11 @@ describe("ApiService", () => {
 });
 
 describe("Frontend", () => {
-    it("defaults: 2 pods, no TLS", () => assert.deepEqual(frontendDefaults(FRONTEND_ARGS), { replicas: 2, tls: { mode: "none" } }));
-    it("overrides", () => assert.deepEqual(frontendDefaults({ ...FRONTEND_ARGS, replicas: 4, tls: { mode: "secret", secretName: "t" } }), { replicas: 4, tls: { mode: "secret", secretName: "t" } }));
+    it("defaults: 2 pods, no TLS", () => assert.deepEqual(frontendDefaults(FRONTEND_ARGS), { replicas: 2, tls: { mode: "none" }, waits: DEFAULT_WAITS }));
+    it("overrides", () => {
+        const waits = { ...DEFAULT_WAITS, ingress: 45 };
+        assert.deepEqual(frontendDefaults({ ...FRONTEND_ARGS, replicas: 4, tls: { mode: "secret", secretName: "t" }, waits }), { replicas: 4, tls: { mode: "secret", secretName: "t" }, waits });
+    });
     it("rejects an Ingress without a host name, and TLS on a pass-through load balancer", () => {
         const ingress = { ...FRONTEND_ARGS, exposure: { kind: "ingress" as const, className: "nginx", annotations: {} } };
         assert.match(frontendProblems(ingress, frontendDefaults(ingress)).map(problemText).join("\n"), /hostname: expected the host name the Ingress serves/);

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AwsConfig } from "../../config";
 import { AwsContext, awsOpts, managedPolicyArn } from "./common";
 import type { Network } from "./network";
+import { waitOptions } from "../../lib/waits";
 
 /** Control-plane logs sent to CloudWatch: API calls, the audit trail, and who authenticated as whom. */
 export const CONTROL_PLANE_LOG_TYPES: readonly string[] = ["api", "audit", "authenticator"];
@@ -125,7 +126,8 @@ export function createCluster(ctx: AwsContext, cfg: AwsConfig, network: Network,
             ...endpointAccess(cfg.apiAccessCidrs),
         },
         // `provider` on a component is promoted to its providers map: every AWS resource pulumi-eks creates uses it.
-        { parent: ctx.parent, provider: ctx.provider, dependsOn: [logGroup] },
+        // Timeouts only: a remote component takes no error hook (its custom resources inside are pulumi-eks's).
+        { parent: ctx.parent, provider: ctx.provider, dependsOn: [logGroup], customTimeouts: waitOptions("cluster", ctx.waits).customTimeouts },
     );
     const eksClusterName = cluster.eksCluster.name;
 
@@ -182,7 +184,7 @@ export function createCluster(ctx: AwsContext, cfg: AwsConfig, network: Network,
             launchTemplate: { id: template.id, version: template.latestVersion.apply((v) => String(v)) },
         },
         // The role's policies must be attached before nodes try to join, and detached only after they are gone.
-        awsOpts(ctx, { dependsOn: nodePolicies }),
+        awsOpts(ctx, { dependsOn: nodePolicies, ...waitOptions("cluster", ctx.waits) }),
     );
 
     // pulumi-eks skips the CoreDNS add-on without its default node group, and creating it before any node exists
@@ -196,7 +198,7 @@ export function createCluster(ctx: AwsContext, cfg: AwsConfig, network: Network,
             resolveConflictsOnCreate: "OVERWRITE",
             resolveConflictsOnUpdate: "OVERWRITE",
         },
-        awsOpts(ctx, { dependsOn: [nodeGroup] }),
+        awsOpts(ctx, { dependsOn: [nodeGroup], ...waitOptions("cluster", ctx.waits) }),
     );
 
     return {

@@ -4,6 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { WaitMinutes } from "../../lib/waits";
 
 export interface AwsContext {
     /** Logical-name prefix: every child is `${name}-<role>`. */
@@ -19,6 +20,8 @@ export interface AwsContext {
     readonly partition: pulumi.Output<string>;
     /** `amazonaws.com` (or `amazonaws.com.cn`), for service endpoints in policy conditions. */
     readonly dnsSuffix: pulumi.Output<string>;
+    /** How long the cluster, node group and add-ons may take to come up (lib/waits.ts). */
+    readonly waits: WaitMinutes;
     /** The tags the provider puts on every AWS resource (for what it cannot reach, such as instances a node group launches). */
     readonly tags: Readonly<Record<string, string>>;
 }

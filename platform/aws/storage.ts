@@ -10,6 +10,7 @@ import type { AwsConfig } from "../../config";
 import { recommendedLabels } from "../../lib/labels";
 import { AwsContext, awsOpts, irsaTrustPolicy, managedPolicyArn } from "./common";
 import { addonVersion, Cluster } from "./cluster";
+import { waitOptions } from "../../lib/waits";
 
 /** The StorageClass name: fixed, so claims and StatefulSets can name it and it is never auto-suffixed. */
 export const AWS_STORAGE_CLASS_NAME = "herd-gp3";
@@ -65,7 +66,7 @@ export function createStorage(ctx: AwsContext, cfg: AwsConfig, cluster: Cluster,
             resolveConflictsOnUpdate: "OVERWRITE",
         },
         // Its controller pods need nodes to become ready, and its role's policy before they call EC2.
-        awsOpts(ctx, { dependsOn: [cluster.nodeGroup, policy] }),
+        awsOpts(ctx, { dependsOn: [cluster.nodeGroup, policy], ...waitOptions("cluster", ctx.waits) }),
     );
     const storageClass = new k8s.storage.v1.StorageClass(`${name}-gp3`, gp3StorageClassArgs(), {
         parent: ctx.parent,

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { GcpConfig } from "../../config";
 import { GcpOpts, gcpId, roleSlug, serviceAccountId } from "./common";
 import { Network, PODS_RANGE, SERVICES_RANGE } from "./network";
+import { type WaitMinutes, waitOptions } from "../../lib/waits";
 
 /** Node and Workload Identity API access is governed by IAM, not by legacy access scopes. */
 export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
@@ -135,6 +136,7 @@ export function createCluster(
     net: Network,
     nodeAccount: gcp.serviceaccount.Account,
     opts: GcpOpts,
+    waits: WaitMinutes,
 ): gcp.container.Cluster {
     return new gcp.container.Cluster(
         `${name}-cluster`,
@@ -166,7 +168,7 @@ export function createCluster(
         },
         // nodeConfig describes the default pool, which is deleted right after creation: a later change to it must
         // not touch (or, for some fields, replace) the cluster.
-        { ...opts, ignoreChanges: ["nodeConfig"] },
+        { ...opts, ignoreChanges: ["nodeConfig"], ...waitOptions("cluster", waits) },
     );
 }
 
@@ -176,6 +178,7 @@ export function createNodePool(
     gke: gcp.container.Cluster,
     nodeAccount: gcp.serviceaccount.Account,
     opts: GcpOpts,
+    waits: WaitMinutes,
 ): gcp.container.NodePool {
     return new gcp.container.NodePool(
         `${name}-nodes`,
@@ -190,7 +193,7 @@ export function createNodePool(
             upgradeSettings: { strategy: "SURGE", maxSurge: 1, maxUnavailable: 0 },
             nodeConfig: nodeConfig(cfg.nodes.machineType, nodeAccount.email),
         },
-        { ...opts, ignoreChanges: ["initialNodeCount"] },
+        { ...opts, ignoreChanges: ["initialNodeCount"], ...waitOptions("cluster", waits) },
     );
 }
 

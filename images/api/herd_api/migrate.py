@@ -1,10 +1,14 @@
-"""Schema migrations: ``python -m herd_api.migrate [--wait SECONDS]``.
+"""Schema migrations: ``python -m herd_api.migrate [--wait SECONDS] [--wait-only]``.
 
 Idempotent and safe to run concurrently: a session-level advisory lock serialises runners, the
 ``schema_migrations`` table records what was applied, each migration runs in its own transaction
 together with its bookkeeping row, and the DDL itself uses ``IF NOT EXISTS``.
 
-Exit status: 0 schema up to date, 1 database unreachable or a migration failed, 2 bad configuration.
+``--wait-only`` waits until PostgreSQL accepts a login and exits without migrating: the migration Job's init
+container, so the migration itself starts only once the database is up.
+
+Exit status: 0 schema up to date (or, with --wait-only, the database accepts logins), 1 database unreachable or a
+migration failed, 2 bad configuration.
 Reads only the ``DATABASE_*`` variables.
 """
 
@@ -93,6 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="SECONDS",
         help="keep retrying to connect for this long before giving up (default 0: fail at once)",
     )
+    parser.add_argument(
+        "--wait-only",
+        action="store_true",
+        help="only wait (see --wait) until PostgreSQL accepts a login, then exit 0 without migrating",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -107,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         reason = " ".join(str(exc).split())
         print(f"herd-api migrate: cannot reach PostgreSQL at {target}: {reason}", file=sys.stderr)
         return 1
+    if args.wait_only:
+        conn.close()
+        print(f"herd-api migrate: PostgreSQL at {target} accepts connections")
+        return 0
     try:
         with conn:
             applied = migrate(conn)

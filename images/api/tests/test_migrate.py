@@ -82,6 +82,22 @@ def test_migrate_waits_for_the_database_only_when_asked(postgres: PostgresServer
     assert "cannot reach PostgreSQL" in result.stderr
 
 
+def test_wait_only_returns_once_the_database_accepts_logins_and_migrates_nothing(postgres: PostgresServer) -> None:
+    env = postgres.env(fresh_database(postgres))
+    result = run_migrate(env, "--wait", "5", "--wait-only")
+    assert result.returncode == 0, result.stderr
+    assert "accepts connections" in result.stdout
+    with postgres.superuser(env["DATABASE_NAME"]) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE tablename = 'schema_migrations'").fetchone() == (0,)
+
+
+def test_wait_only_gives_up_after_the_wait(postgres: PostgresServer) -> None:
+    result = run_migrate({**postgres.env(), "DATABASE_PORT": str(free_port())}, "--wait", "1", "--wait-only")
+    assert result.returncode == 1
+    assert "cannot reach PostgreSQL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_migrate_with_bad_credentials(postgres: PostgresServer) -> None:
     result = run_migrate({**postgres.env(), "DATABASE_PASSWORD": "wrong"})
     assert result.returncode == 1
