@@ -1,4 +1,4 @@
-/** Runs wrk (Debian's) against one URL and reads its report. */
+/** Runs wrk (Debian's) against one URL, reads its report, and counts what went wrong. */
 import { spawnSync } from "node:child_process";
 
 export interface WrkResult {
@@ -43,8 +43,49 @@ export function parseWrk(output: string): WrkResult {
     };
 }
 
-export function wrk(url: string, seconds: number, connections: number): WrkResult {
-    const res = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "5s", "--latency", url], {
+/** Everything wrk counted as going wrong: socket errors of each kind and responses that were not 2xx/3xx. */
+export type WrkErrors = WrkResult["socketErrors"] & { non2xx: number };
+
+/** Completed requests and errors of several reports (e.g. one side's rounds), added up. */
+export function totalErrors(results: readonly WrkResult[]): { requests: number; errors: WrkErrors; total: number } {
+    const errors: WrkErrors = { connect: 0, read: 0, write: 0, timeout: 0, non2xx: 0 };
+    let requests = 0;
+    for (const r of results) {
+        requests += r.requests;
+        errors.non2xx += r.non2xx;
+        for (const kind of ["connect", "read", "write", "timeout"] as const) {
+            errors[kind] += r.socketErrors[kind];
+        }
+    }
+    const total = errors.connect + errors.read + errors.write + errors.timeout + errors.non2xx;
+    return { requests, errors, total };
+}
+
+/** "connect 0, read 12, write 0, timeout 3, non-2xx/3xx 7" */
+export function formatErrors(e: WrkErrors): string {
+    return `connect ${e.connect}, read ${e.read}, write ${e.write}, timeout ${e.timeout}, non-2xx/3xx ${e.non2xx}`;
+}
+
+/**
+ * Why one side's reports cannot be trusted, or undefined: nothing completed, or errors (all kinds together) above
+ * `maxFraction` of the completed requests. A read error per request, say, means wrk reconnected after every
+ * response: that side was measured with other connection handling than the other, and its ratio would be unfair.
+ */
+export function errorProblem(side: string, results: readonly WrkResult[], maxFraction = 0.01): string | undefined {
+    const { requests, errors, total } = totalErrors(results);
+    if (requests === 0) {
+        return `${side}: no request completed`;
+    }
+    if (total > maxFraction * requests) {
+        const share = ((100 * total) / requests).toFixed(2);
+        return `${side}: ${total} errors for ${requests} requests (${share}% > ${100 * maxFraction}%): ${formatErrors(errors)}`;
+    }
+    return undefined;
+}
+
+export function wrk(url: string, seconds: number, connections: number, headers: readonly string[] = []): WrkResult {
+    const args = ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "5s", "--latency", ...headers.flatMap((h) => ["-H", h]), url];
+    const res = spawnSync("wrk", args, {
         encoding: "utf8",
         timeout: (seconds + 30) * 1000,
     });
@@ -53,4 +94,3 @@ export function wrk(url: string, seconds: number, connections: number): WrkResul
     }
     return parseWrk(res.stdout);
 }
-
