@@ -6,17 +6,24 @@
  *
  * Per mode, in its own namespace and StorageClass: N first previews (nothing deployed; the first with cold caches,
  * the rest warm), one `up`, then N no-change previews. Medians of the warm runs.
+ *
+ * With `--base <git-ref>`: the first `up` of that commit against the working tree instead (e2e/bench-base.ts).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { baseBenchStorageClasses, benchAgainstBase, resolveRef } from "./bench-base";
 import { copyProject, E2eError, Engine, log, PROJECT_DIR, pulumi, startEngine } from "./engine";
 
-const USAGE = `usage: npm run bench:e2e [-- --runs N]
+const USAGE = `usage: npm run bench:e2e [-- --runs N] [--base <git-ref> [--pod-delay SECONDS]]
 
 Times pulumi preview and pulumi up of the onprem stack on the local control plane (the toolchain and cluster of
 npm run e2e) in herd's runtime mode against Pulumi's default TypeScript mode (ts-node with type-checking), in one
-run, and prints the ratios. --runs N: previews per measurement (default 3). Takes a few minutes.`;
+run, and prints the ratios. --runs N: previews per measurement (default 3). Takes a few minutes.
+
+--base <git-ref>: instead, the first pulumi up of that commit against the working tree, N rounds (default 3)
+alternating which goes first, each pod taking --pod-delay seconds (default 5) to become ready, as real pods do;
+prints each round, the medians, the ratio and the longest chain of waiting resources of each side.`;
 
 type Mode = "herd" | "default";
 
@@ -95,14 +102,46 @@ async function main(argv: string[]): Promise<number> {
             return 2;
         }
     }
-    const unknown = argv.filter((a, k) => a !== "--runs" && argv[k - 1] !== "--runs");
+    const valueOf = (flag: string): string | undefined => {
+        const k = argv.indexOf(flag);
+        return k === -1 ? undefined : (argv[k + 1] ?? "");
+    };
+    const withValue = ["--runs", "--base", "--pod-delay"];
+    const unknown = argv.filter((a, k) => !withValue.includes(a) && !withValue.includes(argv[k - 1] ?? ""));
     if (unknown.length > 0) {
         process.stderr.write(`npm run bench:e2e: unknown option ${unknown[0]}\n${USAGE}\n`);
         return 2;
     }
+    const base = valueOf("--base");
+    const podDelay = Number(valueOf("--pod-delay") ?? "5");
+    if (base === "" || (valueOf("--pod-delay") !== undefined && base === undefined)) {
+        process.stderr.write(`npm run bench:e2e: --base needs a git ref${base === undefined ? " (--pod-delay goes with --base)" : ""}, got ${JSON.stringify(base ?? "")}\n${USAGE}\n`);
+        return 2;
+    }
+    if (!Number.isFinite(podDelay) || podDelay < 0 || podDelay > 120) {
+        process.stderr.write(`npm run bench:e2e: --pod-delay must be seconds from 0 to 120, got ${JSON.stringify(valueOf("--pod-delay"))}\n${USAGE}\n`);
+        return 2;
+    }
+    if (base !== undefined) {
+        try {
+            resolveRef(base);
+        } catch (err) {
+            process.stderr.write(`npm run bench:e2e: ${err instanceof Error ? err.message : String(err)}\n`);
+            return 2;
+        }
+    }
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "herd-bench-e2e-"));
     let engine: Engine | undefined;
     try {
+        if (base !== undefined) {
+            process.env["HERD_E2E_POD_DELAY_MS"] = String(Math.round(podDelay * 1000));
+            engine = startEngine(tmp, { storageClasses: baseBenchStorageClasses(runs), count: 6, size: "5Gi" });
+            process.stdout.write(`${benchAgainstBase(engine, { ref: base, runs, podDelaySeconds: podDelay })}\n`);
+            engine.stop(false);
+            engine = undefined;
+            fs.rmSync(tmp, { recursive: true, force: true });
+            return 0;
+        }
         engine = startEngine(tmp, { storageClasses: ["herd-bench-herd", "herd-bench-default"], count: 6, size: "5Gi" });
         const herd = measure(engine, "herd", runs);
         const dflt = measure(engine, "default", runs);

@@ -17,6 +17,8 @@
 #      HERD_E2E_PORT_BASE  ports used are BASE+43 (apiserver), +79/+80 (etcd client/peer), +57 (controller-
 #                          manager), +59 (scheduler), +47 (kwok); default 16400 -> apiserver on 16443
 #      HERD_E2E_NODES      number of fake nodes (default 3; each 8 CPU, 32Gi, 110 pods)
+#      HERD_E2E_POD_DELAY_MS  how long a pod takes to become ready, and a Job's pod to complete (default 0: at
+#                          once); npm run bench:e2e -- --base sets it so that waiting chains cost what they would
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -248,8 +250,18 @@ EOF
     --authentication-kubeconfig "$D/scheduler.kubeconfig" \
     --authorization-kubeconfig "$D/scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --secure-port "$SCHED_PORT" --leader-elect=false --profiling=false
-  local stages=() f
-  for f in "$CLUSTER_KWOK_STAGES_DIR"/*/*/*.yaml "$HERE"/cluster/stages/*.yaml; do stages+=(--config "$f"); done
+  local stages=() f delay="${HERD_E2E_POD_DELAY_MS:-0}"
+  [[ "$delay" =~ ^[0-9]+$ ]] || die "HERD_E2E_POD_DELAY_MS must be a whole number of milliseconds, got '$delay'"
+  for f in "$CLUSTER_KWOK_STAGES_DIR"/*/*/*.yaml "$HERE"/cluster/stages/*.yaml; do
+    case "$delay:$(basename "$f")" in
+      0:*) ;;
+      *:pod-ready.yaml | *:pod-complete.yaml) # kwok's Stage delay: the transition happens this long after it could
+        mkdir -p "$D/stages"
+        sed "0,/^spec:$/s//spec:\n  delay:\n    durationMilliseconds: $delay/" "$f" >"$D/stages/$(basename "$f")"
+        f="$D/stages/$(basename "$f")" ;;
+    esac
+    stages+=(--config "$f")
+  done
   KWOK_WORKDIR="$D/kwok" spawn kwok "$BIN/kwok" "${stages[@]}" \
     --kubeconfig "$D/kubeconfig" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
