@@ -2,7 +2,7 @@
  * What herd's command-line scripts share: strict flag parsing with the usage on any mistake (exit 2), `--help`
  * (usage on stdout, exit 0), paths resolved where the user stands, output directories checked before anything is
  * written and files written whole or not at all, and a runner that turns main's result into the exit code (an
- * unexpected throw: exit 1).
+ * unexpected throw: exit 1), in-process (runMain, which tests call) or as the process's exit (runCli).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -130,25 +130,43 @@ export function writeFilesAtomically(flag: string, dir: string, files: Readonly<
     }
 }
 
+/** Where a command writes: the process's stdout and stderr, or (in tests) anything that collects the text. */
+export interface CliIo {
+    readonly stdout: (text: string) => void;
+    readonly stderr: (text: string) => void;
+}
+
+export const PROCESS_IO: CliIo = {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+};
+
+/**
+ * Runs a command's main and resolves to its exit code, printing what runCli prints: `--help` the usage on stdout (0),
+ * a UsageError its message and the usage (2), a CliError its one line (1), anything else its stack (1).
+ */
+export async function runMain(usage: string, main: () => Promise<number>, io: CliIo = PROCESS_IO): Promise<number> {
+    try {
+        return await main();
+    } catch (err: unknown) {
+        if (err instanceof HelpRequested) {
+            io.stdout(`${usage}\n`);
+            return 0;
+        }
+        if (err instanceof UsageError) {
+            io.stderr(`${err.message}\n${usage}\n`);
+            return 2;
+        }
+        if (err instanceof CliError) {
+            io.stderr(`${err.message}\n`);
+            return 1;
+        }
+        io.stderr(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        return 1;
+    }
+}
+
 /** Runs a command's main and exits with its code; a UsageError prints the usage and exits 2. */
 export function runCli(usage: string, main: () => Promise<number>): void {
-    main().then(
-        (code) => process.exit(code),
-        (err: unknown) => {
-            if (err instanceof HelpRequested) {
-                process.stdout.write(`${usage}\n`);
-                process.exit(0);
-            }
-            if (err instanceof UsageError) {
-                process.stderr.write(`${err.message}\n${usage}\n`);
-                process.exit(2);
-            }
-            if (err instanceof CliError) {
-                process.stderr.write(`${err.message}\n`);
-                process.exit(1);
-            }
-            process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-            process.exit(1);
-        },
-    );
+    void runMain(usage, main).then((code) => process.exit(code));
 }

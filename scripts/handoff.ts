@@ -23,7 +23,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { checkOutDir, CliError, parseCli, runCli, userPath, writeFilesAtomically } from "./cli";
+import { checkOutDir, CliError, CliIo, parseCli, PROCESS_IO, runCli, userPath, writeFilesAtomically } from "./cli";
 import { obj } from "./handoff/outputs";
 import { findLeaks, sanitizeOutputs } from "./handoff/redaction";
 import { renderRunbook } from "./handoff/runbook";
@@ -33,7 +33,7 @@ export type { DataService } from "./handoff/outputs";
 export { findLeaks, looksLikeCredential, REDACTED, sanitizeOutputs } from "./handoff/redaction";
 export { renderRunbook, type RunbookInput } from "./handoff/runbook";
 
-const USAGE = `usage: npm run --silent handoff -- --stack <name> --out <dir> [--offline] [--outputs-file <path>] [--config-file <path>]
+export const USAGE = `usage: npm run --silent handoff -- --stack <name> --out <dir> [--offline] [--outputs-file <path>] [--config-file <path>]
 
 Writes the bundle a customer's operator is handed for one stack: RUNBOOK.md, outputs.json (no secret value),
 restore-postgres.sh, and manifests.yaml when built offline or when the stack renders YAML.
@@ -105,7 +105,8 @@ export async function buildHandoff(opts: HandoffOptions): Promise<HandoffResult>
     return { files: Object.keys(files), source, redacted: clean.redacted, notes };
 }
 
-async function main(argv: string[]): Promise<number> {
+/** The command; tests run it in-process through runMain(USAGE, () => main(argv, io), io). */
+export async function main(argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
     const args = parseCli(
         argv,
         {
@@ -130,18 +131,18 @@ async function main(argv: string[]): Promise<number> {
             configFile: resolve(args["config-file"]),
         });
         for (const note of result.notes) {
-            process.stderr.write(`note: ${note}\n`);
+            io.stderr(`note: ${note}\n`);
         }
         if (result.redacted.length > 0) {
-            process.stderr.write(
+            io.stderr(
                 `warning: the outputs held ${result.redacted.length} value(s) in clear (${result.redacted.join(", ")}); they were replaced by "[secret]". Export outputs with \`pulumi stack output --json\`, without --show-secrets.\n`,
             );
         }
-        process.stderr.write(`herd handoff --stack ${stack}: ${result.files.join(", ")} -> ${out} (from ${result.source})\n`);
+        io.stderr(`herd handoff --stack ${stack}: ${result.files.join(", ")} -> ${out} (from ${result.source})\n`);
         return 0;
     } catch (err) {
         if (err instanceof HandoffError || err instanceof CliError) {
-            process.stderr.write(`herd handoff --stack ${stack}: ${err.message}\n`);
+            io.stderr(`herd handoff --stack ${stack}: ${err.message}\n`);
             return 1;
         }
         throw err;

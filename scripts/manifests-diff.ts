@@ -40,7 +40,7 @@ import { DiffError, DiffOptions, manifestsDiff } from "./manifests-diff/render";
 import { formatText } from "./manifests-diff/report";
 import type { ManifestsDiff } from "./manifests-diff/types";
 
-const USAGE = `usage: npm run --silent manifests-diff -- --stack <name> --base <git-ref> [--config-file <path>] [--format text|json] [--exit-code]
+export const USAGE = `usage: npm run --silent manifests-diff -- --stack <name> --base <git-ref> [--config-file <path>] [--format text|json] [--exit-code]
 
 Shows offline (no CLI, cloud or credentials) what the working tree changes in a stack's Kubernetes objects and other
 resources compared with <git-ref>: every changed field, REPLACE for changes that force a replacement, and whether

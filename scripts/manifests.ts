@@ -11,9 +11,9 @@
 import { evaluateStack } from "../offline/evaluate";
 import { buildManifests, renderOfflineYaml } from "../offline/manifests";
 import { markComputed } from "../offline/mocks";
-import { checkOutDir, CliError, parseCli, runCli, userPath, writeFilesAtomically } from "./cli";
+import { checkOutDir, CliError, CliIo, parseCli, PROCESS_IO, runCli, userPath, writeFilesAtomically } from "./cli";
 
-const USAGE = `usage: npm run --silent manifests -- --stack <name> [--config-file <path>] --out <dir>
+export const USAGE = `usage: npm run --silent manifests -- --stack <name> [--config-file <path>] --out <dir>
 
 Evaluates the program for one stack offline (Pulumi's mocks: no CLI, cloud, cluster or credentials) and writes
   <dir>/manifests.yaml   every Kubernetes object (Secret data redacted; engine-assigned values as <computed:...>)
@@ -24,7 +24,8 @@ Evaluates the program for one stack offline (Pulumi's mocks: no CLI, cloud, clus
   --out <dir>            where to write (created if needed; relative to where you run the command)
   -h, --help             this text`;
 
-async function main(argv: string[]): Promise<number> {
+/** The command; tests run it in-process through runMain(USAGE, () => main(argv, io), io). */
+export async function main(argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
     const args = parseCli(argv, { stack: { type: "string" }, "config-file": { type: "string" }, out: { type: "string" } }, ["stack", "out"]);
     const stack = args.stack ?? "";
     const out = userPath(args.out ?? "");
@@ -53,8 +54,10 @@ async function main(argv: string[]): Promise<number> {
     }
 
     writeFilesAtomically("--out", out, files);
-    process.stderr.write(`herd manifests --stack ${stack}: ${counts.objects} Kubernetes objects, ${counts.resources} resources -> ${out}\n`);
+    io.stderr(`herd manifests --stack ${stack}: ${counts.objects} Kubernetes objects, ${counts.resources} resources -> ${out}\n`);
     return 0;
 }
 
-runCli(USAGE, () => main(process.argv.slice(2)));
+if (require.main === module) {
+    runCli(USAGE, () => main(process.argv.slice(2)));
+}

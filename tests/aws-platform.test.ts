@@ -19,7 +19,7 @@ import { ecrLifecyclePolicy } from "../platform/aws/registry";
 import { evaluateStack, evaluateUnderMocks, Evaluation, RecordedResource } from "../offline/evaluate";
 import type { MockRecord } from "../offline/mocks";
 import { buildManifests } from "../offline/manifests";
-import { inspect, PROJECT_DIR, runScript, tempDir, writeStackFile } from "./helpers";
+import { inspect, PROJECT_DIR, runCommand, tempDir, writeStackFile } from "./helpers";
 
 type Inputs = Record<string, unknown>;
 
@@ -554,9 +554,9 @@ describe("stack aws: Kubernetes provider, outputs and secrets", () => {
         assert.ok(manifests.some((m) => m.kind === "StorageClass" && m.metadata.name === "herd-gp3"));
         assert.ok(manifests.some((m) => m.kind === "Namespace" && m.metadata.name === "herd"));
     });
-    it("npm run manifests --stack aws exits 0 and writes both files", () => {
+    it("the manifests command --stack aws exits 0 and writes both files", async () => {
         const out = path.join(tempDir(), "aws");
-        const result = runScript("manifests", ["--stack", "aws", "--out", out]);
+        const result = await runCommand("manifests", ["--stack", "aws", "--out", out]);
         assert.equal(result.status, 0, result.stderr);
         assert.ok(fs.existsSync(path.join(out, "manifests.yaml")));
         const resources = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as { type: string }[];

@@ -2,6 +2,9 @@
  * herd's commands behave like good CLI tools: `--help` prints the usage and exits 0, a bad --out fails at once with
  * one line naming the path and why (never a hang, never a stack trace), nothing is half-written, a relative path is
  * relative to where the user stands, and the set-up check names a missing system package and how to install it.
+ *
+ * The true CLI tests (a process of its own: --help on every command, a failing manifests run, `npm run` from another
+ * directory) live here; other tests run the commands in-process (runCommand).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -10,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { checkOutDir, CliError, writeFilesAtomically } from "../scripts/cli";
-import { PROJECT_DIR, runScript } from "./helpers";
+import { PROJECT_DIR, runCommand, runScript, scriptFile } from "./helpers";
 
 const COMMANDS = ["manifests", "manifests-diff", "handoff", "config-reference", "stacks", "bench", "e2e", "bench:e2e"];
 
@@ -28,7 +31,7 @@ function assertOneLineError(stderr: string, pattern: RegExp): void {
 
 describe("--help on every command", () => {
     for (const command of COMMANDS) {
-        it(`npm run ${command} -- --help prints the usage on stdout and exits 0`, () => {
+        it(`${command} (node --import tsx ${scriptFile(command)}) --help prints the usage on stdout and exits 0`, () => {
             const r = runScript(command, ["--help"]);
             assert.equal(r.status, 0, r.stderr);
             assert.match(r.stdout, /^usage: npm run/);
@@ -45,20 +48,20 @@ describe("--help on every command", () => {
 });
 
 describe("--out that cannot be written", () => {
-    it("a kernel filesystem (/proc) fails at once instead of hanging", () => {
+    it("a kernel filesystem (/proc) fails at once instead of hanging (its own process: exit code, one line on stderr)", () => {
         const started = Date.now();
         const r = runScript("manifests", ["--stack", "onprem", "--out", "/proc/herd-out"]);
         assert.equal(r.status, 1);
         assertOneLineError(r.stderr, /^--out \/proc\/herd-out: cannot write there \(kernel filesystem\)/);
         assert.ok(Date.now() - started < 60_000, "returns promptly");
     });
-    it("an existing file: names it, exit 1, no stack trace", () => {
+    it("an existing file: names it, exit 1, no stack trace", async () => {
         const dir = tmpdir();
         try {
             const file = path.join(dir, "taken");
             fs.writeFileSync(file, "mine\n");
-            for (const command of ["manifests", "handoff"]) {
-                const r = runScript(command, ["--stack", "onprem", "--out", file, ...(command === "handoff" ? ["--offline"] : [])]);
+            for (const command of ["manifests", "handoff"] as const) {
+                const r = await runCommand(command, ["--stack", "onprem", "--out", file, ...(command === "handoff" ? ["--offline"] : [])]);
                 assert.equal(r.status, 1, `${command}: ${r.stderr}`);
                 assertOneLineError(r.stderr, new RegExp(`^--out ${file.replace(/[/.]/g, "\\$&")}: exists and is not a directory$`));
                 assert.equal(fs.readFileSync(file, "utf8"), "mine\n", "the file is untouched");

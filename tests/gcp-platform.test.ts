@@ -18,7 +18,7 @@ import { evaluateStack, evaluateUnderMocks, Evaluation, RecordedResource } from 
 import { buildManifests } from "../offline/manifests";
 import { ProviderPlacements, RecordingMocks } from "../offline/mocks";
 import { gcpState as answerGcp } from "../offline/mocks-gcp";
-import { inspect, runScript, tempDir, writeStackFile } from "./helpers";
+import { inspect, runCommand, tempDir, writeStackFile } from "./helpers";
 
 type Inputs = Record<string, unknown>;
 
@@ -597,9 +597,9 @@ describe("gcp capabilities and outputs", () => {
         );
         assert.ok(manifests.some((m) => m.kind === "Namespace"));
     });
-    it("the manifests command writes the gcp stack offline", () => {
+    it("the manifests command writes the gcp stack offline", async () => {
         const out = path.join(tempDir(), "gcp");
-        const result = runScript("manifests", ["--stack", "gcp", "--out", out]);
+        const result = await runCommand("manifests", ["--stack", "gcp", "--out", out]);
         assert.equal(result.status, 0, result.stderr);
         assert.match(fs.readFileSync(path.join(out, "manifests.yaml"), "utf8"), /provisioner: pd\.csi\.storage\.gke\.io/);
         const resources = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as { type: string }[];

@@ -1,10 +1,10 @@
 /**
  * `npm run handoff`: the bundle a customer's operator is handed. It must never carry a secret, whatever the source
  * of the outputs (offline evaluation, a recorded `pulumi stack output --json`, the Pulumi CLI, an export made with
- * --show-secrets), and its runbook must tell the operator how to reach every credential and how to restore.
+ * --show-secrets), and its runbook must tell the operator how to reach every credential and how to restore. The
+ * command runs in-process, and as a process of its own where the CLI is the point.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
@@ -12,7 +12,7 @@ import { markComputed } from "../offline/mocks";
 import { buildHandoff, findLeaks, looksLikeCredential, REDACTED, sanitizeOutputs } from "../scripts/handoff";
 import { evaluateStack } from "../offline/evaluate";
 import { DEFAULT_OFFLINE_SECRET, OFFLINE_SECRETS } from "../offline/stack-config";
-import { CommandResult, MINIMAL_ONPREM, PROJECT_DIR, runScript, tempDir, writeStackFile } from "./helpers";
+import { CommandResult, MINIMAL_ONPREM, PROJECT_DIR, runCommand, runScript, tempDir, writeStackFile } from "./helpers";
 
 const FIXTURE = path.join(PROJECT_DIR, "tests", "fixtures", "handoff", "aws-stack-output.json");
 const STACKS = fs
@@ -90,7 +90,7 @@ function assertGroupedOutputs(outputs: Record<string, unknown>, stack: string): 
     assert.deepEqual(Object.keys(outputs["data"] as object).sort(), ["elasticsearch", "postgres", "redis"]);
 }
 
-describe("npm run handoff", () => {
+describe("the handoff command", () => {
     for (const stack of STACKS) {
         it(`builds ${stack}'s bundle offline, with no secret in any file`, async () => {
             const evaluation = await evaluateStack({ stack });
@@ -131,7 +131,7 @@ describe("npm run handoff", () => {
         });
     }
 
-    it("works as a command: npm run --silent handoff -- --stack aws --out <dir> --offline", () => {
+    it("works as a command (its own process): handoff --stack aws --out <dir> --offline", () => {
         const out = path.join(tempDir(), "cli");
         const r = runScript("handoff", ["--stack", "aws", "--out", out, "--offline"]);
         assert.equal(r.status, 0, r.stderr);
@@ -157,7 +157,7 @@ describe("npm run handoff", () => {
         assert.ok(files["RUNBOOK.md"].includes("aws s3 ls s3://herd-aws-backups-20261127101455123400000001/postgres/herd/postgres/"));
     });
 
-    it("an outputs file exported with --show-secrets: the credentials are replaced and the operator is warned", () => {
+    it("an outputs file exported with --show-secrets: the credentials are replaced and the operator is warned", async () => {
         const fixture = JSON.parse(fs.readFileSync(FIXTURE, "utf8")) as Record<string, Record<string, unknown>>;
         const kubeconfig = [
             "apiVersion: v1",
@@ -177,7 +177,7 @@ describe("npm run handoff", () => {
         fs.writeFileSync(file, JSON.stringify(fixture));
 
         const out = path.join(tempDir(), "clear");
-        const r = runScript("handoff", ["--stack", "aws", "--out", out, "--outputs-file", file]);
+        const r = await runCommand("handoff", ["--stack", "aws", "--out", out, "--outputs-file", file]);
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stderr, /warning: the outputs held 3 value\(s\) in clear \(platform\.kubeconfig, platform\.registryPassword, platform\.signingKey\)/);
         assert.doesNotMatch(r.stderr, new RegExp(FAKE_TOKEN), "the warning names the fields, never the values");
@@ -190,7 +190,7 @@ describe("npm run handoff", () => {
         assert.equal(platform["clusterName"], "herd-aws", "everything else is kept");
     });
 
-    it("with a Pulumi CLI on PATH: runs `pulumi stack output --json --stack <name>`, never with --show-secrets; --offline skips it", () => {
+    it("with a Pulumi CLI on PATH: runs `pulumi stack output --json --stack <name>`, never with --show-secrets; --offline skips it", async () => {
         const bin = tempDir();
         const calls = path.join(bin, "calls.txt");
         fs.writeFileSync(
@@ -198,18 +198,19 @@ describe("npm run handoff", () => {
             ["#!/bin/sh", `printf '%s\\n' "$*" >> '${calls}'`, `cat '${FIXTURE}'`, ""].join("\n"),
             { mode: 0o755 },
         );
-        const run = (args: string[]): CommandResult => {
-            const r = spawnSync("npm", ["run", "--silent", "handoff", "--", ...args], {
-                cwd: PROJECT_DIR,
-                encoding: "utf8",
-                env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env["PATH"] ?? ""}`, PULUMI_CONFIG: undefined },
-                timeout: 120_000,
-            });
-            return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+        // In-process: the fake CLI is first on this process's PATH for the duration of each call.
+        const run = async (args: string[]): Promise<CommandResult> => {
+            const saved = process.env["PATH"] ?? "";
+            process.env["PATH"] = `${bin}${path.delimiter}${saved}`;
+            try {
+                return await runCommand("handoff", args);
+            } finally {
+                process.env["PATH"] = saved;
+            }
         };
 
         const out = path.join(tempDir(), "from-cli");
-        const r = run(["--stack", "aws", "--out", out]);
+        const r = await run(["--stack", "aws", "--out", out]);
         assert.equal(r.status, 0, r.stderr);
         assert.equal(fs.readFileSync(calls, "utf8"), "stack output --json --stack aws\n");
         const files = readBundle(out);
@@ -217,7 +218,7 @@ describe("npm run handoff", () => {
         assert.match(files["RUNBOOK.md"], /from `pulumi stack output --json --stack aws`/);
         assert.deepEqual(JSON.parse(files["outputs.json"]), JSON.parse(fs.readFileSync(FIXTURE, "utf8")));
 
-        const offline = run(["--stack", "onprem", "--out", path.join(tempDir(), "offline"), "--offline"]);
+        const offline = await run(["--stack", "onprem", "--out", path.join(tempDir(), "offline"), "--offline"]);
         assert.equal(offline.status, 0, offline.stderr);
         assert.equal(fs.readFileSync(calls, "utf8"), "stack output --json --stack aws\n", "--offline never calls the CLI");
     });
@@ -243,10 +244,10 @@ describe("npm run handoff", () => {
         assert.match(files["manifests.yaml"], /kind: Secret[\s\S]*<redacted>/);
     });
 
-    it("errors: usage exits 2; an unreadable outputs file exits 1 and writes nothing", () => {
+    it("errors: usage exits 2 (its own process); an unreadable outputs file exits 1 and writes nothing", async () => {
         assert.equal(runScript("handoff", ["--stack", "aws"]).status, 2);
         const out = path.join(tempDir(), "none");
-        const r = runScript("handoff", ["--stack", "aws", "--out", out, "--outputs-file", path.join(out, "missing.json")]);
+        const r = await runCommand("handoff", ["--stack", "aws", "--out", out, "--outputs-file", path.join(out, "missing.json")]);
         assert.equal(r.status, 1);
         assert.match(r.stderr, /cannot read --outputs-file .*missing\.json: ENOENT/);
         assert.equal(fs.existsSync(out), false);

@@ -20,11 +20,13 @@ import {
     lineDiff,
     main,
     ManifestsDiff,
+    manifestsDiff,
     summarize,
     summaryLine,
+    USAGE,
 } from "../scripts/manifests-diff";
 import { UsageError } from "../scripts/cli";
-import { CommandResult, PROJECT_DIR, tempDir } from "./helpers";
+import { CommandResult, PROJECT_DIR, runInProcess, runScript, tempDir } from "./helpers";
 
 const GIT_ENV = {
     GIT_AUTHOR_NAME: "herd test",
@@ -44,15 +46,18 @@ function git(args: string[], cwd: string): string {
     return r.stdout.trim();
 }
 
-/** Runs `npm run --silent manifests-diff -- <args>` inside the synthetic repository, as a user would there. */
-function diff(repo: string, args: string[]): CommandResult {
-    const r = spawnSync("npm", ["run", "--silent", "manifests-diff", "--", ...args], {
-        cwd: repo,
-        encoding: "utf8",
-        env: { ...process.env, PULUMI_CONFIG: undefined, PULUMI_CONFIG_SECRET_KEYS: undefined },
-        timeout: 120_000,
-    });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/**
+ * Runs the command on the synthetic repository in-process, as `npm run --silent manifests-diff -- <args>` would there
+ * (the repository holds this command's files as they are now): exit code, stdout and stderr as the CLI prints them.
+ * Each tree's own manifests command still renders it.
+ */
+function diff(repo: string, args: string[]): Promise<CommandResult> {
+    return runInProcess(USAGE, (argv, io) => main(argv, { ...io, diff: (opts: DiffOptions) => manifestsDiff({ ...opts, projectDir: repo }) }), args);
+}
+
+/** The same as a process of its own, inside the synthetic repository (node directly, as its package.json wires it). */
+function diffCli(repo: string, args: string[]): CommandResult {
+    return runScript("manifests-diff", args, { cwd: repo });
 }
 
 /** Sets one key in a stack file (parsed and written back, so the file's layout does not matter). */
@@ -102,8 +107,8 @@ describe("npm run manifests-diff (in a synthetic git repository)", { skip: isGit
 
     const worktrees = () => git(["worktree", "list", "--porcelain"], repo).split("\n").filter((l) => l.startsWith("worktree "));
 
-    it("one changed key shows exactly the objects and fields it changes, and nothing else", () => {
-        const r = diff(repo, ["--stack", "onprem", "--base", "HEAD~1", "--format", "json"]);
+    it("one changed key shows exactly the objects and fields it changes, and nothing else (its own process)", () => {
+        const r = diffCli(repo, ["--stack", "onprem", "--base", "HEAD~1", "--format", "json"]);
         assert.equal(r.status, 0, r.stderr);
         // stdout is the JSON alone (it parses); progress went to stderr.
         const result = JSON.parse(r.stdout) as ManifestsDiff;
@@ -160,25 +165,25 @@ describe("npm run manifests-diff (in a synthetic git repository)", { skip: isGit
         assert.deepEqual(worktrees(), [`worktree ${fs.realpathSync(repo)}`], "the base's worktree is gone");
     });
 
-    it("no change: says so and exits 0 (with --exit-code too)", () => {
-        const r = diff(repo, ["--stack", "onprem", "--base", "HEAD", "--exit-code"]);
+    it("no change: says so and exits 0 (with --exit-code too)", async () => {
+        const r = await diff(repo, ["--stack", "onprem", "--base", "HEAD", "--exit-code"]);
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stdout, /^no changes$/m);
         assert.doesNotMatch(r.stdout, /Kubernetes objects:/);
         assert.equal(worktrees().length, 1);
     });
 
-    it("an unknown ref is an error that names it, and leaves nothing behind", () => {
-        const r = diff(repo, ["--stack", "onprem", "--base", "no-such-branch"]);
+    it("an unknown ref is an error that names it, and leaves nothing behind", async () => {
+        const r = await diff(repo, ["--stack", "onprem", "--base", "no-such-branch"]);
         assert.equal(r.status, 1);
-        assert.equal(diff(repo, ["--stack", "onprem", "--base", "no-such-branch", "--exit-code"]).status, 1, "1 with --exit-code too");
+        assert.equal((await diff(repo, ["--stack", "onprem", "--base", "no-such-branch", "--exit-code"])).status, 1, "1 with --exit-code too");
         assert.equal(r.stdout, "");
         assert.match(r.stderr, /unknown git ref 'no-such-branch'/);
         assert.equal(worktrees().length, 1);
     });
 
-    it("a base whose manifests command fails is an error, and the worktree is removed all the same", () => {
-        const r = diff(repo, ["--stack", "onprem", "--base", brokenCommit]);
+    it("a base whose manifests command fails is an error, and the worktree is removed all the same", async () => {
+        const r = await diff(repo, ["--stack", "onprem", "--base", brokenCommit]);
         assert.equal(r.status, 1);
         assert.match(r.stderr, /the manifests command failed on the base/);
         assert.match(r.stderr, /herd:redisMemory/, "the base's own error is shown");
@@ -186,37 +191,37 @@ describe("npm run manifests-diff (in a synthetic git repository)", { skip: isGit
         assert.equal(fs.existsSync(path.join(repo, ".git", "worktrees")) ? fs.readdirSync(path.join(repo, ".git", "worktrees")).length : 0, 0);
     });
 
-    it("a base without the manifests command says so", () => {
+    it("a base without the manifests command says so", async () => {
         const emptyTree = git(["hash-object", "-t", "tree", "-w", "--stdin"], repo);
         const orphan = git(["commit-tree", emptyTree, "-m", "before herd"], repo);
-        const r = diff(repo, ["--stack", "onprem", "--base", orphan]);
+        const r = await diff(repo, ["--stack", "onprem", "--base", orphan]);
         assert.equal(r.status, 1);
         assert.match(r.stderr, /has no manifests command/);
         assert.equal(worktrees().length, 1);
     });
 
-    it("usage errors exit 2 and print the usage", () => {
-        const r = diff(repo, ["--stack", "onprem"]);
+    it("usage errors exit 2 and print the usage", async () => {
+        const r = await diff(repo, ["--stack", "onprem"]);
         assert.equal(r.status, 2);
         assert.match(r.stderr, /--base is required\nusage: npm run --silent manifests-diff/);
-        assert.equal(diff(repo, ["--stack", "onprem", "--base", "HEAD", "--format", "xml"]).status, 2);
+        assert.equal((await diff(repo, ["--stack", "onprem", "--base", "HEAD", "--format", "xml"])).status, 2);
     });
 
-    it("with --exit-code a usage error exits 1, since 2 means changes", () => {
-        const r = diff(repo, ["--stack", "onprem", "--exit-code"]);
+    it("with --exit-code a usage error exits 1, since 2 means changes", async () => {
+        const r = await diff(repo, ["--stack", "onprem", "--exit-code"]);
         assert.equal(r.status, 1);
         assert.match(r.stderr, /--base is required\nusage: npm run --silent manifests-diff/);
-        assert.equal(diff(repo, ["--stack", "onprem", "--base", "HEAD", "--format", "xml", "--exit-code"]).status, 1);
+        assert.equal((await diff(repo, ["--stack", "onprem", "--base", "HEAD", "--format", "xml", "--exit-code"])).status, 1);
     });
 
-    it("a bigger PostgreSQL volume is a REPLACE that protect refuses, said so, and --exit-code exits 2", () => {
+    it("a bigger PostgreSQL volume is a REPLACE that protect refuses, said so, and --exit-code exits 2", async () => {
         // The change under review sits in the working tree: a larger herd:postgresStorageSize.
         const stackFile = path.join(repo, "Pulumi.onprem.yaml");
         const original = fs.readFileSync(stackFile, "utf8");
         setConfig(stackFile, "herd:postgresStorageSize", "50Gi");
         let r: CommandResult;
         try {
-            r = diff(repo, ["--stack", "onprem", "--base", "HEAD", "--format", "json", "--exit-code"]);
+            r = await diff(repo, ["--stack", "onprem", "--base", "HEAD", "--format", "json", "--exit-code"]);
         } finally {
             fs.writeFileSync(stackFile, original);
         }

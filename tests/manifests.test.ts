@@ -1,5 +1,6 @@
 /**
- * The `manifests` command and the pieces behind it: the command contract on success and failure, schema validation
+ * The `manifests` command (run in-process; its CLI as a process is in cli.test.ts) and the pieces behind it: the
+ * command contract on success and failure, schema validation
  * naming object and field, Secret redaction, and mocks that answer realistically.
  */
 import assert from "node:assert/strict";
@@ -11,12 +12,12 @@ import * as k8s from "@pulumi/kubernetes";
 import { evaluateUnderMocks } from "../offline/evaluate";
 import { apiVersionKind, buildManifests, Manifest, SchemaError, validateManifest } from "../offline/manifests";
 import { MockRecord, RecordingMocks, wrapSecret } from "../offline/mocks";
-import { runScript, tempDir, writeStackFile } from "./helpers";
+import { runCommand, tempDir, writeStackFile } from "./helpers";
 
 describe("npm run manifests", () => {
-    it("writes schema-valid manifests.yaml and resources.json for the onprem stack", () => {
+    it("writes schema-valid manifests.yaml and resources.json for the onprem stack", async () => {
         const out = path.join(tempDir(), "onprem");
-        const result = runScript("manifests", ["--stack", "onprem", "--out", out]);
+        const result = await runCommand("manifests", ["--stack", "onprem", "--out", out]);
         assert.equal(result.status, 0, result.stderr);
         const docs = parseAllDocuments(fs.readFileSync(path.join(out, "manifests.yaml"), "utf8")).map((d) => d.toJS() as Manifest);
         assert.ok(docs.length >= 2);
@@ -41,42 +42,42 @@ describe("npm run manifests", () => {
         }
     });
 
-    it("--config-file evaluates another file in the same format", () => {
+    it("--config-file evaluates another file in the same format", async () => {
         const file = writeStackFile({ "herd:platform": "onprem", "herd:namespace": "shop", "herd:storageClass": "ssd", "herd:registry": "r.example.com/x" });
         const out = path.join(tempDir(), "custom");
-        const result = runScript("manifests", ["--stack", "custom", "--config-file", file, "--out", out]);
+        const result = await runCommand("manifests", ["--stack", "custom", "--config-file", file, "--out", out]);
         assert.equal(result.status, 0, result.stderr);
         assert.match(fs.readFileSync(path.join(out, "manifests.yaml"), "utf8"), /name: shop/);
     });
 
-    it("aws and gcp render offline too, and their config is validated before anything is built", () => {
+    it("aws and gcp render offline too, and their config is validated before anything is built", async () => {
         for (const stack of ["aws", "gcp"]) {
             const out = path.join(tempDir(), stack);
-            const result = runScript("manifests", ["--stack", stack, "--out", out]);
+            const result = await runCommand("manifests", ["--stack", stack, "--out", out]);
             assert.equal(result.status, 0, result.stderr);
             assert.match(fs.readFileSync(path.join(out, "manifests.yaml"), "utf8"), /kind: StatefulSet/);
         }
         const bad = writeStackFile({ "herd:platform": "aws", "herd:awsRegion": "moon-1" });
         const out = path.join(tempDir(), "x");
-        const result = runScript("manifests", ["--stack", "aws", "--config-file", bad, "--out", out]);
+        const result = await runCommand("manifests", ["--stack", "aws", "--config-file", bad, "--out", out]);
         assert.equal(result.status, 1);
         assert.match(result.stderr, /herd:awsRegion: expected an AWS region/);
         assert.equal(fs.existsSync(out), false);
     });
 
-    it("a missing stack file is a clear error", () => {
+    it("a missing stack file is a clear error", async () => {
         const out = path.join(tempDir(), "none");
-        const result = runScript("manifests", ["--stack", "staging", "--out", out]);
+        const result = await runCommand("manifests", ["--stack", "staging", "--out", out]);
         assert.equal(result.status, 1);
         assert.match(result.stderr, /no stack file for stack 'staging'.*Pulumi\.staging\.yaml does not exist/);
         assert.equal(fs.existsSync(out), false);
     });
 
-    it("usage errors exit 2 and print the usage", () => {
-        const result = runScript("manifests", ["--stack", "onprem"]);
+    it("usage errors exit 2 and print the usage", async () => {
+        const result = await runCommand("manifests", ["--stack", "onprem"]);
         assert.equal(result.status, 2);
         assert.match(result.stderr, /--out is required\nusage: npm run --silent manifests/);
-        assert.equal(runScript("manifests", ["--stack", "onprem", "--out", "x", "--bogus"]).status, 2);
+        assert.equal((await runCommand("manifests", ["--stack", "onprem", "--out", "x", "--bogus"])).status, 2);
     });
 });
 
@@ -93,7 +94,7 @@ describe("offline output cannot be mistaken for the real thing", () => {
     for (const stack of ["onprem", "aws", "gcp"]) {
         it(`${stack}: no made-up value in manifests.yaml or resources.json, a header that lists the placeholders`, async () => {
             const out = path.join(tempDir(), stack);
-            const result = runScript("manifests", ["--stack", stack, "--out", out]);
+            const result = await runCommand("manifests", ["--stack", stack, "--out", out]);
             assert.equal(result.status, 0, result.stderr);
             const yamlText = fs.readFileSync(path.join(out, "manifests.yaml"), "utf8");
             const jsonText = fs.readFileSync(path.join(out, "resources.json"), "utf8");

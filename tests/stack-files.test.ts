@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, KEYS, KeyName, KeySpec, parseConfig } from "../config";
 import { readStackConfig } from "../offline/stack-config";
-import { PROJECT_DIR, runScript, tempDir, writeStackFile } from "./helpers";
+import { PROJECT_DIR, runCommand, tempDir, writeStackFile } from "./helpers";
 
 const STACKS = ["aws", "gcp", "onprem"] as const;
 
@@ -57,10 +57,10 @@ for (const stack of STACKS) {
             assert.match(err.message, /herd:namespaces: unknown key; did you mean herd:namespace\?/);
         });
 
-        it("the manifests command exits non-zero, prints every problem and writes nothing", () => {
+        it("the manifests command exits non-zero, prints every problem and writes nothing", async () => {
             const file = writeStackFile({ ...stackFileConfig(stack), "herd:platfrom": stack, "herd:namespace": ["not", "a", "string"] });
             const out = path.join(tempDir(), "out");
-            const result = runScript("manifests", ["--stack", stack, "--config-file", file, "--out", out]);
+            const result = await runCommand("manifests", ["--stack", stack, "--config-file", file, "--out", out]);
             assert.equal(result.status, 1, result.stderr);
             assert.match(result.stderr, /herd:platfrom: unknown key; did you mean herd:platform\?/);
             assert.match(result.stderr, /herd:namespace: expected a string, got a list/);
