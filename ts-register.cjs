@@ -10,6 +10,11 @@
  * Stack traces point at the TypeScript: frames in herd's files are mapped through their source maps when an error's
  * stack is formatted. (Node's own --enable-source-maps would do it too, but it parses the source map of every module
  * loaded, node_modules included: ~100 ms on every run.)
+ *
+ * One kind of stack is not formatted at all: @pulumi/pulumi's debuggablePromise() records `new Error().stack` for
+ * every promise it creates (~50 per resource, thousands per run: formatting them was the largest single cost of an
+ * evaluation) and reads that string back only to print leaked promises under PULUMI_DEBUG_PROMISE_LEAKS. Without that
+ * variable such a stack is just "Error"; with it, every stack is formatted as before.
  */
 const crypto = require("node:crypto");
 const fs = require("node:fs");
@@ -98,9 +103,28 @@ function formatFrame(site) {
     return `    at ${site.isAsync() ? "async " : ""}${name === null ? where : `${name} (${where})`}`;
 }
 
+// Read when this file loads, as @pulumi/pulumi's runtime/debuggable.js reads it when it loads.
+const KEEP_PROMISE_STACKS = Boolean(process.env.PULUMI_DEBUG_PROMISE_LEAKS);
+const DEBUGGABLE_JS = `${path.sep}@pulumi${path.sep}pulumi${path.sep}runtime${path.sep}debuggable.js`;
+
+/** The stack of the `new Error()` in @pulumi/pulumi's debuggablePromise(): no message, created in that function. */
+function isPromiseDebugStack(error, sites) {
+    const top = sites[0];
+    return (
+        top !== undefined &&
+        error instanceof Error &&
+        error.message === "" &&
+        top.getFunctionName() === "debuggablePromise" &&
+        top.getFileName()?.endsWith(DEBUGGABLE_JS) === true
+    );
+}
+
 if (require.extensions[".ts"] === undefined) {
     const previous = Error.prepareStackTrace;
     Error.prepareStackTrace = (error, sites) => {
+        if (!KEEP_PROMISE_STACKS && isPromiseDebugStack(error, sites)) {
+            return "Error"; // what String(error) is; see the header
+        }
         if (!sites.some((site) => maps.has(site.getFileName()))) {
             return previous !== undefined ? previous(error, sites) : [String(error), ...sites.map((s) => `    at ${s}`)].join("\n");
         }

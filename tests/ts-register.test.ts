@@ -48,6 +48,30 @@ describe("ts-register.cjs", () => {
         assert.match(r.stdout, /boom\.ts:5:/);
     });
 
+    it("skips formatting the stack @pulumi/pulumi records per promise, unless PULUMI_DEBUG_PROMISE_LEAKS asks for it", () => {
+        // debuggablePromise() stores `new Error().stack` on the promise; Pulumi prints it only for leaked promises under
+        // PULUMI_DEBUG_PROMISE_LEAKS. The promise is resolved, so no leak is reported at exit.
+        const script =
+            `require(${JSON.stringify(REGISTER)}); require("@pulumi/pulumi"); const d = require("@pulumi/pulumi/runtime/debuggable");` +
+            `const p = Promise.resolve(1); d.debuggablePromise(p, "ctx"); console.log(JSON.stringify(p._debugStackTrace))`;
+        const plain = node(script, { PULUMI_DEBUG_PROMISE_LEAKS: "" });
+        assert.equal(plain.status, 0, plain.stderr);
+        assert.equal(JSON.parse(plain.stdout), "Error");
+        const debug = node(script, { PULUMI_DEBUG_PROMISE_LEAKS: "1" });
+        assert.equal(debug.status, 0, debug.stderr);
+        assert.match(JSON.parse(debug.stdout) as string, /^Error\n {4}at (Object\.)?debuggablePromise \(.*debuggable\.js:\d+:\d+\)/);
+    });
+
+    it("still maps an empty Error made in a herd function that happens to be named debuggablePromise", () => {
+        const dir = tempDir();
+        const file = path.join(dir, "lookalike.ts");
+        fs.writeFileSync(file, "type T = number;\n\nexport function debuggablePromise(): string | undefined {\n    const n: T = 1;\n    return n > 0 ? new Error().stack : undefined;\n}\n");
+        const r = node(`require(${JSON.stringify(REGISTER)}); console.log(require(${JSON.stringify(file)}).debuggablePromise().split("\\n")[1])`, {
+            HERD_TS_CACHE_DIR: path.join(dir, "cache"),
+        });
+        assert.match(r.stdout, /at (Object\.)?debuggablePromise \(.*lookalike\.ts:5:/, r.stderr);
+    });
+
     it("does not transpile JavaScript (node_modules load natively)", () => {
         const r = node(`require(${JSON.stringify(REGISTER)}); console.log(Object.keys(require.extensions).join(","))`);
         assert.equal(r.stdout, ".js,.json,.node,.ts");
