@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig, OnpremConfig } from "../config";
 import { recommendedLabels } from "../lib/labels";
-import { s3Uploader } from "./aws/backups";
+import { s3Uploader } from "./s3-uploader";
 import type { Exposure, IdentityBinding, ImageSource, Platform } from "./contract";
 
 export type OnpremStackConfig = HerdConfig & { platform: "onprem" };

@@ -18,7 +18,7 @@ import {
     uniqueEnv,
 } from "../components/postgres";
 import type { BackupStore, IdentityBinding } from "../platform/contract";
-import { AWS_CLI_IMAGE, endpointPort, s3Uploader } from "../platform/aws/backups";
+import { AWS_CLI_IMAGE, endpointPort, s3Uploader } from "../platform/s3-uploader";
 import { GCLOUD_IMAGE, gcsUploader } from "../platform/gcp/backups";
 import { evaluateProgram, Evaluation, RecordedResource } from "../offline/evaluate";
 import { buildManifests, Manifest } from "../offline/manifests";

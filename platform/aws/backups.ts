@@ -14,9 +14,12 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { BackupUploader, IdentityBinding } from "../contract";
+import type { IdentityBinding } from "../contract";
 import { AwsContext, awsOpts, irsaTrustPolicy } from "./common";
 import type { Cluster } from "./cluster";
+
+// The S3 uploader is shared with onprem's S3-compatible stores, which must not load @pulumi/aws for it.
+export { AWS_CLI_IMAGE, endpointPort, s3Uploader } from "../s3-uploader";
 
 /** Days after which an unfinished multipart upload (an interrupted backup) is cleaned up. */
 export const ABORT_INCOMPLETE_UPLOAD_DAYS = 7;
@@ -26,32 +29,6 @@ export const BACKUP_OBJECT_ACTIONS: readonly string[] = ["s3:PutObject", "s3:Get
 export const BACKUP_BUCKET_ACTIONS: readonly string[] = ["s3:ListBucket"];
 /** Encrypting a new object needs a data key; reading one (and completing a multipart upload) needs Decrypt. */
 export const BACKUP_KEY_ACTIONS: readonly string[] = ["kms:GenerateDataKey", "kms:Decrypt"];
-
-/** The uploader of an S3 (or S3-compatible) store's backup job, pinned. */
-export const AWS_CLI_IMAGE = "amazon/aws-cli:2.17.0";
-
-/** The TCP port of an object-store endpoint URL (443 for AWS S3 itself). */
-export function endpointPort(endpoint: string | undefined): number {
-    if (endpoint === undefined) {
-        return 443;
-    }
-    const url = new URL(endpoint);
-    return url.port !== "" ? Number(url.port) : url.protocol === "http:" ? 80 : 443;
-}
-
-/**
- * A backup job's upload to an S3 bucket with the AWS CLI: on AWS itself (endpoint undefined) or an S3-compatible
- * store (the onprem platform). Expiry is the bucket's lifecycle rule, so nothing is pruned here.
- */
-export function s3Uploader(bucket: pulumi.Input<string>, region: pulumi.Input<string>, endpoint: string | undefined): BackupUploader {
-    return {
-        image: AWS_CLI_IMAGE,
-        script: 'set -eu\nfor f in /backup/*.dump; do aws s3 cp --only-show-errors "$f" "s3://$BUCKET/$PREFIX$(basename "$f")"; done',
-        bucket,
-        env: [{ name: "AWS_REGION", value: region }, ...(endpoint !== undefined ? [{ name: "AWS_ENDPOINT_URL", value: endpoint }] : [])],
-        egress: [{ ports: [{ protocol: "TCP", port: endpointPort(endpoint) }] }],
-    };
-}
 
 export interface S3BackupBucket {
     readonly bucket: aws.s3.Bucket;
