@@ -112,6 +112,34 @@ export const STEPS: readonly Step[] = [
         return `refused: ${refusal.trim().slice(0, 160)}`;
     }),
 
+    step("a wait that runs out explains itself: what was awaited, what to check, which key to raise", (ctx) => {
+        // No node takes new pods (all cordoned), so a fourth front-end pod stays Pending and the rollout cannot
+        // finish within the 1-minute budget set here.
+        const nodes = kubectl(ctx, ["get", "nodes", "-o", "name"]).split("\n").filter((n) => n !== "");
+        pulumi(ctx, ["config", "set", "--stack", STACK, "herd:waitAppMinutes", "1"]);
+        pulumi(ctx, ["config", "set", "--stack", STACK, "herd:frontendReplicas", "4"]);
+        kubectl(ctx, ["cordon", ...nodes]);
+        let r;
+        try {
+            r = pulumi(ctx, ["up", "--yes", "--skip-preview", "--stack", STACK], { allowFail: true, timeoutSec: 600 });
+        } finally {
+            kubectl(ctx, ["uncordon", ...nodes]);
+            pulumi(ctx, ["config", "set", "--stack", STACK, "herd:frontendReplicas", "3"]);
+            pulumi(ctx, ["config", "rm", "--stack", STACK, "herd:waitAppMinutes"]);
+        }
+        const text = `${r.stdout}\n${r.stderr}`;
+        const explained =
+            /herd: kubernetes:apps\/v1:Deployment "frontend" did not become ready within 1 min: it waits for the front end's pods to be ready/.test(text) &&
+            /check: kubectl -n herd describe deployment frontend/.test(text) &&
+            /raise herd:waitAppMinutes \(now 1\)/.test(text);
+        if (r.status === 0 || !explained) {
+            throw new E2eError(`expected pulumi up to fail on the front end's rollout with herd's explanation (exit ${String(r.status)}):\n${tail(text, 40)}`);
+        }
+        pulumi(ctx, ["up", "--yes", "--skip-preview", "--stack", STACK]);
+        assertReady(ctx);
+        return "the rollout stopped after its 1-minute budget with herd's explanation; restored, all ready again";
+    }),
+
     step("stack outputs -> handoff bundle; no secret in it or in the state", (ctx) => {
         const outputsFile = path.join(ctx.tmp, "outputs.json");
         fs.writeFileSync(outputsFile, pulumi(ctx, ["stack", "output", "--json", "--stack", STACK]).stdout);
