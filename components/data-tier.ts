@@ -158,16 +158,29 @@ export function services(scope: Scope, ports: readonly ServicePort[], clientPort
 }
 
 /**
- * A PodDisruptionBudget. With one replica it allows no voluntary disruption at all: a node drain waits until an
- * operator moves the database deliberately, instead of killing it at will. With more, a quorum stays up.
+ * A PodDisruptionBudget that lets a node drain proceed, one pod at a time: `maxUnavailable: 1` whatever the
+ * replica count. A budget that allows no eviction (`minAvailable: 1` on one replica) does not keep a database up
+ * through a node upgrade: it only stalls the drain. An EKS managed node group upgrade fails (PodEvictionFailure)
+ * after 15 minutes of refused evictions unless forced, and a forced one deletes the pod anyway; GKE deletes it after
+ * an hour. Either way the outage comes at the platform's moment instead of a planned one.
+ *
+ * - One replica (PostgreSQL, Redis, a single-node Elasticsearch): a drain evicts the pod; it shuts down cleanly
+ *   within its grace period and the StatefulSet re-creates it on another node, where its claim
+ *   (`data-<name>-0`) re-attaches. A short, planned outage of that server (typically a minute or two, longer if the
+ *   volume must detach from the old node first); the data stays on the volume.
+ * - Several replicas (Elasticsearch, 3 or more nodes): at most one node is down at a time. That keeps the master
+ *   quorum (N - 1 ≥ floor(N/2) + 1 for N ≥ 3) and, with the default one replica per shard, a copy of every shard.
+ *
+ * `unhealthyPodEvictionPolicy: AlwaysAllow`: a pod that is running but not Ready serves nothing, so evicting it
+ * costs no availability; without it a broken pod would hold the budget at zero and stall the drain. One eviction at a
+ * time is right for every replica count, so the budget does not depend on it.
  */
-export function disruptionBudget(scope: Scope, replicas: number): k8s.policy.v1.PodDisruptionBudget {
-    const minAvailable = replicas === 1 ? 1 : Math.floor(replicas / 2) + 1;
+export function disruptionBudget(scope: Scope): k8s.policy.v1.PodDisruptionBudget {
     return new k8s.policy.v1.PodDisruptionBudget(
         scope.name,
         {
             metadata: { name: scope.name, namespace: scope.namespace, labels: { ...scope.labels } },
-            spec: { minAvailable, selector: { matchLabels: { ...scope.selector } } },
+            spec: { maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow", selector: { matchLabels: { ...scope.selector } } },
         },
         { parent: scope.parent },
     );

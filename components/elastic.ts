@@ -185,7 +185,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
             { parent: this, protect: r.protect, ...waitOptions("dataServer", scope.waits) },
         );
 
-        disruptionBudget(scope, r.replicas);
+        disruptionBudget(scope);
         const peers = podsWith(selector);
         networkPolicy(
             scope,

@@ -117,7 +117,7 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
             { parent: this, protect: r.protect, ...waitOptions("dataServer", scope.waits) },
         );
 
-        disruptionBudget(scope, 1);
+        disruptionBudget(scope);
         const backupLabels = { ...selectorLabels({ name: "postgres-backup", instance: name }) };
         networkPolicy(
             scope,

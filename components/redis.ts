@@ -128,7 +128,7 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
             { parent: this, protect: r.protect, ...waitOptions("dataServer", scope.waits) },
         );
 
-        disruptionBudget(scope, 1);
+        disruptionBudget(scope);
         networkPolicy(
             scope,
             name,

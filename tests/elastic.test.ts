@@ -313,8 +313,11 @@ describe("ElasticCluster with 3 nodes (the default)", () => {
         assert.equal(anti[0]["topologyKey"], "kubernetes.io/hostname");
         assert.equal((spec["topologySpreadConstraints"] as Json[])[0]["topologyKey"], "topology.kubernetes.io/zone");
     });
-    it("a disruption budget that keeps a quorum: minAvailable 2", () => {
-        assert.equal((plain(one(run, "kubernetes:policy/v1:PodDisruptionBudget"))["spec"] as Json)["minAvailable"], 2);
+    it("a disruption budget that keeps a quorum and a copy of every shard: one node at a time, never none", () => {
+        const spec = plain(one(run, "kubernetes:policy/v1:PodDisruptionBudget"))["spec"] as Json;
+        assert.equal(spec["maxUnavailable"], 1);
+        assert.equal(spec["minAvailable"], undefined);
+        assert.equal(spec["unhealthyPodEvictionPolicy"], "AlwaysAllow");
     });
     it("heap is half the memory; memory request = limit", () => {
         const c = elasticContainer(run);
@@ -479,8 +482,10 @@ describe("ElasticCluster with 1 node", () => {
         assert.equal(podSpec(run)["affinity"], undefined);
         assert.equal(podSpec(run)["topologySpreadConstraints"], undefined);
     });
-    it("disruption budget minAvailable 1", () => {
-        assert.equal((plain(one(run, "kubernetes:policy/v1:PodDisruptionBudget"))["spec"] as Json)["minAvailable"], 1);
+    it("disruption budget lets a drain evict the single node: maxUnavailable 1", () => {
+        const spec = plain(one(run, "kubernetes:policy/v1:PodDisruptionBudget"))["spec"] as Json;
+        assert.equal(spec["maxUnavailable"], 1);
+        assert.equal(spec["minAvailable"], undefined);
     });
     it("heap is half of 4Gi", () => {
         assert.match(String(elasticContainer(run).env?.find((e) => e["name"] === "ES_JAVA_OPTS")?.["value"]), /^-Xms2g -Xmx2g /);

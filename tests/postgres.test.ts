@@ -198,9 +198,13 @@ describe("the StatefulSet keeps its data", () => {
             assert.deepEqual(a[field], b[field], field);
         }
     });
-    it("a disruption budget that allows no voluntary eviction of the single primary", async () => {
-        const pdb = find((await render()).manifests, "PodDisruptionBudget", "postgres")["spec"] as Record<string, unknown>;
-        assert.equal(pdb["minAvailable"], 1);
+    it("a disruption budget that lets a node drain evict the single primary (a short, planned outage)", async () => {
+        const { manifests } = await render();
+        const pdb = find(manifests, "PodDisruptionBudget", "postgres")["spec"] as Record<string, unknown>;
+        assert.equal(pdb["maxUnavailable"], 1);
+        assert.equal(pdb["minAvailable"], undefined);
+        assert.equal(pdb["unhealthyPodEvictionPolicy"], "AlwaysAllow");
+        assert.deepEqual(pdb["selector"], (find(manifests, "StatefulSet")["spec"] as Record<string, unknown>)["selector"]);
     });
     it("fast, clean shutdown: preStop asks for a fast stop within the grace period", async () => {
         const sts = find((await render()).manifests, "StatefulSet");

@@ -160,7 +160,43 @@ for (const s of STACKS) {
             assert.ok(cron !== undefined);
             assert.equal((cron["spec"] as { schedule: string }).schedule, "0 3 * * *");
         });
+
+        it("no PodDisruptionBudget stalls a node drain, and a replicated data tier keeps its quorum", () => {
+            const budgets = manifests.filter((m) => m.kind === "PodDisruptionBudget");
+            for (const name of ["postgres", "redis", "elastic"]) {
+                assert.ok(budgets.some((b) => b.metadata.name === name), `a budget for ${name}`);
+            }
+            for (const pdb of budgets) {
+                const spec = pdb["spec"] as { minAvailable?: number | string; maxUnavailable?: number | string; selector: { matchLabels: Record<string, string> } };
+                const selected = manifests.filter((m) => {
+                    const labels = (m["spec"] as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined)?.template?.metadata?.labels ?? {};
+                    return ["StatefulSet", "Deployment"].includes(m.kind) && Object.entries(spec.selector.matchLabels).every(([k, v]) => labels[k] === v);
+                });
+                assert.equal(selected.length, 1, `PodDisruptionBudget ${pdb.metadata.name} selects exactly one workload`);
+                const workload = selected[0];
+                const replicas = (workload["spec"] as { replicas?: number }).replicas ?? 1;
+                const allowed = disruptionsAllowed(spec, replicas);
+                const what = `PodDisruptionBudget ${pdb.metadata.name} (${workload.kind} ${workload.metadata.name}, ${replicas} replica${replicas === 1 ? "" : "s"})`;
+                assert.ok(allowed >= 1, `${what} allows ${allowed} disruptions: a node drain would stall on it`);
+                if (workload.kind === "StatefulSet" && replicas > 1) {
+                    const quorum = Math.floor(replicas / 2) + 1;
+                    assert.ok(allowed <= replicas - quorum, `${what} allows ${allowed} disruptions: more than the ${replicas - quorum} a quorum of ${quorum} survives`);
+                }
+            }
+        });
     });
+}
+
+/**
+ * How many of `replicas` healthy pods a budget lets a drain evict at once, by the disruption controller's rules
+ * (percentages round up).
+ */
+function disruptionsAllowed(spec: { minAvailable?: number | string; maxUnavailable?: number | string }, replicas: number): number {
+    const count = (v: number | string): number => (typeof v === "number" ? v : Math.ceil((parseInt(v, 10) * replicas) / 100));
+    if (spec.maxUnavailable !== undefined) {
+        return Math.min(replicas, count(spec.maxUnavailable));
+    }
+    return Math.max(0, replicas - count(spec.minAvailable ?? 1));
 }
 
 describe("platform specifics", () => {
