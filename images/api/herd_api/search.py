@@ -7,6 +7,10 @@ dead cluster costs one timeout per window, not one per request.
 
 Elasticsearch only ranks: search returns ids, and the caller loads the items from PostgreSQL (the
 source of truth), so a document whose delete was missed never resurfaces.
+
+A search answer that is partial (some shards failed, e.g. while a node is drained and a shard has no
+copy left, or the search timed out) is a failure too: it would silently miss matches, so the caller
+falls back to PostgreSQL for that request. It does not trip the breaker: the next request asks again.
 """
 
 from __future__ import annotations
@@ -123,6 +127,7 @@ class ElasticsearchClient:
             },
         }
         result = self._guarded("POST", self._index_path("/_search"), body)
+        _require_complete(result)
         try:
             hits = result["hits"]["hits"]
             return [int(hit["_id"]) for hit in hits]
@@ -133,3 +138,36 @@ class ElasticsearchClient:
         """Readiness report (never gates readiness). Ignores the breaker; raises SearchUnavailable."""
         self._request("GET", "/_cluster/health")
         self.breaker.succeeded()
+
+
+def _require_complete(result: dict[str, Any]) -> None:
+    """Raises SearchUnavailable (without tripping the breaker) for a partial search answer.
+
+    Elasticsearch answers 200 with the hits of the shards that did answer when others failed
+    (``_shards.failed``) or when the search ran out of time (``timed_out``): serving that as the
+    result would hide matches without saying so.
+    """
+    shards = result.get("_shards")
+    if isinstance(shards, dict):
+        failed, total = shards.get("failed"), shards.get("total")
+        if isinstance(failed, int) and not isinstance(failed, bool) and failed > 0:
+            counted = f"{failed} of {total} shards" if _count(total) else f"{failed} shard(s)"
+            cause = _first_failure_type(shards.get("failures"))
+            raise SearchUnavailable(
+                f"elasticsearch: {counted} failed" + ("" if cause is None else f" ({cause})"), trips_breaker=False
+            )
+    if result.get("timed_out") is True:
+        raise SearchUnavailable("elasticsearch: the search timed out, results partial", trips_breaker=False)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _first_failure_type(failures: Any) -> str | None:
+    """The error type of the first shard failure, e.g. ``no_shard_available_action_exception``."""
+    if isinstance(failures, list) and failures and isinstance(failures[0], dict):
+        reason = failures[0].get("reason")
+        if isinstance(reason, dict) and isinstance(reason.get("type"), str):
+            return str(reason["type"])
+    return None

@@ -25,6 +25,11 @@ class FakeElasticsearch:
     requests: list[Recorded] = field(default_factory=list)
     fail_with: int | None = None  # answer every request with this status
     extra_search_ids: list[str] = field(default_factory=list)  # ids returned although not indexed
+    # A partial search answer, as Elasticsearch gives it with HTTP 200: `failed_shards` of `total_shards`
+    # failed (their hits are missing: only the first hit is returned), or the search `timed_out`.
+    total_shards: int = 1
+    failed_shards: int = 0
+    timed_out: bool = False
 
     def start(self) -> FakeElasticsearch:
         fake = self
@@ -70,7 +75,32 @@ class FakeElasticsearch:
                         if any(w in (doc["name"] + " " + doc["description"]).lower() for w in words)
                     ]
                     hits += fake.extra_search_ids
-                    return self._reply(200, {"hits": {"hits": [{"_id": h, "_score": 1.0} for h in hits]}})
+                    if fake.failed_shards or fake.timed_out:
+                        hits = hits[:1]
+                    failures = [
+                        {
+                            "shard": n,
+                            "index": parts[0],
+                            "reason": {"type": "no_shard_available_action_exception", "reason": None},
+                        }
+                        for n in range(fake.failed_shards)
+                    ]
+                    shards = {
+                        "total": fake.total_shards,
+                        "successful": fake.total_shards - fake.failed_shards,
+                        "skipped": 0,
+                        "failed": fake.failed_shards,
+                        **({"failures": failures} if failures else {}),
+                    }
+                    return self._reply(
+                        200,
+                        {
+                            "took": 1,
+                            "timed_out": fake.timed_out,
+                            "_shards": shards,
+                            "hits": {"hits": [{"_id": h, "_score": 1.0} for h in hits]},
+                        },
+                    )
                 return self._reply(400, {"error": f"unexpected request {self.command} {self.path}"})
 
             do_GET = do_PUT = do_POST = do_DELETE = _handle

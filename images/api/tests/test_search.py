@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -92,6 +93,51 @@ def test_elasticsearch_errors_fall_back_to_postgres(make_app, fake_es: FakeElast
     assert response.headers["X-Search-Backend"] == "postgres"
     assert "HTTP 500" in response.headers["X-Search-Fallback-Reason"]
     assert [i["name"] for i in response.get_json()["items"]] == ["Ferret"]
+
+
+def _partial_answer_falls_back(make_app, fake_es: FakeElasticsearch, caplog: pytest.LogCaptureFixture) -> str:
+    """Three matching items, an Elasticsearch answer that holds only one: PostgreSQL serves all three."""
+    client = make_app(**fake_es.env(), ELASTICSEARCH_RETRY_AFTER_SECONDS="60").test_client()
+    for name in ("Ibis one", "Ibis two", "Ibis three"):
+        assert client.post("/api/items", json={"name": name}).status_code == 201
+    caplog.clear()
+    caplog.set_level(logging.DEBUG)
+    response = client.get("/api/items/search?q=ibis")
+    assert response.status_code == 200
+    assert response.headers["X-Search-Backend"] == "postgres"
+    assert sorted(i["name"] for i in response.get_json()["items"]) == ["Ibis one", "Ibis three", "Ibis two"]
+    access = [r.getMessage() for r in caplog.records if r.name == "herd_api.access"]
+    assert len(access) == 1 and access[0].startswith("GET /api/items/search 200 "), access  # no 5xx
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # request-scoped: the breaker stays closed, so a complete answer is used again at once
+    fake_es.failed_shards, fake_es.timed_out = 0, False
+    assert client.get("/api/items/search?q=ibis").headers["X-Search-Backend"] == "elasticsearch"
+    return str(response.headers["X-Search-Fallback-Reason"])
+
+
+def test_a_search_with_failed_shards_is_not_served_as_complete(
+    make_app, fake_es: FakeElasticsearch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_es.total_shards, fake_es.failed_shards = 3, 1
+    reason = _partial_answer_falls_back(make_app, fake_es, caplog)
+    assert reason == "elasticsearch: 1 of 3 shards failed (no_shard_available_action_exception)"
+
+
+def test_a_search_that_timed_out_is_not_served_as_complete(
+    make_app, fake_es: FakeElasticsearch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_es.timed_out = True
+    reason = _partial_answer_falls_back(make_app, fake_es, caplog)
+    assert reason == "elasticsearch: the search timed out, results partial"
+
+
+def test_a_complete_answer_with_shard_counts_is_served(make_app, fake_es: FakeElasticsearch) -> None:
+    client = make_app(**fake_es.env()).test_client()
+    client.post("/api/items", json={"name": "Jay"})
+    fake_es.total_shards = 3
+    response = client.get("/api/items/search?q=jay")
+    assert response.headers["X-Search-Backend"] == "elasticsearch"
+    assert [i["name"] for i in response.get_json()["items"]] == ["Jay"]
 
 
 def test_wrong_elasticsearch_credentials_fall_back(make_app, fake_es: FakeElasticsearch) -> None:
