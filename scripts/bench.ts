@@ -27,6 +27,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { BenchReport } from "./bench-child";
+import { readStackConfig } from "../offline/stack-config";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const STACKS = ["onprem", "aws", "gcp"] as const;
@@ -189,6 +190,17 @@ async function main(argv: string[]): Promise<number> {
             "require('@pulumi/pulumi')",
     ];
     const child = (stack: string) => [path.join("scripts", "bench-child.ts"), stack];
+    /** The stack's config as the language host hands it to a program (read once here, not in every child). */
+    const configEnvs = new Map<string, NodeJS.ProcessEnv>();
+    const stackEnv = (stack: string): NodeJS.ProcessEnv => {
+        let env = configEnvs.get(stack);
+        if (env === undefined) {
+            const config = readStackConfig({ stack });
+            env = { ...process.env, PULUMI_CONFIG: JSON.stringify(config.values), PULUMI_CONFIG_SECRET_KEYS: JSON.stringify([...config.secretKeys]) };
+            configEnvs.set(stack, env);
+        }
+        return env;
+    };
     const herdArgs = (stack: string) => ["--require", "./ts-register.cjs", ...child(stack)];
     const tsxArgs = (stack: string) => ["--import", "tsx", ...child(stack)];
     const warmTsNodeCache = path.join(tmp, "ts-node-warm");
@@ -196,11 +208,11 @@ async function main(argv: string[]): Promise<number> {
     const freshDir = (what: string) => path.join(tmp, `${what}-${fresh++}`);
     /** Default mode with its own ts-node cache directory (TS_NODE_CACHE_DIRECTORY, which ts-node 7 reads). */
     const runDefault = (stack: string, cacheDir: string) =>
-        runOnce([path.join("scripts", "bench-pulumi-default.cjs"), stack], { ...process.env, TS_NODE_CACHE_DIRECTORY: cacheDir });
+        runOnce([path.join("scripts", "bench-pulumi-default.cjs"), stack], { ...stackEnv(stack), TS_NODE_CACHE_DIRECTORY: cacheDir });
     const runners: Record<Mode, (stack: string) => () => Promise<Sample>> = {
-        herd: (stack) => () => runOnce(herdArgs(stack)),
-        "herd-cold": (stack) => () => runOnce(herdArgs(stack), { ...process.env, HERD_TS_CACHE_DIR: freshDir("herd-cold") }),
-        tsx: (stack) => () => runOnce(tsxArgs(stack)),
+        herd: (stack) => () => runOnce(herdArgs(stack), stackEnv(stack)),
+        "herd-cold": (stack) => () => runOnce(herdArgs(stack), { ...stackEnv(stack), HERD_TS_CACHE_DIR: freshDir("herd-cold") }),
+        tsx: (stack) => () => runOnce(tsxArgs(stack), stackEnv(stack)),
         "default-warm": (stack) => () => runDefault(stack, warmTsNodeCache),
         "default-cold": (stack) => () => runDefault(stack, freshDir("ts-node-cold")),
     };
