@@ -43,7 +43,6 @@ export function createBackup(
     args: PostgresStatefulArgs,
     backup: PostgresBackupArgs,
     secret: k8s.core.v1.Secret,
-    client: k8s.core.v1.Service,
     backupLabels: Readonly<Record<string, string>>,
     passwordKey: string,
 ): void {
@@ -60,7 +59,7 @@ export function createBackup(
     );
 
     const dumpEnv: k8s.types.input.core.v1.EnvVar[] = [
-        { name: "PGHOST", value: client.metadata.name },
+        { name: "PGHOST", value: scope.name }, // the client Service's fixed name (data-tier.ts services())
         { name: "PGPORT", value: String(PORT) },
         { name: "PGUSER", value: r.user },
         { name: "PGDATABASE", value: r.database },

@@ -41,7 +41,7 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
         this.podSelector = selector;
 
         const { secret } = credentials(scope, { username: r.user, database: r.database }, this.passwordKey);
-        const { client } = services(scope, [{ name: "postgres", port: PORT }]);
+        services(scope, [{ name: "postgres", port: PORT }]);
         const env: k8s.types.input.core.v1.EnvVar[] = [
             { name: "POSTGRES_USER", value: r.user },
             { name: "POSTGRES_DB", value: r.database },
@@ -129,7 +129,7 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
         );
 
         if (args.backup !== undefined) {
-            createBackup(scope, r, args, args.backup, secret, client, backupLabels, this.passwordKey);
+            createBackup(scope, r, args, args.backup, secret, backupLabels, this.passwordKey);
         }
 
         this.host = serviceHost(scope);

@@ -11,7 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { engineWaitChain } from "./cluster-state";
-import { copyProject, E2eError, Engine, log, must, PROJECT_DIR, pulumi, run } from "./engine";
+import { copyProject, E2eError, Engine, log, median, must, PROJECT_DIR, pulumi, run, timed } from "./engine";
 
 export type Side = "base" | "head";
 
@@ -45,18 +45,6 @@ function exportCommit(commit: string, dest: string): void {
     for (const dir of ["node_modules", "policy/node_modules"]) {
         fs.symlinkSync(path.join(PROJECT_DIR, dir), path.join(dest, dir), "dir");
     }
-}
-
-function timed(body: () => void): number {
-    const started = process.hrtime.bigint();
-    body();
-    return Number(process.hrtime.bigint() - started) / 1e9;
-}
-
-function median(values: readonly number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Runs the comparison on a started engine; returns the report to print. */

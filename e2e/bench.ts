@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { baseBenchStorageClasses, benchAgainstBase, resolveRef } from "./bench-base";
-import { copyProject, E2eError, Engine, log, PROJECT_DIR, pulumi, startEngine } from "./engine";
+import { copyProject, E2eError, Engine, log, median, PROJECT_DIR, pulumi, startEngine, timed } from "./engine";
 
 const USAGE = `usage: npm run bench:e2e [-- --runs N] [--base <git-ref> [--pod-delay SECONDS]]
 
@@ -32,18 +32,6 @@ interface Timings {
     readonly warmPreview: number;
     readonly up: number;
     readonly noChangePreview: number;
-}
-
-function median(values: readonly number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function timed(body: () => void): number {
-    const started = process.hrtime.bigint();
-    body();
-    return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
 /** A project copy set up for one mode: its own stack file, namespace and StorageClass, its own caches. */

@@ -4,7 +4,8 @@
  */
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
 import { E2eError, Engine, kubectl as kubectlIn, pulumi as pulumiIn } from "./engine";
-import { keyOfUrn } from "../offline/registrations";
+import { urnParts } from "../offline/mock-values";
+import { keyOfReference, keyOfUrn } from "../offline/registrations";
 import { longestWaitChain, type WaitLink } from "../offline/wait-chain";
 
 /** The engine and the project copy it runs in. */
@@ -96,14 +97,11 @@ export function resourceCount(ctx: Ctx, stack: string): number {
  */
 export function engineWaitChain(ctx: Ctx, stack: string): WaitLink[] {
     return longestWaitChain(
-        stateResources(ctx, stack).map((r) => {
-            const key = keyOfUrn(r.urn);
-            return {
-                type: r.type,
-                name: key.slice(key.indexOf("::") + 2),
-                inputs: r.inputs ?? {},
-                dependencies: [...(r.dependencies ?? []), ...(r.provider === undefined ? [] : [r.provider])].map(keyOfUrn),
-            };
-        }),
+        stateResources(ctx, stack).map((r) => ({
+            type: r.type,
+            name: urnParts(r.urn)?.name ?? "",
+            inputs: r.inputs ?? {},
+            dependencies: [...(r.dependencies ?? []).map(keyOfUrn), ...(r.provider === undefined ? [] : [keyOfReference(r.provider)])],
+        })),
     );
 }

@@ -29,6 +29,20 @@ export interface Engine {
     stop(keepState: boolean): void;
 }
 
+/** The median of a non-empty list (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Wall time of a synchronous body, in seconds. */
+export function timed(body: () => void): number {
+    const started = process.hrtime.bigint();
+    body();
+    return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
 export function log(message: string): void {
     process.stderr.write(`e2e: ${message}\n`);
 }

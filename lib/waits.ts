@@ -97,9 +97,11 @@ export function waitFailureMessage(kind: Awaited, budgets: WaitMinutes, failed: 
 
 /** One error hook per kind and per engine connection (hooks are registered with the engine by name). */
 const hooks = new WeakMap<object, Map<string, pulumi.ErrorHook>>();
+/** Stands for "no engine connection yet" as a key of `hooks`. */
+const NO_MONITOR = {};
 
 function errorHook(kind: Awaited, budgets: WaitMinutes): pulumi.ErrorHook {
-    const monitor = pulumi.runtime.getMonitor() ?? hooks;
+    const monitor = pulumi.runtime.getMonitor() ?? NO_MONITOR;
     const known = hooks.get(monitor) ?? new Map<string, pulumi.ErrorHook>();
     hooks.set(monitor, known);
     const name = `herd-wait-${kind}-${waitMinutes(kind, budgets)}m`;

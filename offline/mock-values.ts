@@ -87,14 +87,26 @@ function providerKey(type: string, name: string, id: string): string {
     return JSON.stringify([type, name, id]);
 }
 
-/** The key of the provider a reference names, or undefined for no reference (the default provider). */
-function referenceKey(reference: string | undefined): string | undefined {
-    const parts = (reference ?? "").split("::");
-    if (parts.length < 5) {
+/** The type (without its parents' prefix) and name of a URN `urn:pulumi:<stack>::<project>::<parents$type>::<name>`. */
+export function urnParts(urn: string): { readonly type: string; readonly name: string } | undefined {
+    const parts = urn.split("::");
+    if (parts.length < 4) {
         return undefined;
     }
-    // urn:pulumi:<stack> :: <project> :: <parents$type> :: <name...> :: <id>
-    return providerKey(parts[2].split("$").pop() ?? parts[2], parts.slice(3, -1).join("::"), parts[parts.length - 1]);
+    return { type: parts[2].split("$").pop() ?? parts[2], name: parts.slice(3).join("::") };
+}
+
+/** A provider reference `<urn>::<id>`, split into its URN's parts and the id. */
+export function referenceParts(reference: string): { readonly type: string; readonly name: string; readonly id: string } | undefined {
+    const at = reference.lastIndexOf("::");
+    const urn = at === -1 ? undefined : urnParts(reference.slice(0, at));
+    return urn === undefined ? undefined : { ...urn, id: reference.slice(at + 2) };
+}
+
+/** The key of the provider a reference names, or undefined for no reference (the default provider). */
+function referenceKey(reference: string | undefined): string | undefined {
+    const parts = referenceParts(reference ?? "");
+    return parts === undefined ? undefined : providerKey(parts.type, parts.name, parts.id);
 }
 
 /**

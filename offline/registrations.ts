@@ -7,6 +7,7 @@
  * never called, as no operation fails under mocks.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { referenceParts, urnParts } from "./mock-values";
 
 /** The parts of a RegisterResourceRequest read here (the generated protobuf class). */
 interface RegisterRequest {
@@ -21,12 +22,24 @@ interface MonitorLike {
     registerErrorHook?: (req: unknown, callback: (err: Error | null, response: unknown) => void) => void;
 }
 
-/** `type::name` of a URN (`urn:pulumi:stack::project::parent$type::name`) or a provider reference (`urn::id`). */
+/** `type::name` of a URN (`urn:pulumi:stack::project::parent$type::name`). */
 export function keyOfUrn(urn: string): string {
-    const parts = urn.split("::");
-    const qualifiedType = parts[2] ?? "";
-    const type = qualifiedType.split("$").pop() ?? qualifiedType;
-    return `${type}::${parts[3] ?? ""}`;
+    const parts = urnParts(urn);
+    return `${parts?.type ?? ""}::${parts?.name ?? ""}`;
+}
+
+/** `type::name` of the provider a reference (`<urn>::<id>`) names. */
+export function keyOfReference(reference: string): string {
+    const parts = referenceParts(reference);
+    return `${parts?.type ?? ""}::${parts?.name ?? ""}`;
+}
+
+/** Lets a program register error hooks under the mocks: the SDK's mock monitor has no registerErrorHook. */
+export function acceptErrorHooks(): void {
+    const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike | undefined;
+    if (monitor !== undefined) {
+        monitor.registerErrorHook ??= (_req, callback) => callback(null, {});
+    }
 }
 
 export interface Registered {
@@ -53,10 +66,10 @@ export function recordRegistrations(): RegistrationLog {
         const provider = req.getProvider();
         byKey.set(`${req.getType()}::${req.getName()}`, {
             dependencies: req.getDependenciesList().map(keyOfUrn),
-            provider: provider === "" ? null : keyOfUrn(provider),
+            provider: provider === "" ? null : keyOfReference(provider),
         });
         return original(req, callback);
     };
-    monitor.registerErrorHook ??= (_req, callback) => callback(null, {});
+    acceptErrorHooks();
     return { byKey };
 }

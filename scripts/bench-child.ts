@@ -12,6 +12,7 @@
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { RecordingMocks } from "../offline/mocks";
+import { acceptErrorHooks } from "../offline/registrations";
 
 export interface BenchReport {
     /** process.resourceUsage().maxRSS at exit, in KiB. */
@@ -32,8 +33,7 @@ process.on("exit", () => {
 
 async function run(stack: string): Promise<void> {
     await pulumi.runtime.setMocks(new RecordingMocks(), "herd", stack, false);
-    const monitor = pulumi.runtime.getMonitor() as unknown as { registerErrorHook?: (req: unknown, cb: (err: null, res: unknown) => void) => void };
-    monitor.registerErrorHook ??= (_req, cb) => cb(null, {});
+    acceptErrorHooks();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require("../index.ts") as () => Promise<Record<string, unknown>>;
     await pulumi.runtime.runInPulumiStack(program);
