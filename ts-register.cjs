@@ -11,6 +11,14 @@
  * stack is formatted. (Node's own --enable-source-maps would do it too, but it parses the source map of every module
  * loaded, node_modules included: ~100 ms on every run.)
  *
+ * Compiled code is cached too (V8's code cache), for every CommonJS module the process loads, @pulumi/pulumi and the
+ * cloud SDKs included: compiling ~1,000-1,400 modules (18 MB of JavaScript, 9 MB of it the TypeScript compiler that
+ * @pulumi/pulumi loads) was the largest cost of a start. The cache is written at exit, after the program ran, so it
+ * holds the functions V8 compiled lazily as well; the next start skips both parsing and compiling them. An entry is
+ * keyed by Node's version, the file's path and a hash of its CONTENT (so an upgraded package or an edited file gets a
+ * new entry, never a stale one), and V8 checks it again on use: an entry it rejects (other flags, another V8) is
+ * compiled afresh and rewritten. HERD_CODE_CACHE=off turns it off; HERD_CODE_CACHE_DIR moves it.
+ *
  * One kind of stack is not formatted at all: @pulumi/pulumi's debuggablePromise() records `new Error().stack` for
  * every promise it creates (~50 per resource, thousands per run: formatting them was the largest single cost of an
  * evaluation) and reads that string back only to print leaked promises under PULUMI_DEBUG_PROMISE_LEAKS. Without that
@@ -19,7 +27,10 @@
 const crypto = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");
-const { SourceMap } = require("node:module");
+const Module = require("node:module");
+const vm = require("node:vm");
+
+const { SourceMap } = Module;
 
 // HERD_TS_CACHE_DIR moves the cache (the benchmark uses it to measure a cold start).
 const CACHE_DIR = process.env.HERD_TS_CACHE_DIR ?? path.join(__dirname, "node_modules", ".cache", "herd-ts");
@@ -119,9 +130,17 @@ function isPromiseDebugStack(error, sites) {
     );
 }
 
-if (require.extensions[".ts"] === undefined) {
+/**
+ * Installs herd's stack formatting in front of whatever Error.prepareStackTrace is set (it is chained to for stacks
+ * with no frame in herd's files). Idempotent. main.cjs calls it again: when Pulumi.yaml's nodeargs loads this file
+ * first, @pulumi/pulumi's run.js installs source-map-support's formatter afterwards, replacing this one.
+ */
+function installStackFormatting() {
+    if (Error.prepareStackTrace?.herdStackFormatting === true) {
+        return;
+    }
     const previous = Error.prepareStackTrace;
-    Error.prepareStackTrace = (error, sites) => {
+    const format = (error, sites) => {
         if (!KEEP_PROMISE_STACKS && isPromiseDebugStack(error, sites)) {
             return "Error"; // what String(error) is; see the header
         }
@@ -136,7 +155,115 @@ if (require.extensions[".ts"] === undefined) {
         }
         return [header, ...sites.map(formatFrame)].join("\n");
     };
+    format.herdStackFormatting = true;
+    Error.prepareStackTrace = format;
+}
+
+if (require.extensions[".ts"] === undefined) {
     require.extensions[".ts"] = function loadTypeScript(module, filename) {
         module._compile(transpile(fs.readFileSync(filename, "utf8"), filename), filename);
     };
+}
+installStackFormatting();
+module.exports = { installStackFormatting };
+
+// ---- V8 code cache (see the header) ----
+const CODE_CACHE_DIR = process.env.HERD_CODE_CACHE_DIR ?? path.join(__dirname, "node_modules", ".cache", "herd-v8");
+/**
+ * Modules that call import() are left to Node: on Node 20 a vm.Script can hand import() to Node's loader only through
+ * an experimental option, which prints a warning and is lost when the script comes from the cache (the call then
+ * throws). A module whose text mentions `import(` is compiled by Node until esbuild has parsed it (at exit) and found
+ * no import() expression, only mentions in strings or comments (TypeScript's 9 MB compiler, which @pulumi/pulumi
+ * loads, is one); that verdict is kept as a `<key>.static` marker, and from then on the module is cached too.
+ */
+const MENTIONS_IMPORT = /\bimport\s*\(/;
+/** Scripts compiled without a usable cache entry in this process, and where their entry goes: written at exit. */
+const uncached = [];
+/** Modules that mention import( and have no verdict yet: parsed at exit. */
+const unverified = [];
+
+function codeCacheKey(filename, content) {
+    return crypto.createHash("sha1").update(`${process.version}\0${process.arch}\0${filename}\0`).update(content).digest("hex");
+}
+
+/** Whether esbuild's parser finds an import() expression in the module (an unparsable module counts as calling it). */
+function callsImport(content, filename) {
+    esbuild ??= require("esbuild");
+    try {
+        const { metafile } = esbuild.buildSync({
+            stdin: { contents: content, loader: "js", sourcefile: filename },
+            bundle: true, // lists the imports; every one is external, nothing is resolved or written
+            external: ["*"],
+            platform: "node",
+            format: "cjs",
+            write: false,
+            metafile: true,
+            logLevel: "silent",
+        });
+        return Object.values(metafile.inputs).some((input) => input.imports.some((i) => i.kind === "dynamic-import"));
+    } catch {
+        return true;
+    }
+}
+
+/**
+ * Module.prototype._compile with a code cache: the module's source wrapped as Node wraps CommonJS, compiled as a
+ * vm.Script with the cached data, run with the same five arguments Node passes.
+ */
+function compileWithCodeCache(original) {
+    return function _compile(content, filename) {
+        if (typeof content !== "string" || typeof filename !== "string" || !path.isAbsolute(filename)) {
+            return original.call(this, content, filename);
+        }
+        const file = path.join(CODE_CACHE_DIR, codeCacheKey(filename, content));
+        let cachedData;
+        try {
+            cachedData = fs.readFileSync(file); // only ever written for a module without import()
+        } catch {
+            if (MENTIONS_IMPORT.test(content) && !fs.existsSync(`${file}.static`)) {
+                unverified.push({ content, filename, file });
+                return original.call(this, content, filename);
+            }
+        }
+        // A leading #! line is legal only at the very start of a script; the wrapper would put it after "(function".
+        const source = content.startsWith("#!") ? `//${content.slice(2)}` : content;
+        const script = new vm.Script(Module.wrap(source), { filename, cachedData });
+        if (cachedData === undefined || script.cachedDataRejected === true) {
+            uncached.push({ script, file });
+        }
+        const fn = script.runInThisContext({ displayErrors: true });
+        const module = this;
+        const require = (id) => module.require(id);
+        require.resolve = (request, options) => Module._resolveFilename(request, module, false, options);
+        require.resolve.paths = (request) => Module._resolveLookupPaths(request, module);
+        require.main = process.mainModule;
+        require.extensions = Module._extensions;
+        require.cache = Module._cache;
+        return fn.call(module.exports, module.exports, require, module, filename, path.dirname(filename));
+    };
+}
+
+function writeCodeCache() {
+    if (uncached.length === 0 && unverified.length === 0) {
+        return;
+    }
+    try {
+        fs.mkdirSync(CODE_CACHE_DIR, { recursive: true });
+        for (const { script, file } of uncached.splice(0)) {
+            writeAtomically(file, script.createCachedData());
+        }
+        for (const { content, filename, file } of unverified.splice(0)) {
+            if (!callsImport(content, filename)) {
+                writeAtomically(`${file}.static`, "");
+            }
+        }
+    } catch {
+        // a read-only checkout still works, just without the cache
+    }
+}
+
+if (process.env.HERD_CODE_CACHE !== "off" && !Module.prototype._compile.herdCodeCache) {
+    Module.prototype._compile = compileWithCodeCache(Module.prototype._compile);
+    Module.prototype._compile.herdCodeCache = true;
+    process.on("exit", writeCodeCache);
 }

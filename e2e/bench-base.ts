@@ -53,7 +53,10 @@ export function benchAgainstBase(engine: Engine, opts: BaseBenchOptions): string
     const projects: Record<Side, string> = { base: path.join(engine.tmp, "project-base"), head: path.join(engine.tmp, "project-head") };
     exportCommit(commit, projects.base);
     copyProject(projects.head);
-    const env = (side: Side): Engine => ({ ...engine, env: { ...engine.env, HERD_TS_CACHE_DIR: path.join(engine.tmp, `cache-${side}`) } });
+    const env = (side: Side): Engine => ({
+        ...engine,
+        env: { ...engine.env, HERD_TS_CACHE_DIR: path.join(engine.tmp, `cache-${side}`), HERD_CODE_CACHE_DIR: path.join(engine.tmp, `code-cache-${side}`) },
+    });
 
     const stack = (side: Side, i: number): string => {
         const name = `bench-${side}-${i + 1}`;

@@ -41,9 +41,12 @@ function prepare(engine: Engine, mode: Mode): { project: string; caches: string 
     const yaml = fs.readFileSync(path.join(project, "Pulumi.yaml"), "utf8");
     if (mode === "default") {
         // What `pulumi new typescript` gives: Pulumi runs index.ts itself through ts-node, type-checking it.
-        const changed = yaml.replace(/^main: main\.cjs$/m, "main: index.ts").replace(/^(\s+)typescript: false$/m, "$1typescript: true");
-        if (changed === yaml || !/typescript: true/.test(changed)) {
-            throw new E2eError("Pulumi.yaml no longer has `main: main.cjs` and `typescript: false`: update e2e/bench.ts");
+        const changed = yaml
+            .replace(/^main: main\.cjs$/m, "main: index.ts")
+            .replace(/^(\s+)typescript: false$/m, "$1typescript: true")
+            .replace(/^\s+nodeargs: .*\n/m, "");
+        if (changed === yaml || !/typescript: true/.test(changed) || /nodeargs/.test(changed)) {
+            throw new E2eError("Pulumi.yaml no longer has `main: main.cjs`, `typescript: false` and `nodeargs`: update e2e/bench.ts");
         }
         fs.writeFileSync(path.join(project, "Pulumi.yaml"), changed);
     }
@@ -59,8 +62,17 @@ function prepare(engine: Engine, mode: Mode): { project: string; caches: string 
 function measure(engine: Engine, mode: Mode, runs: number): Timings {
     const { project, caches } = prepare(engine, mode);
     const stack = `bench-${mode}`;
-    // Each mode's transpile cache starts empty: herd's (HERD_TS_CACHE_DIR) and ts-node's (TS_NODE_CACHE_DIRECTORY).
-    const withCaches: Engine = { ...engine, env: { ...engine.env, HERD_TS_CACHE_DIR: path.join(caches, "herd-ts"), TS_NODE_CACHE_DIRECTORY: path.join(caches, "ts-node") } };
+    // Each mode's caches start empty: herd's transpile and code caches (HERD_TS_CACHE_DIR, HERD_CODE_CACHE_DIR) and
+    // ts-node's (TS_NODE_CACHE_DIRECTORY).
+    const withCaches: Engine = {
+        ...engine,
+        env: {
+            ...engine.env,
+            HERD_TS_CACHE_DIR: path.join(caches, "herd-ts"),
+            HERD_CODE_CACHE_DIR: path.join(caches, "herd-v8"),
+            TS_NODE_CACHE_DIRECTORY: path.join(caches, "ts-node"),
+        },
+    };
     const previews: number[] = [];
     for (let i = 0; i < runs; i++) {
         previews.push(timed(() => pulumi(withCaches, project, ["preview", "--stack", stack])));

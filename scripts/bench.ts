@@ -6,7 +6,10 @@
  *   floor            node -e "require('@pulumi/pulumi')"
  *   herd             node main.cjs's loader: node --require ./ts-register.cjs scripts/bench-child.ts <stack>, its
  *                    transpile cache filled
- *   herd (cold)      the same with an empty transpile cache (first run after a clone or an edit)
+ *   herd (cold)      the same with empty caches, transpile and code cache (first run after a clone or an edit)
+ *   herd (no code cache)  herd with HERD_CODE_CACHE=off: what ts-register.cjs's V8 code cache saves
+ *   floor (code cache)    the floor loaded through ts-register.cjs, so @pulumi/pulumi gets the same code cache herd
+ *                    gets: herd's own cost is herd against this one (the target is against the plain floor)
  *   tsx              node --import tsx scripts/bench-child.ts <stack>: the loader herd does not use, for comparison
  *   default (warm)   Pulumi's default `typescript: true`: vendored ts-node@7.0.1 with type-checking
  *                    (scripts/bench-pulumi-default.cjs), ts-node's on-disk output cache already filled
@@ -31,17 +34,19 @@ import { readStackConfig } from "../offline/stack-config";
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const STACKS = ["onprem", "aws", "gcp"] as const;
 const TARGET = 1.5;
-const MODES = ["herd", "herd-cold", "tsx", "default-warm", "default-cold"] as const;
+const MODES = ["herd", "herd-cold", "herd-no-code-cache", "floor-cached", "tsx", "default-warm", "default-cold"] as const;
 type Mode = (typeof MODES)[number];
 const LABEL: Record<Mode | "floor", string> = {
     floor: "floor",
     herd: "herd",
     "herd-cold": "herd (cold)",
+    "herd-no-code-cache": "herd (no code cache)",
+    "floor-cached": "floor (code cache)",
     tsx: "tsx",
     "default-warm": "default (warm)",
     "default-cold": "default (cold)",
 };
-const USAGE = "usage: npm run bench -- [--rounds N] [--default-runs N] [--modes herd,herd-cold,tsx,default-warm,default-cold]";
+const USAGE = `usage: npm run bench -- [--rounds N] [--default-runs N] [--modes ${MODES.join(",")}]`;
 
 interface Sample {
     /** Wall-clock time from spawn to exit. */
@@ -206,7 +211,10 @@ async function main(argv: string[]): Promise<number> {
         runOnce([path.join("scripts", "bench-pulumi-default.cjs"), stack], { ...stackEnv(stack), TS_NODE_CACHE_DIRECTORY: cacheDir });
     const runners: Record<Mode, (stack: string) => () => Promise<Sample>> = {
         herd: (stack) => () => runOnce(herdArgs(stack), stackEnv(stack)),
-        "herd-cold": (stack) => () => runOnce(herdArgs(stack), { ...stackEnv(stack), HERD_TS_CACHE_DIR: freshDir("herd-cold") }),
+        "herd-cold": (stack) => () =>
+            runOnce(herdArgs(stack), { ...stackEnv(stack), HERD_TS_CACHE_DIR: freshDir("herd-cold"), HERD_CODE_CACHE_DIR: freshDir("herd-cold-v8") }),
+        "herd-no-code-cache": (stack) => () => runOnce(herdArgs(stack), { ...stackEnv(stack), HERD_CODE_CACHE: "off" }),
+        "floor-cached": () => () => runOnce(["--require", "./ts-register.cjs", ...floorArgs]),
         tsx: (stack) => () => runOnce(tsxArgs(stack), stackEnv(stack)),
         "default-warm": (stack) => () => runDefault(stack, warmTsNodeCache),
         "default-cold": (stack) => () => runDefault(stack, freshDir("ts-node-cold")),
@@ -223,7 +231,8 @@ async function main(argv: string[]): Promise<number> {
     const measurements: Measurement[] = [floor];
     for (const mode of MODES) {
         if (modes.has(mode)) {
-            measurements.push(...STACKS.map((stack) => make(mode, stack, runners[mode](stack))));
+            const stacks = mode === "floor-cached" ? ["-"] : STACKS;
+            measurements.push(...stacks.map((stack) => make(mode, stack, runners[mode](stack))));
         }
     }
 
@@ -296,6 +305,17 @@ async function main(argv: string[]): Promise<number> {
                 return m === undefined || herd === undefined ? "-" : x(median(pairedRatios(m, herd)));
             };
             out.push(`${stack.padEnd(7)} default(cold)/herd ${vs("default-cold")}   default(warm)/herd ${vs("default-warm")}`);
+        }
+    }
+    const floorCached = find("floor-cached", "-");
+    if (modes.has("herd") && (floorCached !== undefined || modes.has("herd-no-code-cache"))) {
+        out.push("");
+        for (const stack of STACKS) {
+            const herd = herdOf(stack);
+            const noCache = find("herd-no-code-cache", stack);
+            const own = herd === undefined || floorCached === undefined ? "-" : x(median(pairedRatios(herd, floorCached)));
+            const saved = herd === undefined || noCache === undefined ? "-" : x(median(pairedRatios(herd, noCache)));
+            out.push(`${stack.padEnd(7)} herd/floor (code cache) ${own}   herd/herd (no code cache) ${saved}`);
         }
     }
     if (modes.has("herd")) {

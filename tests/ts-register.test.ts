@@ -1,6 +1,7 @@
 /**
  * The loader Pulumi runs herd through (main.cjs -> ts-register.cjs): it loads TypeScript from source, never runs
- * stale output (the cache is keyed by content), leaves node_modules alone, and yields the program function.
+ * stale output (both caches, transpiled code and V8's compiled code, are keyed by content), leaves node_modules'
+ * source alone, and yields the program function.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -62,6 +63,32 @@ describe("ts-register.cjs", () => {
         assert.match(JSON.parse(debug.stdout) as string, /^Error\n {4}at (Object\.)?debuggablePromise \(.*debuggable\.js:\d+:\d+\)/);
     });
 
+    it("keeps its stack formatting in Pulumi's order: loaded by nodeargs, then run.js's source-map-support, then main.cjs", () => {
+        // @pulumi/pulumi's cmd/run/index.js requires source-map-support/register, whose formatter replaces any before it.
+        const dir = tempDir();
+        const file = path.join(dir, "where.ts");
+        fs.writeFileSync(file, "type T = string;\n\nexport function where(): T | undefined {\n    return new Error('here').stack;\n}\n");
+        const script =
+            `require("source-map-support/register"); require(${JSON.stringify(path.join(PROJECT_DIR, "main.cjs"))});` +
+            `const d = require("@pulumi/pulumi/runtime/debuggable"); const p = Promise.resolve(1); d.debuggablePromise(p, "ctx");` +
+            `console.log(JSON.stringify([p._debugStackTrace, require(${JSON.stringify(file)}).where().split("\\n")[1]]))`;
+        const r = spawnSync(process.execPath, ["--require", "./ts-register.cjs", "-e", script], {
+            cwd: PROJECT_DIR,
+            encoding: "utf8",
+            env: { ...process.env, PULUMI_DEBUG_PROMISE_LEAKS: "", HERD_TS_CACHE_DIR: path.join(dir, "cache") },
+            timeout: 60_000,
+        });
+        assert.equal(r.status, 0, r.stderr);
+        const [promiseStack, frame] = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "[]") as [string, string];
+        assert.equal(promiseStack, "Error", "the per-promise stack is still skipped");
+        assert.match(frame, /where\.ts:4:/, "herd's frames still point at the TypeScript");
+    });
+
+    it("is what Pulumi.yaml's nodeargs loads first", () => {
+        const project = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8");
+        assert.match(project, /^\s+nodeargs: "--require \.\/ts-register\.cjs"$/m);
+    });
+
     it("still maps an empty Error made in a herd function that happens to be named debuggablePromise", () => {
         const dir = tempDir();
         const file = path.join(dir, "lookalike.ts");
@@ -85,6 +112,95 @@ describe("ts-register.cjs", () => {
             HERD_TS_CACHE_DIR: path.join(file, "not-a-directory"), // under a regular file: mkdir fails (even as root)
         });
         assert.equal(r.stdout, "true", r.stderr);
+    });
+
+    describe("V8 code cache", () => {
+        /** A fresh code cache directory and a CommonJS module in a temp dir, loaded through the loader. */
+        function setup(source: string) {
+            const dir = tempDir();
+            const cacheDir = path.join(dir, "v8");
+            const file = path.join(dir, "mod.js");
+            fs.writeFileSync(file, source);
+            const run = (env: Record<string, string> = {}) =>
+                node(`require(${JSON.stringify(REGISTER)}); Promise.resolve(require(${JSON.stringify(file)}).value()).then((v) => console.log(v))`, {
+                    HERD_CODE_CACHE_DIR: cacheDir,
+                    ...env,
+                });
+            const entries = () => (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).map((f) => path.join(cacheDir, f)) : []);
+            return { file, run, entries };
+        }
+
+        it("is written at exit and reused by the next process, with the same result", () => {
+            const m = setup("exports.value = () => [1, 2, 3].map((n) => n * 2).join(',');\n");
+            assert.equal(m.run().stdout, "2,4,6");
+            const written = m.entries();
+            assert.ok(written.length >= 1, "the first run wrote the module's entry");
+            const mtimes = written.map((f) => fs.statSync(f).mtimeMs);
+            assert.equal(m.run().stdout, "2,4,6");
+            assert.deepEqual(m.entries().map((f) => fs.statSync(f).mtimeMs), mtimes, "an accepted entry is not rewritten");
+        });
+
+        it("never runs stale code: an edit of the same length (which V8's own check would accept) gets a new entry", () => {
+            const m = setup("exports.value = () => 'old';\n");
+            assert.equal(m.run().stdout, "old");
+            fs.writeFileSync(m.file, "exports.value = () => 'new';\n");
+            assert.equal(m.run().stdout, "new");
+        });
+
+        it("rejects a corrupt entry, compiles afresh and rewrites it", () => {
+            const m = setup("exports.value = () => 'fine';\n");
+            assert.equal(m.run().stdout, "fine");
+            for (const f of m.entries()) {
+                fs.writeFileSync(f, "not a code cache");
+            }
+            const r = m.run();
+            assert.equal(r.stdout, "fine", r.stderr);
+            assert.ok(
+                m.entries().every((f) => fs.readFileSync(f, "utf8") !== "not a code cache"),
+                "the rejected entries were replaced",
+            );
+        });
+
+        it("keeps a leading #! line and require.resolve working in a cached module", () => {
+            const m = setup("#!/usr/bin/env node\nexports.value = () => (require.resolve('node:fs') === 'node:fs' && require('node:path').sep === '/' ? 'ok' : 'bad');\n");
+            for (let i = 0; i < 2; i++) {
+                const r = m.run();
+                assert.equal(r.stdout, "ok", r.stderr);
+            }
+            assert.ok(m.entries().length >= 1, "the module was cached");
+        });
+
+        it("leaves a module that may call import() to Node, so import() works in every run (Node 20 loses it from a cached script)", () => {
+            const m = setup("exports.value = async () => (await import('node:path')).basename('/a/ok');\n");
+            for (let i = 0; i < 2; i++) {
+                const r = m.run();
+                assert.equal(r.stdout, "ok", r.stderr);
+                assert.doesNotMatch(r.stderr, /ExperimentalWarning/);
+            }
+            assert.deepEqual(m.entries(), [], "not cached");
+        });
+
+        it("caches a module that only mentions import( in a string or comment, once esbuild has parsed it", () => {
+            const m = setup("// see import(x) in the docs\nexports.value = () => 'import(' + 'mentioned)';\n");
+            assert.equal(m.run().stdout, "import(mentioned)");
+            assert.ok(m.entries().some((f) => f.endsWith(".static")), "the first run parsed it and found no import()");
+            assert.equal(m.run().stdout, "import(mentioned)");
+            assert.ok(m.entries().some((f) => !f.endsWith(".static")), "the second run cached its code");
+            assert.equal(m.run().stdout, "import(mentioned)");
+        });
+
+        it("is off with HERD_CODE_CACHE=off", () => {
+            const m = setup("exports.value = () => 'plain';\n");
+            assert.equal(m.run({ HERD_CODE_CACHE: "off" }).stdout, "plain");
+            assert.deepEqual(m.entries(), []);
+        });
+
+        it("works when the cache cannot be written", () => {
+            const m = setup("exports.value = () => 'still';\n");
+            const r = m.run({ HERD_CODE_CACHE_DIR: path.join(m.file, "not-a-directory") });
+            assert.equal(r.stdout, "still", r.stderr);
+            assert.equal(r.status, 0);
+        });
     });
 
     it("leaves no compiled .js beside the sources that node could pick up instead of the .ts", () => {
