@@ -24,9 +24,20 @@ export const API_REQUEST_TIMEOUT_SECONDS = 30;
 /** How long a terminating pod keeps serving while Services and nginx stop sending it traffic. */
 export const API_PRESTOP_SECONDS = 10;
 
-export interface PostgresEndpoint extends DataEndpoint {
+/** A login to the database: a role and the Secret (and key) holding its password. */
+export interface DatabaseLogin {
+    readonly user: string;
+    readonly secretName: pulumi.Output<string>;
+    readonly passwordKey: string;
+}
+/** The database's address and the API's own login (`user`, `secretName`: a role with rows only). */
+export interface PostgresAddress extends DataEndpoint {
     readonly user: string;
     readonly database: string;
+}
+/** The database as ApiService needs it: also the schema owner's login, which only the migration Job gets. */
+export interface PostgresEndpoint extends PostgresAddress {
+    readonly owner: DatabaseLogin;
 }
 export interface ElasticEndpoint extends DataEndpoint {
     readonly url: pulumi.Output<string>;
@@ -69,13 +80,17 @@ export function apiDefaults(args: ApiServiceArgs) {
 
 export type ApiResolved = ReturnType<typeof apiDefaults>;
 
-export function apiProblems(r: ApiResolved): Problem[] {
+/** Every problem with the arguments; `postgres`, when given, is checked too. */
+export function apiProblems(r: ApiResolved, postgres?: PostgresEndpoint): Problem[] {
     const problems = checkSizing({ replicas: r.replicas, memory: r.memory, minMemoryBytes: 128 * MiB, minMemoryText: "128Mi", cpu: r.cpu });
     if (!Number.isInteger(r.maxReplicas) || r.maxReplicas < r.replicas) {
         problems.push(problem("maxReplicas", `expected a whole number of at least replicas (${r.replicas}), got ${r.maxReplicas}`));
     }
     if (!Number.isInteger(r.cpuTargetPercent) || r.cpuTargetPercent < 10 || r.cpuTargetPercent > 100) {
         problems.push(problem("cpuTargetPercent", `expected a whole number from 10 to 100, got ${r.cpuTargetPercent}`));
+    }
+    if (postgres !== undefined && postgres.owner.user === postgres.user) {
+        problems.push(problem("postgres.owner.user", `expected the schema owner's own role, not the API's (${JSON.stringify(postgres.user)})`));
     }
     return problems;
 }
@@ -90,7 +105,7 @@ const fromSecret = (name: string, endpoint: DataEndpoint): EnvVar => ({
  * The API's environment, from the data tier's contract: addresses as values, every password through secretKeyRef.
  * The names are the API's (images/api/README.md); compose.yaml uses the same.
  */
-export function apiEnv(args: Pick<ApiServiceArgs, "postgres" | "redis" | "elasticsearch">): EnvVar[] {
+export function apiEnv(args: { readonly postgres: PostgresAddress; readonly redis: DataEndpoint; readonly elasticsearch: ElasticEndpoint }): EnvVar[] {
     return [
         ...databaseEnv(args.postgres),
         { name: "REDIS_HOST", value: args.redis.host },
@@ -102,14 +117,17 @@ export function apiEnv(args: Pick<ApiServiceArgs, "postgres" | "redis" | "elasti
     ];
 }
 
-/** What the migration reads, and all it is given: the database's address and login. */
-export function databaseEnv(postgres: PostgresEndpoint): EnvVar[] {
+/**
+ * The database's address and a login: the API's own (the default), or the owner's for the migration. What the
+ * migration reads, and all it is given.
+ */
+export function databaseEnv(postgres: PostgresAddress, login: DatabaseLogin = postgres): EnvVar[] {
     return [
         { name: "DATABASE_HOST", value: postgres.host },
         { name: "DATABASE_PORT", value: String(postgres.port) },
         { name: "DATABASE_NAME", value: postgres.database },
-        { name: "DATABASE_USER", value: postgres.user },
-        fromSecret("DATABASE_PASSWORD", postgres),
+        { name: "DATABASE_USER", value: login.user },
+        { name: "DATABASE_PASSWORD", valueFrom: { secretKeyRef: { name: login.secretName, key: login.passwordKey } } },
     ];
 }
 
@@ -123,7 +141,7 @@ export class ApiService extends pulumi.ComponentResource {
     constructor(name: string, args: ApiServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("herd:index:ApiService", name, {}, opts);
         const r = apiDefaults(args);
-        throwIfProblems("ApiService", name, apiProblems(r), this);
+        throwIfProblems("ApiService", name, apiProblems(r, args.postgres), this);
 
         // The selector carries the component so that the migration Job's pods (same app, component "migrate") are
         // never behind the Service, the PDB or the autoscaler. Selectors are immutable: nothing configurable here.
@@ -160,7 +178,9 @@ export class ApiService extends pulumi.ComponentResource {
         // container waits until PostgreSQL accepts a login (not the Service's readiness, not Job retries), then the
         // migration runs once. A failure ends the Job (no retry hides it) and the last lines of its log become the
         // container's termination message, which the engine's error shows.
-        const dbEnv = databaseEnv(args.postgres);
+        // The owner's login: the migration changes the schema; the API only reads and writes rows. Until the database
+        // pod's sidecar has created the roles, a login is refused and `--wait` keeps trying (postgres-roles.ts).
+        const dbEnv = databaseEnv(args.postgres, args.postgres.owner);
         const waitForDatabaseSeconds = r.waits.data * 60;
         const python = ["python", "-m", "herd_api.migrate"];
         const migrate = new k8s.batch.v1.Job(

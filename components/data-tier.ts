@@ -101,23 +101,27 @@ export function serviceHost(scope: Pick<Scope, "name" | "namespace">): pulumi.Ou
 
 /**
  * A generated password kept in a Secret. Both are protected with the data: a regenerated password would no longer
- * match the one stored in the data volume.
+ * match the one stored in the data volume. A component with several logins names each (`role`): its password and
+ * Secret are then `<name>-<role>-password` and `<name>-<role>-credentials`; without one, `<name>-password` and
+ * `<name>-credentials`.
  */
 export function credentials(
     scope: Scope,
     extra: Readonly<Record<string, pulumi.Input<string>>>,
     passwordKey: string,
+    role?: string,
 ): { secret: k8s.core.v1.Secret; password: pulumi.Output<string> } {
+    const prefix = role === undefined ? scope.name : `${scope.name}-${role}`;
     const password = new random.RandomPassword(
-        `${scope.name}-password`,
+        `${prefix}-password`,
         // Letters and digits only: the password ends up in URLs and config files without escaping.
         { length: 32, special: false },
         { parent: scope.parent, protect: scope.protect },
     );
     const secret = new k8s.core.v1.Secret(
-        `${scope.name}-credentials`,
+        `${prefix}-credentials`,
         {
-            metadata: { name: `${scope.name}-credentials`, namespace: scope.namespace, labels: { ...scope.labels } },
+            metadata: { name: `${prefix}-credentials`, namespace: scope.namespace, labels: { ...scope.labels } },
             type: "Opaque",
             stringData: { ...extra, [passwordKey]: password.result },
         },

@@ -13,7 +13,7 @@ import { PostgresBackupArgs, PostgresResolved, PostgresStatefulArgs, POSTGRES_PO
 
 /**
  * The backup job's dump step: a custom-format pg_dump into $BACKUP_DIR, named by time; prints the file name.
- * Reads connection settings from PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD (the password from the Secret).
+ * Reads connection settings from PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD (the backup role and its Secret).
  */
 export function dumpScript(name: string): string {
     return [
@@ -42,7 +42,7 @@ export function createBackup(
     r: PostgresResolved,
     args: PostgresStatefulArgs,
     backup: PostgresBackupArgs,
-    secret: k8s.core.v1.Secret,
+    login: { readonly user: string; readonly secret: k8s.core.v1.Secret },
     backupLabels: Readonly<Record<string, string>>,
     passwordKey: string,
 ): void {
@@ -61,9 +61,10 @@ export function createBackup(
     const dumpEnv: k8s.types.input.core.v1.EnvVar[] = [
         { name: "PGHOST", value: scope.name }, // the client Service's fixed name (data-tier.ts services())
         { name: "PGPORT", value: String(PORT) },
-        { name: "PGUSER", value: r.user },
+        // The backup role: reads everything, writes nothing (postgres-roles.ts).
+        { name: "PGUSER", value: login.user },
         { name: "PGDATABASE", value: r.database },
-        { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: passwordKey } } },
+        { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: login.secret.metadata.name, key: passwordKey } } },
         { name: "BACKUP_DIR", value: "/backup" },
     ];
     const container = (c: k8s.types.input.core.v1.Container): k8s.types.input.core.v1.Container => ({

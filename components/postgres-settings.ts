@@ -39,8 +39,22 @@ export interface PostgresStatefulArgs extends DataComponentArgs {
     readonly maxConnections?: number;
     /** Database created at first start. @default "herd" */
     readonly database?: string;
-    /** Owner of that database. @default "herd" */
+    /**
+     * The application's role: what the API logs in as (rows only, see postgres-roles.ts); the `user` of the
+     * component's endpoint. @default "herd_app"
+     */
     readonly user?: string;
+    /** The role that owns the database and its schema and runs the migrations. @default "herd_owner" */
+    readonly ownerUser?: string;
+    /** The backup job's role: reads everything, writes nothing. @default "herd_backup" */
+    readonly backupUser?: string;
+    /**
+     * The image's bootstrap superuser (POSTGRES_USER), made by initdb on the first start only and used by nothing
+     * but the in-pod role sync over the Unix socket. "herd" because stacks from before the roles were initialised
+     * with that name: changing it on an existing volume would leave the probes and the sync without a login.
+     * @default "herd"
+     */
+    readonly superuser?: string;
     /** @default POSTGRES_IMAGE */
     readonly image?: string;
     /** Backups; undefined: none (herd's stacks always configure them). */
@@ -56,7 +70,10 @@ export function postgresDefaults(args: PostgresStatefulArgs) {
             cpu: stringDefault("postgresCpu"),
             maxConnections: numberDefault("postgresMaxConnections"),
             database: "herd",
-            user: "herd",
+            user: "herd_app",
+            ownerUser: "herd_owner",
+            backupUser: "herd_backup",
+            superuser: "herd",
             image: POSTGRES_IMAGE,
             protect: KEYS.protectData.default,
         }),
@@ -74,13 +91,22 @@ export function postgresProblems(r: PostgresResolved, backup: PostgresBackupArgs
     if (!Number.isInteger(r.maxConnections) || r.maxConnections < 10) {
         problems.push(problem("maxConnections", `expected a whole number of at least 10, got ${r.maxConnections}`));
     }
-    for (const [field, value] of [["database", r.database], ["user", r.user]] as const) {
+    const roles = [["superuser", r.superuser], ["ownerUser", r.ownerUser], ["user", r.user], ["backupUser", r.backupUser]] as const;
+    for (const [field, value] of [["database", r.database], ...roles] as const) {
         if (!IDENTIFIER.test(value)) {
             problems.push(problem(field, `expected a lowercase SQL identifier (letters, digits, _), got ${JSON.stringify(value)}`));
+        } else if (field !== "database" && value.startsWith("pg_")) {
+            problems.push(problem(field, `expected a role name not starting with pg_ (reserved by PostgreSQL), got ${JSON.stringify(value)}`));
         }
     }
-    if (r.user === "postgres") {
-        problems.push(problem("user", 'expected an application user, not the superuser "postgres"'));
+    // Each workload its own role, and none of them the superuser.
+    for (const [i, [field, value]] of roles.entries()) {
+        const earlier = roles.slice(0, i).find(([, other]) => other === value);
+        if (earlier !== undefined) {
+            problems.push(problem(field, `expected a role of its own, got ${JSON.stringify(value)}, which is already ${earlier[0]}`));
+        } else if (field !== "superuser" && value === "postgres") {
+            problems.push(problem(field, 'expected a role of its own, not "postgres" (the conventional superuser)'));
+        }
     }
     if (backup !== undefined) {
         const cron = cronProblem(backup.schedule);

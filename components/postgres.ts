@@ -1,10 +1,15 @@
 /**
  * PostgresStateful: one PostgreSQL primary in a StatefulSet that keeps its data through replacements, restarts and
  * `pulumi destroy`, with settings derived from its memory, a restricted pod, probes that ask the server itself, a
- * fast clean shutdown, and nightly pg_dump backups to the platform's object store (or a backup volume).
+ * fast clean shutdown, least-privilege roles kept in step by a sidecar, and nightly pg_dump backups to the
+ * platform's object store (or a backup volume).
  *
- * Its arguments, defaults, validation and server settings are in postgres-settings.ts, the backup CronJob in
- * postgres-backup.ts; this module exports all of them.
+ * Logins: the API gets the app role (the endpoint's `user` and `secretName`), the migration the owner role
+ * (`owner`), the backup job the backup role; the image's superuser only signs in over the pod's Unix socket. Each
+ * role's password is generated and kept in its own Secret.
+ *
+ * Its arguments, defaults, validation and server settings are in postgres-settings.ts, the roles' SQL and the
+ * sidecar's loop in postgres-roles.ts, the backup CronJob in postgres-backup.ts; this module exports all of them.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -16,17 +21,31 @@ import { networkPolicy, podsWith } from "./network-policy";
 import { throwIfProblems } from "./validation";
 import { postgresDefaults, postgresProblems, postgresSettings, PostgresStatefulArgs, POSTGRES_PORT as PORT, POSTGRES_UID } from "./postgres-settings";
 import { createBackup } from "./postgres-backup";
+import { RolePasswordFiles, rolesDriftSql, rolesSql, rolesSyncScript } from "./postgres-roles";
 
 export * from "./postgres-settings";
+export * from "./postgres-roles";
 export { backupPrefix, dumpScript, pruneScript, uniqueEnv } from "./postgres-backup";
+
+/** Where the roles sidecar finds the SQL (a ConfigMap), the role passwords (their Secrets), and its ready file. */
+const ROLES_SQL_DIR = "/etc/herd/postgres-roles";
+const ROLE_PASSWORDS_DIR = "/etc/herd/postgres-role-passwords";
+const ROLE_PASSWORD_FILES: RolePasswordFiles = { owner: `${ROLE_PASSWORDS_DIR}/owner`, app: `${ROLE_PASSWORDS_DIR}/app`, backup: `${ROLE_PASSWORDS_DIR}/backup` };
+const ROLES_READY_FILE = "/tmp/roles-in-step";
+/** Seconds between the sidecar's checks once the roles are in step (a read-only query; see rolesDriftSql). */
+export const ROLES_SYNC_INTERVAL_SECONDS = 30;
 
 export class PostgresStateful extends pulumi.ComponentResource implements DataEndpoint {
     readonly host: pulumi.Output<string>;
     readonly port = PORT;
+    /** The app role's Secret: what the API logs in with. */
     readonly secretName: pulumi.Output<string>;
     readonly passwordKey = "password";
+    /** The app role: rows only. */
     readonly user: string;
     readonly database: string;
+    /** The owner role's login (ApiService's DatabaseLogin): for the schema migration, never for the API. */
+    readonly owner: { readonly user: string; readonly secretName: pulumi.Output<string>; readonly passwordKey: string };
     /** Name of the StatefulSet (fixed: `<name>`). */
     readonly statefulSetName: pulumi.Output<string>;
     readonly podSelector: Readonly<Record<string, string>>;
@@ -40,17 +59,34 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
         const { labels, selector } = scope;
         this.podSelector = selector;
 
-        const { secret } = credentials(scope, { username: r.user, database: r.database }, this.passwordKey);
+        // The superuser's password: initdb needs it; no workload logs in with it over the network.
+        const { secret } = credentials(scope, { username: r.superuser, database: r.database }, this.passwordKey);
+        const login = (role: keyof RolePasswordFiles, user: string) => ({
+            user,
+            secret: credentials(scope, { username: user, database: r.database }, this.passwordKey, role).secret,
+        });
+        const logins = { owner: login("owner", r.ownerUser), app: login("app", r.user), backup: login("backup", r.backupUser) };
         services(scope, [{ name: "postgres", port: PORT }]);
         const env: k8s.types.input.core.v1.EnvVar[] = [
-            { name: "POSTGRES_USER", value: r.user },
+            { name: "POSTGRES_USER", value: r.superuser },
             { name: "POSTGRES_DB", value: r.database },
             { name: "POSTGRES_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: this.passwordKey } } },
             // A subdirectory: the volume's root may hold lost+found, which initdb refuses.
             { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
-            { name: "PGUSER", value: r.user },
+            // For the probes, the preStop hook and the restore script: the superuser over the Unix socket.
+            { name: "PGUSER", value: r.superuser },
             { name: "PGDATABASE", value: r.database },
         ];
+        // The roles' SQL in a ConfigMap, not in the pod template: changing it re-applies without restarting the server.
+        const roleNames = { database: r.database, owner: r.ownerUser, app: r.user, backup: r.backupUser };
+        const rolesConfig = new k8s.core.v1.ConfigMap(
+            `${name}-roles`,
+            {
+                metadata: { name: `${name}-roles`, namespace: args.namespace, labels },
+                data: { "apply.sql": rolesSql(roleNames, ROLE_PASSWORD_FILES), "drift.sql": rolesDriftSql(roleNames) },
+            },
+            { parent: this },
+        );
         const settings = postgresSettings(r.memory, r.maxConnections);
         const socket = ["-h", "/var/run/postgresql"];
         const isReady = ["pg_isready", "-h", "127.0.0.1", "-p", String(PORT)];
@@ -108,8 +144,47 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                                         preStop: { exec: { command: ["/bin/sh", "-c", 'pg_ctl stop -D "$PGDATA" -m fast -w -t 100 || true'] } },
                                     },
                                 },
+                                // Creates the roles and keeps them in step, as the superuser over the shared socket
+                                // (why a sidecar: postgres-roles.ts). Ready once the roles are in place, so the
+                                // Service sends no client before they can log in.
+                                {
+                                    name: "roles",
+                                    image: r.image,
+                                    command: ["/bin/sh", "-c", rolesSyncScript({ sqlDir: ROLES_SQL_DIR, passwords: ROLE_PASSWORD_FILES, readyFile: ROLES_READY_FILE })],
+                                    env: [
+                                        { name: "PGHOST", value: "/var/run/postgresql" },
+                                        { name: "PGPORT", value: String(PORT) },
+                                        { name: "PGUSER", value: r.superuser },
+                                        { name: "PGDATABASE", value: r.database },
+                                        { name: "ROLES_INTERVAL", value: String(ROLES_SYNC_INTERVAL_SECONDS) },
+                                        { name: "HOME", value: "/tmp" },
+                                    ],
+                                    resources: resourceRequirements({ cpu: "25m", memory: "32Mi" }),
+                                    securityContext: restrictedContainerSecurityContext(),
+                                    volumeMounts: [
+                                        { name: "run", mountPath: "/var/run/postgresql" },
+                                        { name: "roles-sql", mountPath: ROLES_SQL_DIR, readOnly: true },
+                                        { name: "role-passwords", mountPath: ROLE_PASSWORDS_DIR, readOnly: true },
+                                        { name: "roles-tmp", mountPath: "/tmp" },
+                                    ],
+                                    readinessProbe: { exec: { command: ["test", "-f", ROLES_READY_FILE] }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 1 },
+                                },
                             ],
-                            volumes: [scratchVolume("run", "16Mi"), scratchVolume("tmp", "256Mi")],
+                            volumes: [
+                                scratchVolume("run", "16Mi"),
+                                scratchVolume("tmp", "256Mi"),
+                                scratchVolume("roles-tmp", "1Mi"),
+                                { name: "roles-sql", configMap: { name: rolesConfig.metadata.name, defaultMode: 0o444 } },
+                                {
+                                    name: "role-passwords",
+                                    projected: {
+                                        defaultMode: 0o440,
+                                        sources: (["owner", "app", "backup"] as const).map((role) => ({
+                                            secret: { name: logins[role].secret.metadata.name, items: [{ key: this.passwordKey, path: role }] },
+                                        })),
+                                    },
+                                },
+                            ],
                         },
                     },
                 },
@@ -129,14 +204,15 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
         );
 
         if (args.backup !== undefined) {
-            createBackup(scope, r, args, args.backup, secret, backupLabels, this.passwordKey);
+            createBackup(scope, r, args, args.backup, { user: r.backupUser, secret: logins.backup.secret }, backupLabels, this.passwordKey);
         }
 
         this.host = serviceHost(scope);
-        this.secretName = secret.metadata.name;
+        this.secretName = logins.app.secret.metadata.name;
         this.user = r.user;
         this.database = r.database;
+        this.owner = { user: r.ownerUser, secretName: logins.owner.secret.metadata.name, passwordKey: this.passwordKey };
         this.statefulSetName = statefulSet.metadata.name;
-        this.registerOutputs({ host: this.host, port: this.port, secretName: this.secretName, user: this.user, database: this.database });
+        this.registerOutputs({ host: this.host, port: this.port, secretName: this.secretName, user: this.user, database: this.database, owner: this.owner });
     }
 }

@@ -28,7 +28,15 @@ const endpoint = (name: string, port: number): DataEndpoint => ({
     podSelector: { "app.kubernetes.io/name": name, "app.kubernetes.io/instance": name },
 });
 const DATA = {
-    postgres: { ...endpoint("postgres", 5432), user: "herd", database: "herd" },
+    // As PostgresStateful hands it over: the app role's login for the API, the owner's for the migration.
+    postgres: {
+        ...endpoint("postgres-app", 5432),
+        host: pulumi.output("postgres.herd.svc.cluster.local"),
+        podSelector: { "app.kubernetes.io/name": "postgres", "app.kubernetes.io/instance": "postgres" },
+        user: "herd_app",
+        database: "herd",
+        owner: { user: "herd_owner", secretName: pulumi.output("postgres-owner-credentials"), passwordKey: "password" },
+    },
     redis: endpoint("redis", 6379),
     elasticsearch: { ...endpoint("elastic", 9200), url: pulumi.output("http://elastic.herd.svc.cluster.local:9200"), username: "elastic" },
 };
@@ -95,6 +103,13 @@ describe("ApiService", () => {
     ] as const) {
         it(`rejects ${what}`, () => assert.match(apiProblems(apiDefaults({ ...API_ARGS, ...args })).map(problemText).join("\n"), expected));
     }
+    it("rejects a migration login that is the API's own role (the API must not own the schema)", () => {
+        const postgres = { ...DATA.postgres, owner: { ...DATA.postgres.owner, user: "herd_app" } };
+        assert.deepEqual(apiProblems(apiDefaults(API_ARGS), postgres), [
+            { propertyPath: "postgres.owner.user", reason: 'expected the schema owner\'s own role, not the API\'s ("herd_app")' },
+        ]);
+        assert.deepEqual(apiProblems(apiDefaults(API_ARGS), DATA.postgres), []);
+    });
     it("the component refuses bad arguments with one InvalidArgumentsError whose errors name each property", async () => {
         await assert.rejects(renderApi({ replicas: 4, maxReplicas: 2 }), (err: Error) => {
             assert.equal(err.message, 'ApiService "api": invalid arguments:\n  - maxReplicas: expected a whole number of at least replicas (4), got 2');
@@ -122,11 +137,26 @@ describe("ApiService", () => {
         const byName = Object.fromEntries(env.map((v) => [v.name, v]));
         assert.equal(byName["DATABASE_HOST"].value, "postgres.herd.svc.cluster.local");
         assert.equal(byName["ELASTICSEARCH_URL"].value, "http://elastic.herd.svc.cluster.local:9200");
-        for (const [name, secret] of [["DATABASE_PASSWORD", "postgres-credentials"], ["REDIS_PASSWORD", "redis-credentials"], ["ELASTICSEARCH_PASSWORD", "elastic-credentials"]]) {
+        for (const [name, secret] of [["DATABASE_PASSWORD", "postgres-app-credentials"], ["REDIS_PASSWORD", "redis-credentials"], ["ELASTICSEARCH_PASSWORD", "elastic-credentials"]]) {
             assert.deepEqual(byName[name].valueFrom, { secretKeyRef: { name: secret, key: "password" } });
             assert.equal(byName[name].value, undefined);
         }
+        assert.equal(byName["DATABASE_USER"].value, "herd_app", "the API logs in as the app role, rows only");
         assert.deepEqual(apiEnv(DATA).map((v) => v.name), env.map((v) => v.name));
+    });
+    it("the migration Job, and only it, logs in as the schema owner: in its wait and in the migration", async () => {
+        const { m } = await renderApi();
+        const pod = podOf(find(m, "Job", "api-migrate")) as Pod & { initContainers: Record<string, unknown>[] };
+        for (const c of [...pod.initContainers, ...pod.containers]) {
+            const env = c["env"] as { name: string; value?: string; valueFrom?: unknown }[];
+            const byName = Object.fromEntries(env.map((v) => [v.name, v]));
+            assert.equal(byName["DATABASE_USER"].value, "herd_owner", String(c["name"]));
+            assert.deepEqual(byName["DATABASE_PASSWORD"].valueFrom, { secretKeyRef: { name: "postgres-owner-credentials", key: "password" } });
+            assert.equal(byName["DATABASE_HOST"].value, "postgres.herd.svc.cluster.local");
+            assert.deepEqual(env.map((v) => v.name), ["DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD"], "nothing else");
+        }
+        const api = JSON.stringify(find(m, "Deployment", "api"));
+        assert.ok(!api.includes("herd_owner") && !api.includes("postgres-owner-credentials"), "the API never gets the owner's login");
     });
     it("the migration Job runs the migrate command before the Deployment, and is replaced delete-first", async () => {
         const { e, m } = await renderApi();

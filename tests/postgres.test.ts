@@ -15,6 +15,10 @@ import {
     postgresSettings,
     PostgresStateful,
     PostgresStatefulArgs,
+    ROLES_SYNC_INTERVAL_SECONDS,
+    rolesDriftSql,
+    rolesSql,
+    rolesSyncScript,
     uniqueEnv,
 } from "../components/postgres";
 import type { BackupStore, IdentityBinding } from "../platform/contract";
@@ -63,7 +67,8 @@ describe("defaults", () => {
     it("20Gi of storage", () => assert.equal(d.storageSize, "20Gi"));
     it("2Gi of memory and half a CPU", () => assert.deepEqual([d.memory, d.cpu], ["2Gi", "500m"]));
     it("100 connections", () => assert.equal(d.maxConnections, 100));
-    it("database and user herd", () => assert.deepEqual([d.database, d.user], ["herd", "herd"]));
+    it("database herd; roles herd_app (the API), herd_owner (migrations), herd_backup; the image's superuser herd", () =>
+        assert.deepEqual([d.database, d.user, d.ownerUser, d.backupUser, d.superuser], ["herd", "herd_app", "herd_owner", "herd_backup", "herd"]));
     it("the pinned PostgreSQL 16 image", () => {
         assert.equal(d.image, POSTGRES_IMAGE);
         assert.match(POSTGRES_IMAGE, /^postgres:16\.\d+-bookworm$/);
@@ -82,6 +87,9 @@ describe("overrides", () => {
             maxConnections: 300,
             database: "shop",
             user: "shop_app",
+            ownerUser: "shop_owner",
+            backupUser: "shop_backup",
+            superuser: "postgres",
             image: "postgres:16.4-bookworm",
             protect: false,
             backup: { ...backup({ kind: "volume", storageClassName: "x" }), volumeSize: "200Gi" },
@@ -93,6 +101,9 @@ describe("overrides", () => {
             maxConnections: 300,
             database: "shop",
             user: "shop_app",
+            ownerUser: "shop_owner",
+            backupUser: "shop_backup",
+            superuser: "postgres",
             image: "postgres:16.4-bookworm",
             protect: false,
             backupVolumeSize: "200Gi",
@@ -128,7 +139,12 @@ describe("validation errors name the field", () => {
         ["cpu", { cpu: "-1" }, /cpu: expected a CPU quantity such as 500m, got "-1"/],
         ["max connections", { maxConnections: 3 }, /maxConnections: expected a whole number of at least 10, got 3/],
         ["database name", { database: "Shop-DB" }, /database: expected a lowercase SQL identifier.*got "Shop-DB"/],
-        ["superuser", { user: "postgres" }, /user: expected an application user, not the superuser/],
+        ["the app role named postgres", { user: "postgres" }, /user: expected a role of its own, not "postgres" \(the conventional superuser\)/],
+        ["the app role is the superuser", { user: "herd" }, /user: expected a role of its own, got "herd", which is already superuser/],
+        ["two roles the same", { backupUser: "herd_owner" }, /backupUser: expected a role of its own, got "herd_owner", which is already ownerUser/],
+        ["owner role name", { ownerUser: "Owner" }, /ownerUser: expected a lowercase SQL identifier.*got "Owner"/],
+        ["reserved pg_ prefix", { backupUser: "pg_backup" }, /backupUser: expected a role name not starting with pg_ \(reserved by PostgreSQL\), got "pg_backup"/],
+        ["superuser name", { superuser: "root-user" }, /superuser: expected a lowercase SQL identifier.*got "root-user"/],
         ["cron", { backup: { ...backup({ kind: "volume", storageClassName: "x" }), schedule: "nightly" } }, /backup\.schedule: expected a cron schedule of 5 fields/],
         ["retention", { backup: { ...backup({ kind: "volume", storageClassName: "x" }), retentionDays: 0 } }, /backup\.retentionDays: expected a whole number of days, at least 1, got 0/],
         ["backup volume size", { backup: { ...backup({ kind: "volume", storageClassName: "x" }), volumeSize: "big" } }, /backup\.volumeSize: expected a Kubernetes quantity/],
@@ -214,24 +230,43 @@ describe("the StatefulSet keeps its data", () => {
 });
 
 describe("credentials", () => {
-    it("the password reaches the pod only through secretKeyRef, never as a literal", async () => {
-        const { e, manifests } = await render();
+    it("four generated passwords (the superuser's and each role's), each in its own protected Secret, never in plain text elsewhere", async () => {
+        const { e, manifests } = await render({ backup: backup({ kind: "volume", storageClassName: "fast-ssd" }) });
         const c = container(find(manifests, "StatefulSet"));
         assert.deepEqual(c.env.find((x) => x.name === "POSTGRES_PASSWORD")?.valueFrom, { secretKeyRef: { name: "postgres-credentials", key: "password" } });
-        const password = e.secretValues.find((v) => v.length === 32);
-        assert.ok(password !== undefined, "the generated password is known to the harness");
-        for (const m of manifests.filter((x) => x.kind !== "Secret")) {
-            assert.ok(!JSON.stringify(m).includes(password), `${m.kind} ${m.metadata.name} contains the password`);
+        const passwords = e.secretValues.filter((v) => v.length === 32);
+        assert.equal(new Set(passwords).size, 4, "the generated passwords are known to the harness, all different");
+        const secrets = manifests.filter((x) => x.kind === "Secret");
+        assert.deepEqual(secrets.map((x) => x.metadata.name).sort(), ["postgres-app-credentials", "postgres-backup-credentials", "postgres-credentials", "postgres-owner-credentials"]);
+        for (const password of passwords) {
+            for (const m of manifests.filter((x) => x.kind !== "Secret")) {
+                assert.ok(!JSON.stringify(m).includes(password), `${m.kind} ${m.metadata.name} contains a password`);
+            }
+            assert.equal(secrets.filter((x) => JSON.stringify(x).includes(password)).length, 1, "each password in exactly one Secret");
+            assert.ok(!JSON.stringify(e.resources).includes(password), "recorded inputs are redacted");
         }
-        assert.ok(JSON.stringify(find(manifests, "Secret")).includes(password), "the Secret holds it");
-        assert.ok(!JSON.stringify(e.resources).includes(password), "recorded inputs are redacted");
+        for (const [secret, username] of [["postgres-credentials", "herd"], ["postgres-owner-credentials", "herd_owner"], ["postgres-app-credentials", "herd_app"], ["postgres-backup-credentials", "herd_backup"]]) {
+            assert.equal((find(manifests, "Secret", secret)["stringData"] as Record<string, string>)["username"], username);
+            assert.equal(resource(e, "kubernetes:core/v1:Secret", secret).options.protect, true, `${secret} protected with the data`);
+            assert.equal(resource(e, "random:index/randomPassword:RandomPassword", secret.replace("credentials", "password")).options.protect, true);
+        }
     });
-    it("the outputs give consumers the contract, the secret name and never the password", async () => {
+    it("the outputs give consumers the app role's login, the owner's for migrations, and never a password", async () => {
         const { pg } = await render();
         assert.equal((await inspect(pg.host)).value, "postgres.herd.svc.cluster.local");
         assert.equal(pg.port, 5432);
-        assert.equal((await inspect(pg.secretName)).value, "postgres-credentials");
-        assert.deepEqual([pg.passwordKey, pg.user, pg.database], ["password", "herd", "herd"]);
+        assert.equal((await inspect(pg.secretName)).value, "postgres-app-credentials");
+        assert.deepEqual([pg.passwordKey, pg.user, pg.database], ["password", "herd_app", "herd"]);
+        assert.deepEqual([pg.owner.user, (await inspect(pg.owner.secretName)).value, pg.owner.passwordKey], ["herd_owner", "postgres-owner-credentials", "password"]);
+    });
+    it("no workload but the server's own container references the superuser's Secret", async () => {
+        const { manifests } = await render({ backup: backup({ kind: "volume", storageClassName: "fast-ssd" }) });
+        const refs = manifests
+            .filter((m) => m.kind !== "Secret")
+            .flatMap((m) => [...JSON.stringify(m).matchAll(/"name":"postgres-credentials"/g)].map(() => `${m.kind}/${m.metadata.name}`));
+        assert.deepEqual(refs, ["StatefulSet/postgres"]);
+        const envRefs = container(find(manifests, "StatefulSet")).env.filter((x) => JSON.stringify(x.valueFrom ?? {}).includes("postgres-credentials")).map((x) => x.name);
+        assert.deepEqual(envRefs, ["POSTGRES_PASSWORD"], "only initdb's POSTGRES_PASSWORD");
     });
 });
 
@@ -282,6 +317,56 @@ describe("the pod is locked down", () => {
     });
 });
 
+describe("roles: created and kept in step by a sidecar in the server's pod", () => {
+    const roles = (sts: Manifest) => podSpec(sts).containers.find((c) => c["name"] === "roles") as Record<string, unknown> & { env: { name: string; value?: string }[] };
+    const FILES = { owner: "/etc/herd/postgres-role-passwords/owner", app: "/etc/herd/postgres-role-passwords/app", backup: "/etc/herd/postgres-role-passwords/backup" };
+
+    it("the ConfigMap holds the generated SQL for the configured names, and no password", async () => {
+        const { e, manifests } = await render({ user: "shop_app", ownerUser: "shop_owner", backupUser: "shop_backup", database: "shop" });
+        const data = find(manifests, "ConfigMap", "postgres-roles")["data"] as Record<string, string>;
+        const names = { database: "shop", owner: "shop_owner", app: "shop_app", backup: "shop_backup" };
+        assert.equal(data["apply.sql"], rolesSql(names, FILES));
+        assert.equal(data["drift.sql"], rolesDriftSql(names));
+        for (const password of e.secretValues) {
+            assert.ok(!JSON.stringify(data).includes(password));
+        }
+    });
+    it("the sidecar: the server's image, the superuser over the socket only, the roles' passwords as files, ready once in step", async () => {
+        const sts = find((await render()).manifests, "StatefulSet");
+        const c = roles(sts);
+        assert.equal(c["image"], POSTGRES_IMAGE);
+        assert.deepEqual(c["command"], ["/bin/sh", "-c", rolesSyncScript({ sqlDir: "/etc/herd/postgres-roles", passwords: FILES, readyFile: "/tmp/roles-in-step" })]);
+        assert.deepEqual(Object.fromEntries(c.env.map((x) => [x.name, x.value])), {
+            PGHOST: "/var/run/postgresql",
+            PGPORT: "5432",
+            PGUSER: "herd",
+            PGDATABASE: "herd",
+            ROLES_INTERVAL: String(ROLES_SYNC_INTERVAL_SECONDS),
+            HOME: "/tmp",
+        });
+        assert.ok(c.env.every((x) => x.value !== undefined), "no secret in its env: the socket needs none");
+        assert.deepEqual((c["readinessProbe"] as { exec: unknown }).exec, { command: ["test", "-f", "/tmp/roles-in-step"] });
+        const mounts = Object.fromEntries((c["volumeMounts"] as { name: string; mountPath: string }[]).map((m) => [m.name, m.mountPath]));
+        assert.deepEqual(mounts, { run: "/var/run/postgresql", "roles-sql": "/etc/herd/postgres-roles", "role-passwords": "/etc/herd/postgres-role-passwords", "roles-tmp": "/tmp" });
+        const passwords = podSpec(sts).volumes.find((v) => v["name"] === "role-passwords") as { projected: { defaultMode: number; sources: { secret: { name: string; items: unknown[] } }[] } };
+        assert.equal(passwords.projected.defaultMode, 0o440);
+        assert.deepEqual(
+            passwords.projected.sources.map((x) => [x.secret.name, x.secret.items]),
+            [
+                ["postgres-owner-credentials", [{ key: "password", path: "owner" }]],
+                ["postgres-app-credentials", [{ key: "password", path: "app" }]],
+                ["postgres-backup-credentials", [{ key: "password", path: "backup" }]],
+            ],
+        );
+        assert.deepEqual(podSpec(sts).volumes.find((v) => v["name"] === "roles-sql"), { name: "roles-sql", configMap: { name: "postgres-roles", defaultMode: 0o444 } });
+    });
+    it("renaming a role changes the ConfigMap and the Secrets, not the pod template: the server does not restart", async () => {
+        const a = find((await render()).manifests, "StatefulSet")["spec"];
+        const b = find((await render({ user: "shop_app", ownerUser: "shop_owner", backupUser: "shop_backup" })).manifests, "StatefulSet")["spec"];
+        assert.deepEqual(a, b);
+    });
+});
+
 describe("backups", () => {
     type Job = { schedule: string; concurrencyPolicy: string; jobTemplate: { spec: { template: { spec: PodSpec } } } };
     const job = (manifests: readonly Manifest[]) => find(manifests, "CronJob", "postgres-backup")["spec"] as Job;
@@ -312,7 +397,8 @@ describe("backups", () => {
         const sa = find(manifests, "ServiceAccount", "postgres-backup");
         assert.deepEqual((sa.metadata["annotations"] as Record<string, string>)["eks.amazonaws.com/role-arn"], "arn:aws:iam::123456789012:role/backup");
         const dumpEnv = (pod.initContainers ?? [])[0]?.["env"] as { name: string; valueFrom?: unknown }[];
-        assert.deepEqual(dumpEnv.find((x) => x.name === "PGPASSWORD")?.valueFrom, { secretKeyRef: { name: "postgres-credentials", key: "password" } });
+        assert.deepEqual(dumpEnv.find((x) => x.name === "PGPASSWORD")?.valueFrom, { secretKeyRef: { name: "postgres-backup-credentials", key: "password" } });
+        assert.equal((dumpEnv as { name: string; value?: string }[]).find((x) => x.name === "PGUSER")?.value, "herd_backup", "pg_dump as the read-only backup role");
     });
     it("an S3-compatible endpoint on-prem: credentials from the customer's Secret, egress to its port", async () => {
         const { manifests } = await render({

@@ -125,8 +125,8 @@ for (const s of STACKS) {
             assert.deepEqual(data["postgres"], {
                 host: "postgres.herd.svc.cluster.local",
                 port: 5432,
-                secretName: "postgres-credentials",
-                user: "herd",
+                secretName: "postgres-app-credentials",
+                user: "herd_app",
                 database: "herd",
                 passwordKey: "password",
                 backupSchedule: "0 3 * * *",
@@ -147,7 +147,7 @@ for (const s of STACKS) {
             assert.ok(migrate !== undefined);
             assert.deepEqual(e.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === "api")?.options.dependsOn, ["api-migrate"]);
             const env = podSpec(api)?.containers[0]?.env ?? [];
-            assert.deepEqual(env.find((v) => v.name === "DATABASE_PASSWORD")?.valueFrom, { secretKeyRef: { name: "postgres-credentials", key: "password" } });
+            assert.deepEqual(env.find((v) => v.name === "DATABASE_PASSWORD")?.valueFrom, { secretKeyRef: { name: "postgres-app-credentials", key: "password" } });
             assert.ok(manifests.some((m) => m.kind === "HorizontalPodAutoscaler" && m.metadata.name === "api"));
             const way = manifests.find((m) => (m.kind === "Ingress" || (m.kind === "Service" && (m["spec"] as { type?: string }).type === "LoadBalancer")) && m.metadata.name === "frontend");
             assert.ok(way !== undefined, "a way in");
