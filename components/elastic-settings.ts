@@ -9,6 +9,7 @@ import type { DataComponentArgs } from "./data-tier";
 import { checkDataSizing, Problem, problem } from "./validation";
 import { withDefaults } from "./defaults";
 import { KEYS, numberDefault, stringDefault } from "../config";
+import { ElasticSnapshotArgs, snapshotDefaults, snapshotProblems } from "./elastic-snapshots";
 
 /** Elasticsearch 8, the official image (Ubuntu), pinned. */
 export const ELASTIC_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:8.17.4";
@@ -20,8 +21,22 @@ export const ELASTIC_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:8.17
 export const ELASTIC_UID = 1000;
 export const ELASTIC_HTTP_PORT = 9200;
 export const ELASTIC_TRANSPORT_PORT = 9300;
-/** The built-in superuser; its password is the generated one (the bootstrap password, set from the Secret). */
+/**
+ * The built-in superuser; its password is the generated one (the bootstrap password, which the config init container
+ * puts into the node's keystore). Only the deploy-time Jobs (elastic-security.ts) log in as it: nothing that runs
+ * continuously, not even the nodes' own probes.
+ */
 export const ELASTIC_USER = "elastic";
+/**
+ * The probes' user: a file-realm user on every node (config/users), whose only role may read cluster health
+ * (`monitor`). Local to each node, so it works before the cluster has formed and while the security index is down.
+ */
+export const ELASTIC_PROBE_USER = "herd-probe";
+export const ELASTIC_PROBE_ROLE = "herd_probe";
+/** The API's index (the API's ELASTICSEARCH_INDEX default: images/api/herd_api/config.py). */
+export const ELASTIC_API_INDEX = "herd-items";
+/** The API's own user, created by the setup Job. */
+export const ELASTIC_API_USER = "herd-api";
 /** Above this, the JVM loses compressed object pointers: a bigger heap would hold less. */
 const MAX_HEAP_BYTES = 31 * GiB;
 
@@ -40,18 +55,35 @@ export interface ElasticClusterArgs extends DataComponentArgs {
     readonly storageSize?: string;
     /** @default ELASTIC_IMAGE */
     readonly image?: string;
+    /**
+     * The API's index (or alias): the API's user may read, write, create, and manage it and `<apiIndex>-*` (the
+     * indices `python -m herd_api.reindex` builds behind it), and nothing else. @default ELASTIC_API_INDEX
+     */
+    readonly apiIndex?: string;
+    /** The API's user, whose credentials are the component's endpoint. @default ELASTIC_API_USER */
+    readonly apiUsername?: string;
+    /**
+     * Snapshots to the platform's backup store on a schedule (elastic-snapshots.ts). @default none: no snapshot
+     * repository (the index can still be rebuilt from PostgreSQL with `python -m herd_api.reindex`)
+     */
+    readonly snapshots?: ElasticSnapshotArgs;
 }
 
 /** Every default, in one place. */
 export function elasticDefaults(args: ElasticClusterArgs) {
-    return withDefaults(args, {
-        replicas: numberDefault("elasticReplicas"),
-        memory: stringDefault("elasticMemory"),
-        cpu: stringDefault("elasticCpu"),
-        storageSize: stringDefault("elasticStorageSize"),
-        image: ELASTIC_IMAGE,
-        protect: KEYS.protectData.default,
-    });
+    return {
+        ...withDefaults(args, {
+            replicas: numberDefault("elasticReplicas"),
+            memory: stringDefault("elasticMemory"),
+            cpu: stringDefault("elasticCpu"),
+            storageSize: stringDefault("elasticStorageSize"),
+            image: ELASTIC_IMAGE,
+            protect: KEYS.protectData.default,
+            apiIndex: ELASTIC_API_INDEX,
+            apiUsername: ELASTIC_API_USER,
+        }),
+        snapshots: args.snapshots === undefined ? undefined : snapshotDefaults(args.snapshots),
+    };
 }
 
 export type ElasticResolved = ReturnType<typeof elasticDefaults>;
@@ -69,6 +101,16 @@ export function elasticProblems(r: ElasticResolved): Problem[] {
     // The same rule as the elasticReplicas config key: a master needs a majority of the master-eligible nodes.
     if (r.replicas === 2) {
         problems.push(problem("replicas", "expected 1 (a single node) or 3 or more: with 2 nodes, losing either one stops the cluster; got 2"));
+    }
+    // The API's ELASTICSEARCH_INDEX rule (images/api/herd_api/config.py), and no wildcard: the role names exactly it.
+    if (r.apiIndex === "" || r.apiIndex !== r.apiIndex.toLowerCase() || /[ "*\\<|,>/?#:]/.test(r.apiIndex) || /^[-_+.]/.test(r.apiIndex)) {
+        problems.push(problem("apiIndex", `expected a lowercase Elasticsearch index name without spaces, wildcards or any of \\/*?"<>|,#: (not starting with -, _, + or .), got ${JSON.stringify(r.apiIndex)}`));
+    }
+    if (!/^[a-z][a-z0-9_-]{0,63}$/.test(r.apiUsername) || [ELASTIC_USER, ELASTIC_PROBE_USER, "kibana_system", "logstash_system", "beats_system", "apm_system", "remote_monitoring_user"].includes(r.apiUsername)) {
+        problems.push(problem("apiUsername", `expected a user name of lowercase letters, digits, - and _ (at most 64, starting with a letter) that is not a built-in or herd's probe user, got ${JSON.stringify(r.apiUsername)}`));
+    }
+    if (r.snapshots !== undefined) {
+        problems.push(...snapshotProblems(r.snapshots, r.replicas));
     }
     return problems;
 }
@@ -123,7 +165,7 @@ export function discoverySettings(name: string, replicas: number): Record<string
  * elasticsearch.yml. `${POD_NAME}` and `${POD_IP}` are substituted by Elasticsearch from the pod's environment.
  * Nothing secret: the password arrives through the environment, the TLS key as a mounted file.
  */
-export function elasticsearchYml(name: string, replicas: number): string {
+export function elasticsearchYml(name: string, replicas: number, extra: Readonly<Record<string, string | number | boolean | string[]>> = {}): string {
     const settings: Record<string, string | number | boolean | string[]> = {
         "cluster.name": name,
         // The pod's name (a fixed StatefulSet ordinal): it is what cluster.initial_master_nodes lists.
@@ -155,15 +197,17 @@ export function elasticsearchYml(name: string, replicas: number): string {
         "xpack.security.transport.ssl.certificate_authorities": ["certs/ca.crt"],
         // herd searches; machine learning would reserve memory and start a native controller on every node.
         "xpack.ml.enabled": false,
+        // Snapshots: path.repo for a file-system repository, the client of an S3-compatible store.
+        ...extra,
     };
     return stringify(settings, { lineWidth: 0 });
 }
 
 /**
- * curl's credentials, given on its standard input as a config file (`-K -`): printf is a shell builtin, so the
- * password is never in any process's argument list.
+ * curl's credentials, the probe user's, given on its standard input as a config file (`-K -`): printf is a shell
+ * builtin, so the password is never in any process's argument list.
  */
-const CURL_AUTH = `printf 'user = "${ELASTIC_USER}:%s"\\n' "$ELASTIC_PASSWORD" | curl -s -K - --max-time 4`;
+const CURL_AUTH = `printf 'user = "${ELASTIC_PROBE_USER}:%s"\\n' "$PROBE_PASSWORD" | curl -s -K - --max-time 4`;
 
 /** Ready: the cluster is yellow or better (every primary shard assigned), as seen through this node. */
 export function elasticReadinessCommand(): string[] {
@@ -171,9 +215,9 @@ export function elasticReadinessCommand(): string[] {
 }
 
 /**
- * Alive: the node answers HTTP at all. Any answer counts (curl without -f), including 401 or 503: in a red cluster the
- * security index can be unavailable, and then even the right password is refused; restarting every node for that
- * would make things worse. Only a node that does not answer (hung, or not listening) is restarted.
+ * Alive: the node answers HTTP at all. Any answer counts (curl without -f), including 401 or 503: restarting every
+ * node because a request was refused would make things worse. Only a node that does not answer (hung, or not
+ * listening) is restarted.
  */
 export function elasticLivenessCommand(): string[] {
     return ["/bin/sh", "-c", `${CURL_AUTH} -o /dev/null "http://127.0.0.1:${ELASTIC_HTTP_PORT}/"`];

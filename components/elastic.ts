@@ -5,23 +5,33 @@
  * sysctl container, probes that ask the server itself, and a NetworkPolicy that lets in only its clients and peers.
  *
  * HTTP (port 9200) is plain inside the cluster: the API talks to Elasticsearch over plain HTTP (the app spec: it
- * sends plain HTTP requests rather than using the elasticsearch Python client), authenticated as `elastic` with the
- * generated password, and the NetworkPolicy admits only the API's pods (and the nodes themselves). Transport (9300), where nodes replicate data and elect a master,
- * is always TLS with mutual authentication.
+ * sends plain HTTP requests rather than using the elasticsearch Python client), and the NetworkPolicy admits only
+ * the API's pods, the deploy-time Jobs and the nodes themselves. Transport (9300), where nodes replicate data and
+ * elect a master, is always TLS with mutual authentication.
+ *
+ * Least privilege: the API logs in as its own user (`herd-api`, role `herd_api`: its index only), created by the
+ * setup Job, and that user's Secret is the component's endpoint. The `elastic` superuser's password goes only to the
+ * config init container (which puts it into the node's keystore as the bootstrap password) and to the deploy-time
+ * Jobs; the nodes' probes use a file-realm user that may only read cluster health. Nothing that runs continuously
+ * holds the `elastic` password.
  *
  * Its arguments, defaults, validation and elasticsearch.yml are in elastic-settings.ts, its transport TLS in
- * elastic-tls.ts; this module exports them too.
+ * elastic-tls.ts, the users, the shrink guard and their Jobs in elastic-security.ts, snapshots in
+ * elastic-snapshots.ts; this module exports them too.
  */
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { waitOptions } from "../lib/waits";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
-import { credentials, dataScope, DataEndpoint, disruptionBudget, safeStatefulSetFields, serviceHost, services, spread } from "./data-tier";
+import { credentials, dataScope, DataEndpoint, disruptionBudget, safeStatefulSetFields, Scope, serviceHost, services, spread } from "./data-tier";
 import { DNS_EGRESS, networkPolicy, podsWith } from "./network-policy";
 import { throwIfProblems } from "./validation";
 import {
     ELASTIC_HTTP_PORT,
+    ELASTIC_PROBE_ROLE,
+    ELASTIC_PROBE_USER,
     ELASTIC_TRANSPORT_PORT,
     ELASTIC_UID,
     ELASTIC_USER,
@@ -34,8 +44,12 @@ import {
     elasticsearchYml,
 } from "./elastic-settings";
 import { transportTls } from "./elastic-tls";
+import { createSetupJobs } from "./elastic-security";
+import { snapshotSetup } from "./elastic-snapshots";
 
 export * from "./elastic-settings";
+export * from "./elastic-security";
+export * from "./elastic-snapshots";
 export { elasticNodeDnsNames } from "./elastic-tls";
 
 const HOME = "/usr/share/elasticsearch";
@@ -45,18 +59,37 @@ const CERTS_DIR = `${CONFIG_DIR}/certs`;
 
 /**
  * The config init container: the image's config directory copied into the writable emptyDir that the server then
- * mounts over it (Elasticsearch writes its keystore there on every start), with herd's elasticsearch.yml on top.
+ * mounts over it, with herd's elasticsearch.yml on top; the probe user in the file realm (its bcrypt hash from the
+ * Secret); and the keystore: the `elastic` bootstrap password and any store credentials (`entries`: keystore setting
+ * -> the env variable holding it), each written from standard input (printf is a builtin: no value in any argv).
+ * Only this container, which exits before the server starts, is given the `elastic` password.
  */
-export function elasticConfigInitScript(): string {
-    return ["set -eu", `cp -R ${CONFIG_DIR}/. /mnt/config/`, "cp /mnt/herd/elasticsearch.yml /mnt/config/elasticsearch.yml"].join("\n");
+export function elasticConfigInitScript(entries: Readonly<Record<string, string>> = {}): string {
+    const keystore = `${HOME}/bin/elasticsearch-keystore add -x -f`;
+    return [
+        "set -eu",
+        "umask 077",
+        `cp -R ${CONFIG_DIR}/. /mnt/config/`,
+        "cp /mnt/herd/elasticsearch.yml /mnt/config/elasticsearch.yml",
+        `printf '%s:%s\\n' '${ELASTIC_PROBE_USER}' "$PROBE_PASSWORD_HASH" > /mnt/config/users`,
+        `printf '%s:%s\\n' '${ELASTIC_PROBE_ROLE}' '${ELASTIC_PROBE_USER}' > /mnt/config/users_roles`,
+        `printf '%s:\\n  cluster: ["monitor"]\\n' '${ELASTIC_PROBE_ROLE}' > /mnt/config/roles.yml`,
+        "export ES_PATH_CONF=/mnt/config",
+        `printf '%s' "$ELASTIC_PASSWORD" | ${keystore} bootstrap.password`,
+        ...Object.entries(entries).map(([setting, variable]) => `printf '%s' "$${variable}" | ${keystore} ${setting}`),
+    ].join("\n");
 }
 
 export class ElasticCluster extends pulumi.ComponentResource implements DataEndpoint {
     readonly host: pulumi.Output<string>;
     readonly port = ELASTIC_HTTP_PORT;
+    /** The API user's Secret (`<name>-api-credentials`): never the `elastic` superuser's. */
     readonly secretName: pulumi.Output<string>;
     readonly passwordKey = "password";
-    readonly username = ELASTIC_USER;
+    /** The API's own user (`apiUsername`), with privileges on its index only. */
+    readonly username: string;
+    /** The `elastic` superuser's Secret (`<name>-credentials`): for an operator, and the deploy-time Jobs. */
+    readonly adminSecretName: pulumi.Output<string>;
     readonly scheme = "http";
     /** `http://<host>:9200`. */
     readonly url: pulumi.Output<string>;
@@ -75,6 +108,9 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
         this.podSelector = selector;
 
         const { secret } = credentials(scope, { username: ELASTIC_USER }, this.passwordKey);
+        const probe = probeCredentials(scope);
+        const snapshots = r.snapshots === undefined ? undefined : snapshotSetup(scope, r.snapshots, r.protect);
+        const setup = createSetupJobs({ scope, r, elasticSecret: secret, passwordKey: this.passwordKey, snapshots });
         services(
             scope,
             [
@@ -85,7 +121,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
         );
         const tlsSecret = transportTls(scope, r.replicas);
 
-        const yml = elasticsearchYml(name, r.replicas);
+        const yml = elasticsearchYml(name, r.replicas, snapshots?.nodeSettings);
         const config = new k8s.core.v1.ConfigMap(
             `${name}-config`,
             { metadata: { name: `${name}-config`, namespace: args.namespace, labels }, data: { "elasticsearch.yml": yml } },
@@ -95,10 +131,19 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
         const env: k8s.types.input.core.v1.EnvVar[] = [
             { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
             { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
-            // The image's entrypoint stores it in the keystore as the bootstrap password: the `elastic` user's.
-            { name: "ELASTIC_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: this.passwordKey } } },
+            // The probes' user (monitor only); the `elastic` password is in the keystore, not in this container.
+            { name: "PROBE_PASSWORD", valueFrom: { secretKeyRef: { name: probe.metadata.name, key: "password" } } },
             { name: "ES_JAVA_OPTS", value: elasticJavaOptions(r.memory) },
             { name: "ES_TMPDIR", value: "/tmp" },
+            ...(snapshots?.serverEnv ?? []),
+        ];
+        const initEnv: k8s.types.input.core.v1.EnvVar[] = [
+            { name: "ELASTIC_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: this.passwordKey } } },
+            { name: "PROBE_PASSWORD_HASH", valueFrom: { secretKeyRef: { name: probe.metadata.name, key: "passwordHash" } } },
+            // The keystore tool is a small JVM program: a small heap, its temporary files on the tmp volume.
+            { name: "CLI_JAVA_OPTS", value: "-Xms16m -Xmx64m -XX:+UseSerialGC" },
+            { name: "ES_TMPDIR", value: "/tmp" },
+            ...(snapshots?.keystoreEnv ?? []),
         ];
 
         const statefulSet = new k8s.apps.v1.StatefulSet(
@@ -123,6 +168,8 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                         },
                         spec: {
                             securityContext: restrictedPodSecurityContext(ELASTIC_UID),
+                            // Bound to the backup store's identity when snapshots go to an object store.
+                            ...(snapshots?.serviceAccountName !== undefined ? { serviceAccountName: snapshots.serviceAccountName } : {}),
                             automountServiceAccountToken: false,
                             enableServiceLinks: false,
                             // A node hands off and flushes on SIGTERM; large shards take a while.
@@ -132,12 +179,14 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                                 {
                                     name: "config",
                                     image: r.image,
-                                    command: ["/bin/sh", "-c", elasticConfigInitScript()],
-                                    resources: resourceRequirements({ cpu: "100m", memory: "64Mi" }),
+                                    command: ["/bin/sh", "-c", elasticConfigInitScript(snapshots?.keystoreEntries)],
+                                    env: initEnv,
+                                    resources: resourceRequirements({ cpu: "100m", memory: "256Mi" }),
                                     securityContext: restrictedContainerSecurityContext(),
                                     volumeMounts: [
                                         { name: "config", mountPath: "/mnt/config" },
                                         { name: "herd-config", mountPath: "/mnt/herd", readOnly: true },
+                                        { name: "tmp", mountPath: "/tmp" },
                                     ],
                                 },
                             ],
@@ -158,6 +207,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                                         { name: "certs", mountPath: CERTS_DIR, readOnly: true },
                                         { name: "logs", mountPath: `${HOME}/logs` },
                                         { name: "tmp", mountPath: "/tmp" },
+                                        ...(snapshots?.mounts ?? []),
                                     ],
                                     // Up to 10 minutes to answer HTTP: the JVM starts slowly, and a node opens its
                                     // shards' files before it listens.
@@ -177,12 +227,14 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                                 // Readable by the owner (root) and fsGroup 1000 only: it holds the node's private key.
                                 { name: "certs", secret: { secretName: tlsSecret.metadata.name, defaultMode: 0o440 } },
                                 { name: "herd-config", configMap: { name: config.metadata.name } },
+                                ...(snapshots?.volumes ?? []),
                             ],
                         },
                     },
                 },
             },
-            { parent: this, protect: r.protect, ...waitOptions("dataServer", scope.waits) },
+            // After the shrink Job: nodes leave only once the cluster no longer needs them (elastic-security.ts).
+            { parent: this, protect: r.protect, dependsOn: [setup.shrinkJob], ...waitOptions("dataServer", scope.waits) },
         );
 
         disruptionBudget(scope);
@@ -193,6 +245,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
             selector,
             [
                 { from: [podsWith(args.clientLabels)], ports: [{ protocol: "TCP", port: ELASTIC_HTTP_PORT }] },
+                { from: [podsWith(setup.podSelector)], ports: [{ protocol: "TCP", port: ELASTIC_HTTP_PORT }] },
                 {
                     from: [peers],
                     ports: [
@@ -210,12 +263,16 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                         { protocol: "TCP", port: ELASTIC_HTTP_PORT },
                     ],
                 },
+                // The snapshot store (and its token service), when snapshots go to an object store.
+                ...(snapshots?.egress ?? []),
             ],
         );
 
         this.host = serviceHost(scope);
         this.url = pulumi.interpolate`${this.scheme}://${this.host}:${this.port}`;
-        this.secretName = secret.metadata.name;
+        this.secretName = setup.apiSecret.metadata.name;
+        this.username = r.apiUsername;
+        this.adminSecretName = secret.metadata.name;
         this.replicas = r.replicas;
         this.statefulSetName = statefulSet.metadata.name;
         this.registerOutputs({
@@ -224,8 +281,26 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
             secretName: this.secretName,
             passwordKey: this.passwordKey,
             username: this.username,
+            adminSecretName: this.adminSecretName,
             scheme: this.scheme,
             url: this.url,
         });
     }
+}
+
+/**
+ * The probe user's password and its bcrypt hash (what the file realm stores) in `<name>-probe-credentials`. The
+ * password may only read cluster health; it is regenerated with the data's other credentials, never on its own.
+ */
+function probeCredentials(scope: Scope): k8s.core.v1.Secret {
+    const password = new random.RandomPassword(`${scope.name}-probe-password`, { length: 32, special: false }, { parent: scope.parent, protect: scope.protect });
+    return new k8s.core.v1.Secret(
+        `${scope.name}-probe-credentials`,
+        {
+            metadata: { name: `${scope.name}-probe-credentials`, namespace: scope.namespace, labels: { ...scope.labels } },
+            type: "Opaque",
+            stringData: { username: ELASTIC_PROBE_USER, password: password.result, passwordHash: password.bcryptHash },
+        },
+        scope.secretOpts,
+    );
 }

@@ -133,7 +133,7 @@ for (const s of STACKS) {
             });
             assert.deepEqual(data["redis"], { host: "redis.herd.svc.cluster.local", port: 6379, secretName: "redis-credentials", passwordKey: "password" });
             assert.equal(data["elasticsearch"]?.["url"], "http://elastic.herd.svc.cluster.local:9200");
-            assert.equal(data["elasticsearch"]?.["secretName"], "elastic-credentials");
+            assert.equal(data["elasticsearch"]?.["secretName"], "elastic-api-credentials");
         });
 
         it("deploys the API by digest after its migration Job, and the front end behind the platform's way in", () => {

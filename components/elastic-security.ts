@@ -1,0 +1,282 @@
+/**
+ * ElasticCluster's deploy-time Jobs, the only things that log in as the `elastic` superuser:
+ *
+ * - `<name>-setup` waits for the cluster, then (idempotently) creates the API's role, with privileges on the API's
+ *   index only, and the API's user with the generated password from `<name>-api-credentials`; registers the snapshot
+ *   repository and the snapshot lifecycle policy (elastic-snapshots.ts); and after a shrink clears the exclusions
+ *   `<name>-shrink` set once the leaving nodes have gone.
+ * - `<name>-shrink` runs before the StatefulSet changes (the StatefulSet depends on it). When the new replica count
+ *   leaves nodes out, it excludes them from the voting configuration (so the masters that stay keep a quorum when
+ *   Parallel pod management stops every leaving pod at once) and from shard allocation, and waits until every shard
+ *   has a started copy on a node that stays. It cannot, the exclusions are undone and the Job fails: the StatefulSet
+ *   is then not changed, and `pulumi up` says why. With nothing to remove (a first deploy, a grow, an unchanged
+ *   count) it does nothing.
+ *
+ * Why a Job and not a config error: the program cannot see the previous replica count (config holds only the new
+ * one, and a stack's state is not an input to the program), but a Job can see the cluster itself, which is the
+ * authority on which nodes exist and where the shards are. It makes every shrink safe (5 -> 3 as much as 3 -> 1),
+ * not just the ones a rule about config values could recognise, and costs nothing when nothing shrinks.
+ *
+ * Both scripts are plain sh with curl from the Elasticsearch image (pinned, already pulled by the nodes): no other
+ * image, and nothing that waits for the API's image build. The `elastic` password reaches them only through
+ * `secretKeyRef` and is handed to curl in a config file on the pod's own tmpfs, never on a command line; the API
+ * user's password goes in a request body written the same way.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { recommendedLabels, selectorLabels } from "../lib/labels";
+import { waitOptions } from "../lib/waits";
+import { credentials, Scope } from "./data-tier";
+import { DNS_EGRESS, networkPolicy, podsWith } from "./network-policy";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements } from "./pod-security";
+import { ELASTIC_HTTP_PORT, ELASTIC_UID, ElasticResolved } from "./elastic-settings";
+import type { SnapshotSetup } from "./elastic-snapshots";
+
+/** The role the API's user holds. */
+export const ELASTIC_API_ROLE = "herd_api";
+
+/**
+ * The API's role: its own index (and `<index>-*`, the concrete indices `python -m herd_api.reindex` builds behind
+ * the alias of that name) with read, write, create_index and manage (mappings, refresh, aliases, deleting an old
+ * index), and `monitor` on the cluster, which its readiness report needs for `_cluster/health`. Nothing else: no
+ * other index, no security, snapshot or cluster settings API.
+ */
+export function apiRole(index: string): { cluster: string[]; indices: { names: string[]; privileges: string[]; allow_restricted_indices: boolean }[] } {
+    return {
+        cluster: ["monitor"],
+        indices: [{ names: [index, `${index}-*`], privileges: ["read", "write", "create_index", "manage"], allow_restricted_indices: false }],
+    };
+}
+
+/**
+ * What both Jobs start with: `es METHOD PATH [BODY_FILE]` (the answer in /tmp/es-out, the HTTP status in $status,
+ * 000 when nothing answered; returns 0 on a 2xx answer), `fail MESSAGE` and `retry WHAT COMMAND...`. The `elastic`
+ * credentials go to curl as a config file (`-K`), written by printf (a shell builtin): never in any argument list.
+ */
+function prelude(): string[] {
+    return [
+        "set -eu",
+        "umask 077",
+        'RETRY_SECONDS="${RETRY_SECONDS:-5}"',
+        'ATTEMPTS="${ATTEMPTS:-6}"',
+        `printf 'user = "elastic:%s"\\n' "$ELASTIC_PASSWORD" > /tmp/es-auth`,
+        "es() {",
+        '    set -- "$1" "$2" "${3:-}"',
+        "    : > /tmp/es-out",
+        '    if [ -n "$3" ]; then',
+        `        status=$(curl -sS -K /tmp/es-auth --max-time 60 -o /tmp/es-out -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' --data-binary "@$3" "$ES_URL$2" 2>/tmp/es-err) || status=000`,
+        "    else",
+        `        status=$(curl -sS -K /tmp/es-auth --max-time 60 -o /tmp/es-out -w '%{http_code}' -X "$1" "$ES_URL$2" 2>/tmp/es-err) || status=000`,
+        "    fi",
+        '    case "$status" in 2??) return 0 ;; esac',
+        "    return 1",
+        "}",
+        `answer() { if [ "$status" = 000 ]; then printf 'no answer: %s' "$(cat /tmp/es-err)"; else printf 'HTTP %s: %s' "$status" "$(head -c 600 /tmp/es-out)"; fi; }`,
+        `fail() { echo "herd: $1: $(answer)" >&2; exit 1; }`,
+        'retry() { what="$1"; shift; n=1; until "$@"; do [ "$n" -lt "$ATTEMPTS" ] || fail "$what (tried $n times)"; n=$((n + 1)); sleep "$RETRY_SECONDS"; done; }',
+        // A node of this StatefulSet whose ordinal is at or above the target count: it leaves (or has left).
+        'leaves() { case "$1" in "$STS_NAME"-*) n="${1#"$STS_NAME"-}" ;; *) return 1 ;; esac; case "$n" in "" | *[!0-9]*) return 1 ;; esac; [ "$n" -ge "$TARGET_REPLICAS" ]; }',
+    ];
+}
+
+/**
+ * The setup Job's script. Env: ES_URL, ELASTIC_PASSWORD, API_USER, API_PASSWORD (letters and digits), API_ROLE,
+ * ROLE_JSON, STS_NAME, TARGET_REPLICAS, WAIT_SECONDS; when snapshots are on, SNAPSHOT_REPOSITORY, REPOSITORY_JSON,
+ * SLM_POLICY and SLM_JSON; optionally RETRY_SECONDS and ATTEMPTS. Every step is a PUT of the whole object (or a
+ * no-op), so running it again changes nothing.
+ */
+export function elasticSetupScript(): string {
+    return [
+        ...prelude(),
+        'case "$API_PASSWORD" in "" | *[!A-Za-z0-9]*) echo "herd: API_PASSWORD must be letters and digits (it goes into a JSON body as is)" >&2; exit 1 ;; esac',
+        'deadline=$(( $(date +%s) + WAIT_SECONDS ))',
+        'echo "herd: waiting up to ${WAIT_SECONDS}s for Elasticsearch at $ES_URL to be ready (yellow)"',
+        "until es GET '/_cluster/health?wait_for_status=yellow&timeout=10s'; do",
+        '    [ "$(date +%s)" -lt "$deadline" ] || fail "Elasticsearch at $ES_URL was not ready (yellow) within ${WAIT_SECONDS}s"',
+        '    sleep "$RETRY_SECONDS"',
+        "done",
+        "printf '%s' \"$ROLE_JSON\" > /tmp/role.json",
+        'retry "creating the role $API_ROLE" es PUT "/_security/role/$API_ROLE" /tmp/role.json',
+        `printf '{"password":"%s","roles":["%s"],"full_name":"herd API","metadata":{"managed_by":"herd"}}' "$API_PASSWORD" "$API_ROLE" > /tmp/user.json`,
+        'retry "creating the user $API_USER" es PUT "/_security/user/$API_USER" /tmp/user.json',
+        "rm -f /tmp/user.json",
+        'echo "herd: user $API_USER holds role $API_ROLE: $ROLE_JSON"',
+        'if [ -n "${SNAPSHOT_REPOSITORY:-}" ]; then',
+        "    printf '%s' \"$REPOSITORY_JSON\" > /tmp/repository.json",
+        // PUT _snapshot verifies the repository from every node: a store the nodes cannot write to fails here, loudly.
+        '    retry "registering the snapshot repository $SNAPSHOT_REPOSITORY (can every node reach and write to the store?)" es PUT "/_snapshot/$SNAPSHOT_REPOSITORY" /tmp/repository.json',
+        "    printf '%s' \"$SLM_JSON\" > /tmp/slm.json",
+        '    retry "creating the snapshot lifecycle policy $SLM_POLICY" es PUT "/_slm/policy/$SLM_POLICY" /tmp/slm.json',
+        '    echo "herd: snapshot repository $SNAPSHOT_REPOSITORY and lifecycle policy $SLM_POLICY: $SLM_JSON"',
+        "fi",
+        // After a shrink: wait until the nodes excluded from voting have left, then lift the exclusions.
+        "es GET '/_cluster/state/metadata?filter_path=metadata.cluster_coordination.voting_config_exclusions' || fail 'reading the voting exclusions'",
+        "if grep -q '\"node_name\"' /tmp/es-out; then",
+        '    echo "herd: waiting for the nodes a shrink excluded from voting to leave, then clearing the exclusions"',
+        // Each request waits (up to its master_timeout) for the excluded nodes to leave; a leaving pod may take its
+        // whole termination grace period, so ask again until the Job's own deadline.
+        '    until es DELETE "/_cluster/voting_config_exclusions?wait_for_removal=true&master_timeout=60s"; do',
+        '        [ "$(date +%s)" -lt "$deadline" ] || fail "clearing the voting exclusions (a node excluded from voting is still in the cluster after ${WAIT_SECONDS}s)"',
+        '        sleep "$RETRY_SECONDS"',
+        "    done",
+        "fi",
+        "es GET '/_cluster/settings?flat_settings=true&filter_path=persistent' || fail 'reading the cluster settings'",
+        `excluded=$(sed -n 's/.*"cluster\\.routing\\.allocation\\.exclude\\._name":"\\([^"]*\\)".*/\\1/p' /tmp/es-out)`,
+        'if [ -n "$excluded" ]; then',
+        "    ours=yes",
+        '    for node in $(printf \'%s\' "$excluded" | tr \',\' \' \'); do leaves "$node" || ours=no; done',
+        '    if [ "$ours" = yes ]; then',
+        `        printf '{"persistent":{"cluster.routing.allocation.exclude._name":null}}' > /tmp/settings.json`,
+        '        es PUT /_cluster/settings /tmp/settings.json || fail "clearing the allocation exclusion of $excluded"',
+        '        echo "herd: cleared the allocation exclusion of $excluded (they have left)"',
+        "    else",
+        '        echo "herd: left cluster.routing.allocation.exclude._name=$excluded alone: not set by a herd shrink"',
+        "    fi",
+        "fi",
+        'echo "herd: Elasticsearch set up"',
+    ].join("\n");
+}
+
+/**
+ * The shrink Job's script. Env: ES_URL (the headless Service: it resolves to every pod, ready or not), ELASTIC_PASSWORD,
+ * STS_NAME, TARGET_REPLICAS, WAIT_SECONDS; optionally RETRY_SECONDS.
+ */
+export function elasticShrinkScript(): string {
+    return [
+        ...prelude(),
+        "if ! es GET '/_cat/nodes?h=name'; then",
+        '    if [ "$status" = 000 ]; then echo "herd: no Elasticsearch answers at $ES_URL: nothing to shrink (a first deploy, or the cluster is down): $(answer)"; exit 0; fi',
+        '    fail "listing the nodes of the cluster at $ES_URL"',
+        "fi",
+        'leaving=""',
+        'for node in $(cat /tmp/es-out); do if leaves "$node"; then leaving="${leaving:+$leaving,}$node"; fi; done',
+        'if [ -z "$leaving" ]; then echo "herd: $TARGET_REPLICAS node(s) wanted, none leaves: nothing to do"; exit 0; fi',
+        'echo "herd: shrinking to $TARGET_REPLICAS node(s): $leaving leave(s); excluding them from voting and moving their shards"',
+        `undo() { es DELETE '/_cluster/voting_config_exclusions?wait_for_removal=false' || true; printf '{"persistent":{"cluster.routing.allocation.exclude._name":null}}' > /tmp/settings.json; es PUT /_cluster/settings /tmp/settings.json || true; }`,
+        'if ! es POST "/_cluster/voting_config_exclusions?node_names=$leaving&timeout=60s"; then why=$(answer); undo; echo "herd: excluding $leaving from voting: $why" >&2; exit 1; fi',
+        `printf '{"persistent":{"cluster.routing.allocation.exclude._name":"%s"}}' "$leaving" > /tmp/settings.json`,
+        'if ! es PUT /_cluster/settings /tmp/settings.json; then why=$(answer); undo; echo "herd: excluding $leaving from shard allocation: $why" >&2; exit 1; fi',
+        'deadline=$(( $(date +%s) + WAIT_SECONDS ))',
+        "while :; do",
+        "    if ! es GET '/_cat/shards?h=index,shard,state,node'; then why=$(answer); undo; echo \"herd: listing the shards: $why\" >&2; exit 1; fi",
+        // A shard is safe once one of its copies is STARTED on a node that stays (RELOCATING and INITIALIZING are not).
+        "    missing=$(awk -v leaving=\",$leaving,\" '{ key = $1 \" shard \" $2; seen[key] = 1 } $3 == \"STARTED\" && index(leaving, \",\" $4 \",\") == 0 { ok[key] = 1 } END { for (k in seen) if (!(k in ok)) print k }' /tmp/es-out | sort | tr '\\n' ';')",
+        '    [ -n "$missing" ] || break',
+        '    if [ "$(date +%s)" -ge "$deadline" ]; then',
+        "        undo",
+        '        echo "herd: refusing to shrink to $TARGET_REPLICAS: after ${WAIT_SECONDS}s these shards still have no started copy on a node that stays: $missing (exclusions undone; nothing was stopped). Check disk space and GET _cluster/allocation/explain, or rebuild the index later with python -m herd_api.reindex." >&2',
+        "        exit 1",
+        "    fi",
+        '    sleep "$RETRY_SECONDS"',
+        "done",
+        'echo "herd: every shard has a started copy on the nodes that stay; $leaving may stop now"',
+    ].join("\n");
+}
+
+/** What the setup Jobs need from the component. */
+export interface SetupArgs {
+    readonly scope: Scope;
+    readonly r: ElasticResolved;
+    /** The Secret holding the `elastic` password, and its key. */
+    readonly elasticSecret: k8s.core.v1.Secret;
+    readonly passwordKey: string;
+    readonly snapshots: SnapshotSetup | undefined;
+}
+
+export interface ElasticSetup {
+    /** The API user's Secret (`username`, `password`): what the component's endpoint names. */
+    readonly apiSecret: k8s.core.v1.Secret;
+    /** The shrink Job: the StatefulSet depends on it. */
+    readonly shrinkJob: k8s.batch.v1.Job;
+    /** Labels of both Jobs' pods, which the cluster's NetworkPolicy admits on 9200. */
+    readonly podSelector: Readonly<Record<string, string>>;
+}
+
+/**
+ * The API user's credentials and both Jobs, with a NetworkPolicy that lets their pods reach only DNS and the
+ * cluster's HTTP port. Both are replaced (they run again) whenever what they do changes: the replica count, the
+ * index, the user, the snapshot settings; otherwise an `up` leaves them alone.
+ */
+export function createSetupJobs(args: SetupArgs): ElasticSetup {
+    const { scope, r } = args;
+    const name = scope.name;
+    const { secret: apiSecret } = credentials({ ...scope, name: `${name}-api` }, { username: r.apiUsername }, "password");
+
+    const podSelector = selectorLabels({ name: "elasticsearch-setup", instance: name });
+    const elasticPassword: k8s.types.input.core.v1.EnvVar = {
+        name: "ELASTIC_PASSWORD",
+        valueFrom: { secretKeyRef: { name: args.elasticSecret.metadata.name, key: args.passwordKey } },
+    };
+    // The script gives up (with its own message) two minutes before the engine would stop waiting for the Job.
+    const waitSeconds = Math.max(60, scope.waits.data * 60 - 120);
+    const job = (role: "setup" | "shrink", script: string, env: k8s.types.input.core.v1.EnvVar[], opts: pulumi.CustomResourceOptions) => {
+        const labels = recommendedLabels({ name: "elasticsearch-setup", instance: name, component: role });
+        return new k8s.batch.v1.Job(
+            `${name}-${role}`,
+            {
+                metadata: { name: `${name}-${role}`, namespace: scope.namespace, labels },
+                spec: {
+                    backoffLimit: 1,
+                    // Its own wait, plus room for the requests themselves.
+                    activeDeadlineSeconds: waitSeconds + 600,
+                    ttlSecondsAfterFinished: 7 * 24 * 3600,
+                    template: {
+                        metadata: { labels },
+                        spec: {
+                            automountServiceAccountToken: false,
+                            enableServiceLinks: false,
+                            restartPolicy: "Never",
+                            securityContext: restrictedPodSecurityContext(ELASTIC_UID),
+                            containers: [
+                                {
+                                    name: role,
+                                    image: r.image,
+                                    command: ["/bin/sh", "-c", script],
+                                    env: [...env, elasticPassword, { name: "WAIT_SECONDS", value: String(waitSeconds) }],
+                                    resources: resourceRequirements({ cpu: "50m", memory: "64Mi" }),
+                                    securityContext: restrictedContainerSecurityContext(),
+                                    terminationMessagePolicy: "FallbackToLogsOnError",
+                                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                                },
+                            ],
+                            volumes: [{ name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } }],
+                        },
+                    },
+                },
+            },
+            // A Job's template is immutable: a change replaces it (its name is fixed, so the old one goes first).
+            { parent: scope.parent, deleteBeforeReplace: true, ...waitOptions("dataServer", scope.waits), ...opts },
+        );
+    };
+    const common = [
+        { name: "STS_NAME", value: name },
+        { name: "TARGET_REPLICAS", value: String(r.replicas) },
+    ];
+    const shrinkJob = job(
+        "shrink",
+        elasticShrinkScript(),
+        // Every pod, ready or not: a cluster that is red still has to be shrunk safely.
+        [{ name: "ES_URL", value: pulumi.interpolate`http://${name}-headless.${scope.namespace}.svc.cluster.local:${ELASTIC_HTTP_PORT}` }, ...common],
+        {},
+    );
+    const snapshotEnv = args.snapshots?.env ?? [];
+    job(
+        "setup",
+        elasticSetupScript(),
+        [
+            { name: "ES_URL", value: pulumi.interpolate`http://${name}.${scope.namespace}.svc.cluster.local:${ELASTIC_HTTP_PORT}` },
+            ...common,
+            { name: "API_USER", value: r.apiUsername },
+            { name: "API_ROLE", value: ELASTIC_API_ROLE },
+            { name: "API_PASSWORD", valueFrom: { secretKeyRef: { name: apiSecret.metadata.name, key: "password" } } },
+            { name: "ROLE_JSON", value: JSON.stringify(apiRole(r.apiIndex)) },
+            ...snapshotEnv,
+        ],
+        // After the shrink Job: a shrink's exclusions are set before this Job looks for them. It does not wait for
+        // the StatefulSet (it waits for the cluster itself), so it adds no link to the chain of waits.
+        { dependsOn: [shrinkJob] },
+    );
+
+    networkPolicy(scope, `${name}-setup`, podSelector, [], [DNS_EGRESS, { to: [podsWith(scope.selector)], ports: [{ protocol: "TCP", port: ELASTIC_HTTP_PORT }] }]);
+    return { apiSecret, shrinkJob, podSelector };
+}
