@@ -172,14 +172,14 @@ const CODE_CACHE_DIR = process.env.HERD_CODE_CACHE_DIR ?? path.join(__dirname, "
 /**
  * Modules that call import() are left to Node: on Node 20 a vm.Script can hand import() to Node's loader only through
  * an experimental option, which prints a warning and is lost when the script comes from the cache (the call then
- * throws). A module whose text mentions `import(` is compiled by Node until esbuild has parsed it (at exit) and found
- * no import() expression, only mentions in strings or comments (TypeScript's 9 MB compiler, which @pulumi/pulumi
+ * throws). A module whose text mentions `import(` is compiled by Node until esbuild has parsed it (after exit, see
+ * verifyInBackground) and found no import() expression, only mentions in strings or comments (TypeScript's 9 MB compiler, which @pulumi/pulumi
  * loads, is one); that verdict is kept as a `<key>.static` marker, and from then on the module is cached too.
  */
 const MENTIONS_IMPORT = /\bimport\s*\(/;
 /** Scripts compiled without a usable cache entry in this process, and where their entry goes: written at exit. */
 const uncached = [];
-/** Modules that mention import( and have no verdict yet: parsed at exit. */
+/** Modules that mention import( and have no verdict yet: parsed after exit by a background child. */
 const unverified = [];
 
 function codeCacheKey(filename, content) {
@@ -252,17 +252,50 @@ function writeCodeCache() {
         for (const { script, file } of uncached.splice(0)) {
             writeAtomically(file, script.createCachedData());
         }
-        for (const { content, filename, file } of unverified.splice(0)) {
-            if (!callsImport(content, filename)) {
-                writeAtomically(`${file}.static`, "");
-            }
+        if (unverified.length > 0) {
+            verifyInBackground(unverified.splice(0).map(({ filename, file }) => ({ filename, file })));
         }
     } catch {
         // a read-only checkout still works, just without the cache
     }
 }
 
-if (process.env.HERD_CODE_CACHE !== "off" && !Module.prototype._compile.herdCodeCache) {
+/**
+ * Parsing the modules that mention import( takes esbuild ~1 s for TypeScript's compiler alone: too long to add to
+ * the exit of a first run. A detached child does it (`node ts-register.cjs --verify-imports <list>`) after this
+ * process has gone; if it is killed, the next run just asks again.
+ */
+function verifyInBackground(modules) {
+    const list = path.join(CODE_CACHE_DIR, `verify-${process.pid}-${Date.now()}.json`);
+    writeAtomically(list, JSON.stringify(modules));
+    const { spawn } = require("node:child_process");
+    const child = spawn(process.execPath, [__filename, "--verify-imports", list], { detached: true, stdio: "ignore", env: process.env });
+    child.unref();
+}
+
+/** The background child: a `.static` marker for every module whose content is unchanged and calls no import(). */
+function verifyImports(list) {
+    try {
+        for (const { filename, file } of JSON.parse(fs.readFileSync(list, "utf8"))) {
+            let content;
+            try {
+                content = fs.readFileSync(filename, "utf8");
+            } catch {
+                continue; // gone since
+            }
+            // The same key as when it was loaded, or the file changed in between and its marker would lie.
+            if (path.join(CODE_CACHE_DIR, codeCacheKey(filename, content)) === file && !callsImport(content, filename)) {
+                writeAtomically(`${file}.static`, "");
+            }
+        }
+    } finally {
+        fs.rmSync(list, { force: true }); // last: its absence means this child is done
+    }
+}
+
+if (require.main === module && process.argv[2] === "--verify-imports" && process.argv[3] !== undefined) {
+    verifyImports(process.argv[3]);
+} else if (process.env.HERD_CODE_CACHE !== "off" && !Module.prototype._compile.herdCodeCache) {
     Module.prototype._compile = compileWithCodeCache(Module.prototype._compile);
     Module.prototype._compile.herdCodeCache = true;
     process.on("exit", writeCodeCache);

@@ -99,6 +99,19 @@ function runOnce(args: readonly string[], env: NodeJS.ProcessEnv = process.env):
     });
 }
 
+/**
+ * Waits (up to 60 s) for the detached child a cold run leaves behind to parse modules for the code cache
+ * (ts-register.cjs verifyInBackground; it removes its verify-*.json list when done), so that it does not run during
+ * the next measurement.
+ */
+async function backgroundDone(codeCacheDir: string): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    const pending = () => fs.existsSync(codeCacheDir) && fs.readdirSync(codeCacheDir).some((f) => f.startsWith("verify-") && f.endsWith(".json"));
+    while (pending() && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+}
+
 /** Quantile (linear interpolation) of a non-empty list; NaN for an empty one. */
 function quantile(values: readonly number[], q: number): number {
     if (values.length === 0) {
@@ -211,8 +224,12 @@ async function main(argv: string[]): Promise<number> {
         runOnce([path.join("scripts", "bench-pulumi-default.cjs"), stack], { ...stackEnv(stack), TS_NODE_CACHE_DIRECTORY: cacheDir });
     const runners: Record<Mode, (stack: string) => () => Promise<Sample>> = {
         herd: (stack) => () => runOnce(herdArgs(stack), stackEnv(stack)),
-        "herd-cold": (stack) => () =>
-            runOnce(herdArgs(stack), { ...stackEnv(stack), HERD_TS_CACHE_DIR: freshDir("herd-cold"), HERD_CODE_CACHE_DIR: freshDir("herd-cold-v8") }),
+        "herd-cold": (stack) => async () => {
+            const codeCache = freshDir("herd-cold-v8");
+            const sample = await runOnce(herdArgs(stack), { ...stackEnv(stack), HERD_TS_CACHE_DIR: freshDir("herd-cold"), HERD_CODE_CACHE_DIR: codeCache });
+            await backgroundDone(codeCache);
+            return sample;
+        },
         "herd-no-code-cache": (stack) => () => runOnce(herdArgs(stack), { ...stackEnv(stack), HERD_CODE_CACHE: "off" }),
         "floor-cached": () => () => runOnce(["--require", "./ts-register.cjs", ...floorArgs]),
         tsx: (stack) => () => runOnce(tsxArgs(stack), stackEnv(stack)),
