@@ -17,7 +17,8 @@
  * holds the functions V8 compiled lazily as well; the next start skips both parsing and compiling them. An entry is
  * keyed by Node's version, the file's path and a hash of its CONTENT (so an upgraded package or an edited file gets a
  * new entry, never a stale one), and V8 checks it again on use: an entry it rejects (other flags, another V8) is
- * compiled afresh and rewritten. HERD_CODE_CACHE=off turns it off; HERD_CODE_CACHE_DIR moves it.
+ * compiled afresh and rewritten. HERD_CODE_CACHE=off turns it off; HERD_CODE_CACHE_DIR moves it. Each cache keeps at
+ * most HERD_CACHE_MAX_ENTRIES files (20000; the oldest half goes past it).
  *
  * One kind of stack is not formatted at all: @pulumi/pulumi's debuggablePromise() records `new Error().stack` for
  * every promise it creates (~50 per resource, thousands per run: formatting them was the largest single cost of an
@@ -243,10 +244,41 @@ function compileWithCodeCache(original) {
     };
 }
 
+/**
+ * Both caches only grow (every edit of a file adds an entry), so a run that writes to the code cache also bounds
+ * them: past MAX_CACHE_ENTRIES files, the oldest-written half goes (an entry still in use is simply written again).
+ */
+const MAX_CACHE_ENTRIES = Number(process.env.HERD_CACHE_MAX_ENTRIES ?? 20000);
+function pruneCache(dir) {
+    try {
+        const names = fs.readdirSync(dir);
+        if (names.length <= MAX_CACHE_ENTRIES) {
+            return;
+        }
+        const byAge = names
+            .map((name) => {
+                try {
+                    return { file: path.join(dir, name), mtime: fs.statSync(path.join(dir, name)).mtimeMs };
+                } catch {
+                    return undefined;
+                }
+            })
+            .filter((e) => e !== undefined)
+            .sort((a, b) => a.mtime - b.mtime);
+        for (const { file } of byAge.slice(0, byAge.length - Math.floor(MAX_CACHE_ENTRIES / 2))) {
+            fs.rmSync(file, { force: true });
+        }
+    } catch {
+        // pruning is best effort
+    }
+}
+
 function writeCodeCache() {
     if (uncached.length === 0 && unverified.length === 0) {
         return;
     }
+    pruneCache(CODE_CACHE_DIR);
+    pruneCache(CACHE_DIR);
     try {
         fs.mkdirSync(CODE_CACHE_DIR, { recursive: true });
         for (const { script, file } of uncached.splice(0)) {

@@ -200,6 +200,22 @@ describe("ts-register.cjs", () => {
             assert.equal(m.run().stdout, "import(mentioned)");
         });
 
+        it("stays bounded: past HERD_CACHE_MAX_ENTRIES files the oldest half goes, and the run still works", () => {
+            const m = setup("exports.value = () => 'bounded';\n");
+            const dir = path.dirname(m.file);
+            const cacheDir = path.join(dir, "v8");
+            fs.mkdirSync(cacheDir, { recursive: true });
+            for (let i = 0; i < 30; i++) {
+                const f = path.join(cacheDir, `old-${String(i).padStart(2, "0")}`);
+                fs.writeFileSync(f, "stale");
+                fs.utimesSync(f, 1_000_000 + i, 1_000_000 + i);
+            }
+            assert.equal(m.run({ HERD_CACHE_MAX_ENTRIES: "20" }).stdout, "bounded");
+            const left = fs.readdirSync(cacheDir);
+            assert.ok(left.length <= 11, `at most 10 old entries and the new one: ${left.length}`);
+            assert.ok(!left.includes("old-00") && left.includes("old-29"), "the oldest went, the newest stayed");
+        });
+
         it("is off with HERD_CODE_CACHE=off", () => {
             const m = setup("exports.value = () => 'plain';\n");
             assert.equal(m.run({ HERD_CODE_CACHE: "off" }).stdout, "plain");
