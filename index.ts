@@ -4,6 +4,7 @@
  *
  * The module exports a function, which Pulumi calls; the offline harness calls the same function under mocks.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { API_PORT, ApiService, appImages, createAppNamespace, ElasticCluster, Frontend, PostgresStateful, RedisCache, selectorLabels } from "./components";
 import { loadConfig } from "./config";
 import { createPlatform } from "./platform";
@@ -59,6 +60,10 @@ export = async () => {
         },
         tier,
     );
+    const snapshots = data.elastic.snapshots;
+    if (snapshots?.unavailable !== undefined) {
+        void pulumi.log.warn(snapshots.unavailable);
+    }
     const elastic = new ElasticCluster(
         "elastic",
         {
@@ -67,6 +72,17 @@ export = async () => {
             storageSize: data.elastic.storageSize,
             memory: data.elastic.memory,
             cpu: data.elastic.cpu,
+            snapshots:
+                snapshots === undefined || snapshots.unavailable !== undefined
+                    ? undefined
+                    : {
+                          ...platform.repository("elasticsearch"),
+                          intervalMinutes: snapshots.intervalMinutes,
+                          retentionDays: snapshots.retentionDays,
+                          minCount: snapshots.minCount,
+                          maxCount: snapshots.maxCount,
+                          volumeSize: snapshots.volumeSize,
+                      },
         },
         tier,
     );
@@ -134,6 +150,7 @@ export = async () => {
                 username: elastic.username,
                 secretName: elastic.secretName,
                 passwordKey: elastic.passwordKey,
+                adminSecretName: elastic.adminSecretName,
             },
         },
     };

@@ -245,7 +245,7 @@ export function createSetupJobs(args: SetupArgs): ElasticSetup {
                 },
             },
             // A Job's template is immutable: a change replaces it (its name is fixed, so the old one goes first).
-            { parent: scope.parent, deleteBeforeReplace: true, ...waitOptions("dataServer", scope.waits), ...opts },
+            { parent: scope.parent, deleteBeforeReplace: true, ...waitOptions(role === "setup" ? "elasticSetup" : "elasticShrink", scope.waits), ...opts },
         );
     };
     const common = [

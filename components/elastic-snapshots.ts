@@ -9,14 +9,14 @@
  *   repository-s3 reads from `config/repository-s3/aws-web-identity-token-file`, with AWS_ROLE_ARN set by the
  *   platform's identity binding), or access keys from a Secret put into the Elasticsearch keystore.
  * - `gcs`: Google Cloud Storage with the pod's ambient credentials (Workload Identity through the metadata server).
- * - `fs`: a shared file-system repository on a volume mounted at the same path on every node (`path.repo`). Every
+ * - `volume`: a shared file-system repository on a volume mounted at the same path on every node (`path.repo`). Every
  *   node, master or data, must see the same files: with one node a ReadWriteOnce volume works; with more it must be
  *   ReadWriteMany (NFS, CephFS, Longhorn RWX, ...). A ReadWriteOnce volume with several nodes is refused: the second
  *   node's pod could not even start next to the first.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { WorkloadIdentity } from "../platform/contract";
+import type { RepositoryStore, WorkloadIdentity } from "../platform/contract";
 import type { Scope } from "./data-tier";
 import { withDefaults } from "./defaults";
 import { Problem, problem } from "./validation";
@@ -35,34 +35,11 @@ export const FS_REPOSITORY_PATH = "/mnt/snapshots";
 export const S3_WEB_IDENTITY_DIR = "repository-s3";
 export const S3_WEB_IDENTITY_FILE = "aws-web-identity-token-file";
 
-/** Where the platform's backup store keeps snapshots, as Elasticsearch's repository plugins see it. */
-export type ElasticSnapshotStore =
-    | {
-          readonly kind: "s3";
-          readonly bucket: pulumi.Input<string>;
-          /** An S3-compatible store's URL (e.g. `https://minio.example.internal`). @default AWS S3 itself */
-          readonly endpoint?: string;
-          /**
-           * Web identity: the audience of the projected ServiceAccount token the store's STS accepts (on AWS,
-           * `sts.amazonaws.com`); the identity binding sets the role. @default no token
-           */
-          readonly webIdentityAudience?: string;
-          /** A Secret with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, put into the keystore. @default no keys */
-          readonly credentialsSecret?: string;
-          /** Egress the nodes need to reach the store (and its token service). */
-          readonly egress: readonly EgressRule[];
-      }
-    | {
-          readonly kind: "gcs";
-          readonly bucket: pulumi.Input<string>;
-          readonly egress: readonly EgressRule[];
-      }
-    | {
-          readonly kind: "fs";
-          readonly storageClassName: pulumi.Input<string>;
-          /** ReadWriteMany is needed with more than one node. */
-          readonly accessMode: "ReadWriteOnce" | "ReadWriteMany";
-      };
+/**
+ * Where snapshots go: the platform's repository for Elasticsearch (Platform.repository("elasticsearch")), as
+ * Elasticsearch's repository plugins see it. `volume` is a shared file-system repository.
+ */
+export type ElasticSnapshotStore = RepositoryStore;
 
 export interface ElasticSnapshotArgs {
     readonly store: ElasticSnapshotStore;
@@ -133,7 +110,7 @@ export function snapshotProblems(s: SnapshotResolved, replicas: number): Problem
     if (!whole(s.maxCount, 1) || (whole(s.minCount, 1) && s.maxCount < s.minCount)) {
         problems.push(problem("snapshots.maxCount", `expected a whole number of at least minCount (${s.minCount}), got ${s.maxCount}`));
     }
-    if (s.store.kind === "fs") {
+    if (s.store.kind === "volume") {
         const size = parseQuantity(s.volumeSize);
         if (size === undefined || size <= 0) {
             problems.push(problem("snapshots.volumeSize", `expected a Kubernetes quantity such as 20Gi, got ${JSON.stringify(s.volumeSize)}`));
@@ -153,9 +130,12 @@ export function snapshotProblems(s: SnapshotResolved, replicas: number): Problem
     return problems;
 }
 
-/** The repository's base path in an object store: beside the PostgreSQL dumps (`postgres/...`), never among them. */
-export function snapshotBasePath(namespace: string, name: string): string {
-    return `elasticsearch/${namespace}/${name}`;
+/**
+ * The repository's base path in an object store: the store's prefix (`elasticsearch/`, beside the PostgreSQL dumps
+ * in `postgres/`, never among them), then `<namespace>/<name>`.
+ */
+export function snapshotBasePath(prefix: string, namespace: string, name: string): string {
+    return `${prefix}${namespace}/${name}`;
 }
 
 /** The body of `PUT _snapshot/<repository>`. */
@@ -164,7 +144,7 @@ export function repositoryBody(store: ElasticSnapshotStore, bucket: string | und
         case "s3":
         case "gcs":
             return { type: store.kind, settings: { bucket: bucket ?? "", base_path: basePath, client: "default", compress: true } };
-        case "fs":
+        case "volume":
             return { type: "fs", settings: { location: FS_REPOSITORY_PATH, compress: true } };
     }
 }
@@ -183,7 +163,7 @@ export function slmPolicyBody(s: Pick<SnapshotResolved, "intervalMinutes" | "ret
 
 /** elasticsearch.yml settings the store needs. */
 export function snapshotNodeSettings(store: ElasticSnapshotStore): Record<string, string | boolean | string[]> {
-    if (store.kind === "fs") {
+    if (store.kind === "volume") {
         return { "path.repo": [FS_REPOSITORY_PATH] };
     }
     if (store.kind === "s3" && store.endpoint !== undefined) {
@@ -221,8 +201,9 @@ export interface SnapshotSetup {
 export function snapshotSetup(scope: Scope, s: SnapshotResolved, protect: boolean): SnapshotSetup {
     const name = scope.name;
     const store = s.store;
-    const basePath = pulumi.output(scope.namespace).apply((ns) => snapshotBasePath(ns, name));
-    const bucket = store.kind === "fs" ? pulumi.output<string | undefined>(undefined) : pulumi.output(store.bucket);
+    const prefix = store.kind === "volume" ? "" : store.prefix;
+    const basePath = pulumi.output(scope.namespace).apply((ns) => snapshotBasePath(prefix, ns, name));
+    const bucket = store.kind === "volume" ? pulumi.output<string | undefined>(undefined) : pulumi.output(store.bucket);
     const env: EnvVar[] = [
         { name: "SNAPSHOT_REPOSITORY", value: SNAPSHOT_REPOSITORY },
         { name: "REPOSITORY_JSON", value: pulumi.all([bucket, basePath]).apply(([b, p]) => JSON.stringify(repositoryBody(store, b, p))) },
@@ -233,7 +214,7 @@ export function snapshotSetup(scope: Scope, s: SnapshotResolved, protect: boolea
     const mounts: k8s.types.input.core.v1.VolumeMount[] = [];
     let serviceAccountName: pulumi.Input<string> | undefined;
     let serverEnv: EnvVar[] = [];
-    if (s.identity !== undefined && store.kind !== "fs") {
+    if (s.identity !== undefined && store.kind !== "volume") {
         const binding = s.identity.bind({ name: `${name}-snapshots`, namespace: scope.namespace, serviceAccountName: name, parent: scope.parent });
         const account = new k8s.core.v1.ServiceAccount(
             name,
@@ -261,7 +242,7 @@ export function snapshotSetup(scope: Scope, s: SnapshotResolved, protect: boolea
             keystoreEntries[entry] = key;
         }
     }
-    if (store.kind === "fs") {
+    if (store.kind === "volume") {
         const claim = new k8s.core.v1.PersistentVolumeClaim(
             `${name}-snapshots`,
             {
@@ -284,6 +265,6 @@ export function snapshotSetup(scope: Scope, s: SnapshotResolved, protect: boolea
         keystoreEnv,
         keystoreEntries,
         serverEnv,
-        egress: store.kind === "fs" ? [] : [...store.egress],
+        egress: store.kind === "volume" ? [] : [...store.egress],
     };
 }

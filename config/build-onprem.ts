@@ -45,8 +45,17 @@ export function buildOnprem(ctx: BuildContext, common: CommonConfig): HerdConfig
     const apiImage = set("apiImage");
     const frontendImage = set("frontendImage");
     let images: OnpremConfig["images"] | undefined;
+    const postgresImage = set("postgresImage");
     if (apiImage !== undefined && frontendImage !== undefined) {
-        images = { mode: "prebuilt", api: apiImage, frontend: frontendImage };
+        if (postgresImage === undefined) {
+            problem(
+                "postgresImage",
+                "expected a prebuilt herd PostgreSQL image (images/postgres), pinned by tag or digest, with herd:apiImage and herd:frontendImage (a stack with prebuilt images builds nothing); got nothing",
+                "apiImage",
+                "frontendImage",
+            );
+        }
+        images = { mode: "prebuilt", api: apiImage, frontend: frontendImage, postgres: postgresImage ?? "" };
     } else if (apiImage !== undefined || frontendImage !== undefined) {
         problem(
             apiImage === undefined ? "apiImage" : "frontendImage",
@@ -55,6 +64,13 @@ export function buildOnprem(ctx: BuildContext, common: CommonConfig): HerdConfig
             "frontendImage",
         );
     } else if (location !== undefined) {
+        if (postgresImage !== undefined) {
+            problem(
+                "postgresImage",
+                `only used with prebuilt images (herd:apiImage and herd:frontendImage): with herd:registry herd builds the PostgreSQL image; expected it unset, got ${describeGiven(postgresImage, false)}`,
+                "registry",
+            );
+        }
         const username = str("registryUsername");
         const hasPassword = (raw.values[qualified("registryPassword")] ?? "") !== "";
         if (username === "" && hasPassword) {
@@ -95,6 +111,15 @@ export function buildOnprem(ctx: BuildContext, common: CommonConfig): HerdConfig
             region: str("backupRegion"),
             credentialsSecret: credentialsSecret ?? "",
         };
+        const endpoint = set("backupEndpoint");
+        if (common.data.elastic.snapshots !== undefined && endpoint !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
+            // Elasticsearch's S3 client takes a host, not a URL with a path.
+            problem(
+                "backupEndpoint",
+                `Elasticsearch snapshots (herd:elasticSnapshots) need the store at the root of its host: expected an http(s) URL with no path, got ${describeGiven(endpoint, false)}`,
+                "elasticSnapshots",
+            );
+        }
     } else {
         for (const key of ["backupEndpoint", "backupCredentialsSecret"] as const) {
             if (set(key) !== undefined) {
@@ -102,6 +127,28 @@ export function buildOnprem(ctx: BuildContext, common: CommonConfig): HerdConfig
             }
         }
     }
+
+    const repositoryStorageClass = set("repositoryStorageClass");
+    if (bucket !== undefined && repositoryStorageClass !== undefined) {
+        problem(
+            "repositoryStorageClass",
+            `only used without herd:backupBucket (repositories then live in the bucket): expected it unset, got ${describeGiven(repositoryStorageClass, false)}`,
+            "backupBucket",
+        );
+    }
+    // Elasticsearch's file-system repository must be mounted by every node: a ReadWriteOnce volume serves one node.
+    const snapshots = common.data.elastic.snapshots;
+    const replicas = common.data.elastic.replicas;
+    const elastic =
+        snapshots !== undefined && bucket === undefined && repositoryStorageClass === undefined && replicas > 1
+            ? {
+                  ...common.data.elastic,
+                  snapshots: {
+                      ...snapshots,
+                      unavailable: `herd: Elasticsearch snapshots are OFF: with ${replicas} nodes (herd:elasticReplicas) the snapshot repository must be mounted by every node, and this stack's repository is a ReadWriteOnce volume. Set herd:backupBucket (an S3-compatible store) or herd:repositoryStorageClass (a ReadWriteMany class), or set herd:elasticSnapshots to false to silence this.`,
+                  },
+              }
+            : common.data.elastic;
 
     const kubeconfigRaw = raw.values[qualified("kubeconfig")] ?? "";
     if (set("renderDirectory") !== undefined) {
@@ -118,6 +165,7 @@ export function buildOnprem(ctx: BuildContext, common: CommonConfig): HerdConfig
     }
     return {
         ...common,
+        data: { ...common.data, elastic },
         platform: "onprem",
         onprem: {
             kubeconfig: kubeconfigRaw === "" ? undefined : pulumi.secret(kubeconfigRaw),
@@ -127,6 +175,7 @@ export function buildOnprem(ctx: BuildContext, common: CommonConfig): HerdConfig
             ingressClass: set("ingressClass"),
             backup,
             renderDirectory: set("renderDirectory"),
+            repositoryStorageClass,
         },
     };
 }

@@ -62,6 +62,13 @@ export function build(
             `expected the host name ${ingress !== undefined ? "the Ingress serves" : "the certificate is for"} (required with ${needHost.map(qualified).join(" and ")}), got nothing`,
         );
     }
+    if (v.elasticSnapshots !== false && num("elasticSnapshotMaxCount") < num("elasticSnapshotMinCount")) {
+        problem(
+            "elasticSnapshotMaxCount",
+            `expected at least herd:elasticSnapshotMinCount (${num("elasticSnapshotMinCount")}), got ${num("elasticSnapshotMaxCount")}`,
+            "elasticSnapshotMinCount",
+        );
+    }
     const common: CommonConfig = {
         stack: raw.stack,
         namespace: str("namespace"),
@@ -91,6 +98,13 @@ export function build(
                 memory: str("postgresMemory"),
                 cpu: str("postgresCpu"),
                 maxConnections: num("postgresMaxConnections"),
+                archive: {
+                    timeoutSeconds: num("postgresArchiveTimeoutSeconds"),
+                    fullBackupSchedule: str("postgresFullBackupSchedule"),
+                    diffBackupSchedule: str("postgresDiffBackupSchedule"),
+                    fullBackupsKept: num("postgresFullBackupsKept"),
+                    volumeSize: str("postgresArchiveVolumeSize"),
+                },
             },
             redis: {
                 storageSize: str("redisStorageSize"),
@@ -104,6 +118,16 @@ export function build(
                 storageSize: str("elasticStorageSize"),
                 memory: str("elasticMemory"),
                 cpu: str("elasticCpu"),
+                snapshots:
+                    v.elasticSnapshots === false
+                        ? undefined
+                        : {
+                              intervalMinutes: num("elasticSnapshotIntervalMinutes"),
+                              retentionDays: num("elasticSnapshotRetentionDays"),
+                              minCount: num("elasticSnapshotMinCount"),
+                              maxCount: num("elasticSnapshotMaxCount"),
+                              volumeSize: str("elasticSnapshotVolumeSize"),
+                          },
             },
         },
     };

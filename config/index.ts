@@ -20,7 +20,7 @@ export { KEY_NAMES, KEYS, NAMESPACE, PLATFORMS, numberDefault, qualified, string
 export type { DeclaredType, KeyName, KeySpec, PlatformName } from "./keys";
 export { parseConfig } from "./parse";
 export { cidrProblem, cidrsOverlap, PINNED_IMAGE } from "./schemas";
-export type { AppConfig, AwsConfig, ClusterConfig, DataConfig, GcpConfig, HerdConfig, OnpremConfig, RawConfig, RegistryConfig } from "./types";
+export type { AppConfig, AwsConfig, ClusterConfig, DataConfig, ElasticSnapshotsConfig, GcpConfig, HerdConfig, OnpremConfig, RawConfig, RegistryConfig } from "./types";
 
 /**
  * Reads this stack's configuration from the Pulumi runtime and validates it. The only reader of stack config.

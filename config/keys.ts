@@ -35,6 +35,9 @@ export const NAMESPACE = "herd";
 export const PLATFORMS: ["aws", "gcp", "onprem"] = ["aws", "gcp", "onprem"];
 export type PlatformName = (typeof PLATFORMS)[number];
 
+/** Snapshot intervals that divide an hour or a day evenly (a cron step would otherwise drift at each boundary). */
+export const SNAPSHOT_INTERVALS: readonly number[] = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440];
+
 /** How a key is declared in Pulumi.yaml (`config:` block). */
 export type DeclaredType = "string" | "integer" | "boolean" | "array";
 
@@ -153,6 +156,14 @@ export const KEYS = {
         description: "onprem: prebuilt front-end image, pinned by tag or digest. Set with apiImage to skip building images.",
         schema: optional(pinnedImage),
     },
+    postgresImage: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem: prebuilt herd PostgreSQL image (images/postgres: PostgreSQL with pgBackRest), pinned by tag or digest. Required with apiImage and frontendImage (such stacks build nothing); with a registry herd builds it.",
+        schema: optional(pinnedImage),
+    },
     ingressClass: {
         type: "string",
         default: "",
@@ -191,6 +202,14 @@ export const KEYS = {
         description:
             "onprem: name of a Secret you create in the app namespace with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the backup bucket.",
         schema: optional(dnsSubdomain("a Secret name")),
+    },
+    repositoryStorageClass: {
+        type: "string",
+        default: "",
+        platforms: ["onprem"],
+        description:
+            "onprem without herd:backupBucket: a ReadWriteMany StorageClass (NFS, CephFS, Longhorn RWX) for the pgBackRest and Elasticsearch snapshot repositories, which several pods mount. Empty: the data StorageClass, ReadWriteOnce (Elasticsearch snapshots then need elasticReplicas 1).",
+        schema: optional(dnsSubdomain("a StorageClass name")),
     },
     renderDirectory: {
         type: "string",
@@ -252,6 +271,39 @@ export const KEYS = {
         description: "PostgreSQL max_connections.",
         schema: integer(10, 5000),
     },
+    postgresArchiveTimeoutSeconds: {
+        type: "integer",
+        default: 60,
+        description:
+            "PostgreSQL archive_timeout: at most this many seconds of committed writes are not yet in the WAL archive (the recovery point after losing the volume).",
+        schema: integer(1, 3600),
+    },
+    postgresFullBackupSchedule: {
+        type: "string",
+        default: "0 2 * * 0",
+        description: "Cron schedule of pgBackRest's full backup (cluster time zone, normally UTC).",
+        schema: cron(),
+    },
+    postgresDiffBackupSchedule: {
+        type: "string",
+        default: "0 2 * * 1-6",
+        description: "Cron schedule of pgBackRest's differential backup (changes since the last full one).",
+        schema: cron(),
+    },
+    postgresFullBackupsKept: {
+        type: "integer",
+        default: 4,
+        description:
+            "Full pgBackRest backups kept, with the differential backups and WAL that go with them: how far back a point-in-time restore can go (4 weekly fulls: about 4 weeks).",
+        schema: integer(1, 1000),
+    },
+    postgresArchiveVolumeSize: {
+        type: "string",
+        default: "50Gi",
+        platforms: ["onprem"],
+        description: "onprem without herd:backupBucket: size of the volume that holds pgBackRest's WAL archive and backups.",
+        schema: bytes("a volume size", GiB, "1Gi"),
+    },
     redisMemory: {
         type: "string",
         default: "512Mi",
@@ -304,6 +356,47 @@ export const KEYS = {
         type: "string",
         default: "30Gi",
         description: "Elasticsearch data volume size per node.",
+        schema: bytes("a volume size", GiB, "1Gi"),
+    },
+    elasticSnapshots: {
+        type: "boolean",
+        default: true,
+        description:
+            "Elasticsearch snapshots to the platform's backup store on a schedule (a snapshot repository and lifecycle policy). onprem without backupBucket or repositoryStorageClass: only with elasticReplicas 1; with more nodes they stay off and pulumi up warns (see README, Backup repositories).",
+        schema: boolean(),
+    },
+    elasticSnapshotIntervalMinutes: {
+        type: "integer",
+        default: 30,
+        description: "Minutes between Elasticsearch snapshots: a divisor of an hour (1-60) or whole hours dividing a day (120-1440).",
+        schema: integer(1, 1440).refine(
+            (m) => SNAPSHOT_INTERVALS.includes(m),
+            "expected minutes that divide an hour (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60) or whole hours that divide a day (120, 180, 240, 360, 480, 720, 1440)",
+        ),
+    },
+    elasticSnapshotRetentionDays: {
+        type: "integer",
+        default: 7,
+        description: "Days an Elasticsearch snapshot is kept (elasticSnapshotMinCount are kept however old).",
+        schema: integer(1, 3650),
+    },
+    elasticSnapshotMinCount: {
+        type: "integer",
+        default: 5,
+        description: "Elasticsearch snapshots always kept, however old.",
+        schema: integer(1, 10000),
+    },
+    elasticSnapshotMaxCount: {
+        type: "integer",
+        default: 500,
+        description: "Elasticsearch snapshots kept at most (7 days every 30 minutes is 336); at least elasticSnapshotMinCount.",
+        schema: integer(1, 10000),
+    },
+    elasticSnapshotVolumeSize: {
+        type: "string",
+        default: "20Gi",
+        platforms: ["onprem"],
+        description: "onprem without herd:backupBucket: size of the volume Elasticsearch snapshots are written to.",
         schema: bytes("a volume size", GiB, "1Gi"),
     },
 

@@ -28,7 +28,13 @@ export interface OnpremConfig {
           };
     readonly images:
         | { readonly mode: "build"; readonly registry: RegistryConfig }
-        | { readonly mode: "prebuilt"; readonly api: string; readonly frontend: string };
+        | {
+              readonly mode: "prebuilt";
+              readonly api: string;
+              readonly frontend: string;
+              /** The herd PostgreSQL image (images/postgres), prebuilt like the other two. */
+              readonly postgres: string;
+          };
     readonly ingressClass: string | undefined;
     readonly backup:
         | { readonly mode: "volume" }
@@ -40,6 +46,8 @@ export interface OnpremConfig {
               readonly credentialsSecret: string;
           };
     readonly renderDirectory: string | undefined;
+    /** A ReadWriteMany StorageClass for repositories on a volume (no backup bucket); undefined: the data class, RWO. */
+    readonly repositoryStorageClass: string | undefined;
 }
 
 /** What both clouds' clusters share. */
@@ -80,7 +88,23 @@ export interface AppConfig {
 export interface DataConfig {
     readonly protect: boolean;
     readonly backup: { readonly schedule: string; readonly retentionDays: number; readonly volumeSize: string };
-    readonly postgres: { readonly storageSize: string; readonly memory: string; readonly cpu: string; readonly maxConnections: number };
+    readonly postgres: {
+        readonly storageSize: string;
+        readonly memory: string;
+        readonly cpu: string;
+        readonly maxConnections: number;
+        /** Continuous WAL archiving and pgBackRest's backups (the repository: Platform.repository("pgbackrest")). */
+        readonly archive: {
+            /** archive_timeout, seconds. */
+            readonly timeoutSeconds: number;
+            readonly fullBackupSchedule: string;
+            readonly diffBackupSchedule: string;
+            /** repo1-retention-full. */
+            readonly fullBackupsKept: number;
+            /** The repository volume's size, when the platform's repository is a volume (onprem without a bucket). */
+            readonly volumeSize: string;
+        };
+    };
     readonly redis: {
         readonly storageSize: string;
         readonly memory: string;
@@ -88,7 +112,29 @@ export interface DataConfig {
         readonly evictionPolicy: string;
         readonly appendOnly: boolean;
     };
-    readonly elastic: { readonly replicas: number; readonly storageSize: string; readonly memory: string; readonly cpu: string };
+    readonly elastic: {
+        readonly replicas: number;
+        readonly storageSize: string;
+        readonly memory: string;
+        readonly cpu: string;
+        /** Snapshots to Platform.repository("elasticsearch"); undefined: off. */
+        readonly snapshots: ElasticSnapshotsConfig | undefined;
+    };
+}
+
+/** herd:elasticSnapshot* (ElasticCluster's `snapshots` settings). */
+export interface ElasticSnapshotsConfig {
+    readonly intervalMinutes: number;
+    readonly retentionDays: number;
+    readonly minCount: number;
+    readonly maxCount: number;
+    /** The repository volume's size, when the platform's repository is a volume (onprem without a bucket). */
+    readonly volumeSize: string;
+    /**
+     * Set when the stack asked for snapshots but its repository cannot hold them (onprem: a ReadWriteOnce volume and
+     * several nodes): why, for `pulumi up` to warn with. Snapshots are then not configured.
+     */
+    readonly unavailable?: string;
 }
 
 /** What every platform's config holds (config/index.ts does not export it: a `HerdConfig` always has its platform). */

@@ -32,6 +32,18 @@ export interface WaitMinutes {
 const AWAITED = {
     dataServer: { covers: ["data"], awaits: "the data server's pods to be ready", check: "kubectl -n <namespace> describe statefulset <name>; kubectl -n <namespace> get pvc,pods", key: "data" },
     dataService: { covers: ["data"], awaits: "the data server's pods behind its Service to be ready", check: "kubectl -n <namespace> get pods,pvc -l app.kubernetes.io/instance=<name>", key: "data" },
+    elasticSetup: {
+        covers: ["data"],
+        awaits: "Elasticsearch to answer and the setup Job to create the API's user and role and register the snapshot repository and policy",
+        check: "kubectl -n <namespace> logs job/<name>",
+        key: "data",
+    },
+    elasticShrink: {
+        covers: ["data"],
+        awaits: "the shrink Job to move every shard off the Elasticsearch nodes that leave",
+        check: "kubectl -n <namespace> logs job/<name>",
+        key: "data",
+    },
     migration: {
         covers: ["data", "migration"],
         awaits: "PostgreSQL to accept connections and the migration Job to complete",

@@ -106,7 +106,10 @@ const ANSWERS: Readonly<Record<string, Answer>> = {
     },
     "gcp:storage/bucketIAMMember:BucketIAMMember": (inputs, _name, state, args) => {
         state["etag"] = ETAG(args);
-        return `b/${String(inputs["bucket"])}/${String(inputs["role"])}/${String(inputs["member"])}`;
+        // A conditional grant is its own binding: the provider's id carries the condition's title.
+        const condition = inputs["condition"] as { title?: unknown } | undefined;
+        const title = typeof condition?.title === "string" ? `/${condition.title}` : "";
+        return `b/${String(inputs["bucket"])}/${String(inputs["role"])}/${String(inputs["member"])}${title}`;
     },
     "gcp:serviceaccount/iAMMember:IAMMember": (inputs, _name, state, args) => {
         state["etag"] = ETAG(args);

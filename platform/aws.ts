@@ -13,7 +13,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig } from "../config";
 import { MANAGED_BY, PART_OF } from "../lib/labels";
-import { createS3BackupBucket, bindBackupIdentity, s3Uploader } from "./aws/backups";
+import { createS3BackupBucket, bindBackupIdentity, s3Repository, s3Uploader } from "./aws/backups";
 import { createCluster } from "./aws/cluster";
 import { AwsContext, physicalPrefix } from "./aws/common";
 import { createNetwork } from "./aws/network";
@@ -107,6 +107,7 @@ export class AwsPlatform extends pulumi.ComponentResource {
             exposure: nlbExposure(tags),
             backupStore: { kind: "objectStore", uploader: s3Uploader(backups.bucket.bucket, settings.region, undefined) },
             workloadIdentity: { bind: (args) => bindBackupIdentity(ctx, backups, cluster, args) },
+            repository: (purpose) => s3Repository(ctx, backups, cluster, purpose),
             outputs: {
                 platform: "aws",
                 region: settings.region,

@@ -103,6 +103,59 @@ export interface WorkloadIdentity {
     }): IdentityBinding;
 }
 
+type EgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
+
+/**
+ * A store in which a data component keeps a repository that its own tool manages (pgBackRest's WAL archive and
+ * backups, Elasticsearch snapshots): the tool reads, writes, overwrites and deletes under its prefix, and the store
+ * has NO expiry rule there (the tool's own retention applies; an expiry rule would delete files the repository still
+ * refers to, and corrupt it).
+ */
+export type RepositoryStore =
+    | {
+          readonly kind: "s3";
+          readonly bucket: pulumi.Input<string>;
+          readonly region: string;
+          /** Key prefix, no leading slash, ending in "/": `<purpose>/` (components append `<namespace>/<name>/`). */
+          readonly prefix: string;
+          /** S3-compatible endpoint URL (onprem); undefined: AWS S3. */
+          readonly endpoint?: string;
+          /** Web identity (IRSA on aws): the audience of the projected token; undefined: no token. */
+          readonly webIdentityAudience?: string;
+          /** onprem: Secret (app namespace) with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; undefined: web identity. */
+          readonly credentialsSecret?: string;
+          /** Egress the tool needs to reach the store (and its token service), beyond DNS. */
+          readonly egress: readonly EgressRule[];
+      }
+    | {
+          readonly kind: "gcs";
+          readonly bucket: pulumi.Input<string>;
+          /** Object name prefix, ending in "/": `<purpose>/` (components append `<namespace>/<name>/`). */
+          readonly prefix: string;
+          /** Egress to the GCS API and the metadata server that hands out Workload Identity tokens. */
+          readonly egress: readonly EgressRule[];
+      }
+    | {
+          /** No object store: a volume in the cluster, mounted by the component's pods. */
+          readonly kind: "volume";
+          readonly storageClassName: pulumi.Input<string>;
+          /** ReadWriteMany when the configured class offers it (several pods mount it), else ReadWriteOnce. */
+          readonly accessMode: "ReadWriteOnce" | "ReadWriteMany";
+      };
+
+/** The tools that keep a repository in the platform's store; each gets its own prefix and its own grant. */
+export type RepositoryPurpose = "pgbackrest" | "elasticsearch";
+
+/** Where one tool keeps its repository, and how its pods get the right to. */
+export interface RepositoryAccess {
+    readonly store: RepositoryStore;
+    /**
+     * Grants a ServiceAccount read/write/delete under store.prefix (an IRSA role, a GCP service account with a prefix
+     * condition); on a volume or with keys, a binding with no annotations.
+     */
+    readonly identity: WorkloadIdentity;
+}
+
 /**
  * What every platform hands components. Each implementation builds it as one object (its ComponentResource's
  * `platform` field), and `createPlatform(cfg)` returns that object.
@@ -122,6 +175,11 @@ export interface Platform {
     readonly exposure: Exposure;
     readonly backupStore: BackupStore;
     readonly workloadIdentity: WorkloadIdentity;
+    /**
+     * Where the component for `purpose` keeps its repository (every platform offers one: a bucket prefix with its
+     * own grant, or a volume on onprem without a bucket).
+     */
+    repository(purpose: RepositoryPurpose): RepositoryAccess;
     /** Stack outputs that describe the platform (cluster, registry, bucket, ...). Secrets stay secret Outputs. */
     readonly outputs: Readonly<Record<string, pulumi.Input<unknown>>>;
 }

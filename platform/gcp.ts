@@ -16,7 +16,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig } from "../config";
 import type { Platform } from "./contract";
-import { bindBackupWriter, createBackupBucket, gcsUploader } from "./gcp/backups";
+import { bindBackupWriter, createBackupBucket, gcsRepository, gcsUploader } from "./gcp/backups";
 import { clusterKubeconfig, createCluster, createNodePool, createNodeServiceAccount } from "./gcp/cluster";
 import { defaultLabels, GcpOpts } from "./gcp/common";
 import { createNetwork } from "./gcp/network";
@@ -75,6 +75,7 @@ export class GcpPlatform extends pulumi.ComponentResource {
             exposure: { kind: "loadBalancer", annotations: { ...LOAD_BALANCER_ANNOTATIONS }, reportsAddressAs: "ip" },
             backupStore: { kind: "objectStore", uploader: gcsUploader(bucket.name) },
             workloadIdentity: { bind: (args) => bindBackupWriter({ ...args, stack: cfg.stack, project: c.project, bucket, cluster: gke, provider: gcpProvider }) },
+            repository: (purpose) => gcsRepository(purpose, { stack: cfg.stack, project: c.project, bucket, cluster: gke, provider: gcpProvider }),
             outputs: {
                 platform: "gcp",
                 project: c.project,

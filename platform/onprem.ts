@@ -7,8 +7,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig, OnpremConfig } from "../config";
 import { recommendedLabels } from "../lib/labels";
-import { s3Uploader } from "./s3-uploader";
-import type { Exposure, IdentityBinding, ImageSource, Platform } from "./contract";
+import { endpointPort, s3Uploader } from "./s3-uploader";
+import type { Exposure, IdentityBinding, ImageSource, Platform, RepositoryAccess, RepositoryPurpose } from "./contract";
+import { repositoryPrefix, volumeRepository } from "./repository";
 
 export type OnpremStackConfig = HerdConfig & { platform: "onprem" };
 
@@ -111,6 +112,7 @@ export class OnpremPlatform extends pulumi.ComponentResource {
                     ? { kind: "objectStore", uploader: s3Uploader(backup.bucket, backup.region, backup.endpoint) }
                     : { kind: "volume", storageClassName },
             workloadIdentity: { bind: () => onpremBackupIdentity(backup) },
+            repository: (purpose) => onpremRepository(purpose, backup, storageClassName, onprem.repositoryStorageClass),
             outputs: {
                 platform: "onprem",
                 kubeContext: onprem.kubeContext ?? "(ambient)",
@@ -142,6 +144,36 @@ export function onpremBackupIdentity(backup: OnpremConfig["backup"]): IdentityBi
             fromSecret("AWS_ACCESS_KEY_ID"),
             fromSecret("AWS_SECRET_ACCESS_KEY"),
         ],
+    };
+}
+
+/**
+ * Where a tool keeps its repository on a customer's cluster: with herd:backupBucket, under `<purpose>/` in that
+ * S3-compatible bucket with the customer's keys (which must allow deleting there: the tool's retention deletes);
+ * without, on a volume: herd:repositoryStorageClass (ReadWriteMany) when set, else the data StorageClass
+ * (ReadWriteOnce, which only one pod can mount). No cloud identity: the binding adds nothing.
+ */
+export function onpremRepository(
+    purpose: RepositoryPurpose,
+    backup: OnpremConfig["backup"],
+    dataClassName: pulumi.Input<string>,
+    repositoryStorageClass: string | undefined,
+): RepositoryAccess {
+    const identity = { bind: (): IdentityBinding => ({ serviceAccountAnnotations: {}, env: [] }) };
+    if (backup.mode === "volume") {
+        return { store: volumeRepository(dataClassName, repositoryStorageClass), identity };
+    }
+    return {
+        store: {
+            kind: "s3",
+            bucket: backup.bucket,
+            region: backup.region,
+            prefix: repositoryPrefix(purpose),
+            ...(backup.endpoint !== undefined ? { endpoint: backup.endpoint } : {}),
+            credentialsSecret: backup.credentialsSecret,
+            egress: [{ ports: [{ protocol: "TCP", port: endpointPort(backup.endpoint) }] }],
+        },
+        identity,
     };
 }
 

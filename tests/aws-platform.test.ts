@@ -10,7 +10,9 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig } from "../config";
 import { AwsPlatform, nlbExposure } from "../platform/aws";
-import { AWS_CLI_IMAGE, backupAccessPolicy, BACKUP_KEY_ACTIONS, BACKUP_OBJECT_ACTIONS } from "../platform/aws/backups";
+import { AWS_CLI_IMAGE, backupAccessPolicy, BACKUP_KEY_ACTIONS, BACKUP_OBJECT_ACTIONS, REPOSITORY_NONCURRENT_DAYS, REPOSITORY_OBJECT_ACTIONS, repositoryAccessPolicy } from "../platform/aws/backups";
+import { DUMP_PREFIX } from "../platform/repository";
+import { backupPrefix } from "../components/postgres-backup";
 import type { IdentityBinding, Platform } from "../platform/contract";
 import { amiTypeFor, CONTROL_PLANE_LOG_TYPES, endpointAccess, NODE_METADATA_OPTIONS } from "../platform/aws/cluster";
 import { physicalPrefix } from "../platform/aws/common";
@@ -460,15 +462,85 @@ describe("stack aws: backups", () => {
         });
         assert.deepEqual(one(e, T.versioning).inputs["versioningConfiguration"], { status: "Enabled" });
     });
-    it("backups and their old versions expire after herd:backupRetentionDays", async () => {
+    it("dumps (postgres/) and their old versions expire after herd:backupRetentionDays; nothing else expires", async () => {
         const e = await variant({ "herd:backupRetentionDays": 45 });
         const rules = one(e, T.bucketLifecycle).inputs["rules"] as Inputs[];
-        assert.equal(rules.length, 1);
-        assert.equal(rules[0]["status"], "Enabled");
-        assert.deepEqual(rules[0]["filter"], {});
-        assert.deepEqual(rules[0]["expiration"], { days: 45 });
-        assert.deepEqual(rules[0]["noncurrentVersionExpiration"], { noncurrentDays: 45 });
+        assert.ok(rules.every((r) => r["status"] === "Enabled"));
+        const expiring = rules.filter((r) => r["expiration"] !== undefined);
+        assert.equal(expiring.length, 1, "one rule expires current objects");
+        assert.deepEqual(expiring[0]["filter"], { prefix: "postgres/" }, "the dumps' prefix only, never the whole bucket");
+        assert.deepEqual(expiring[0]["expiration"], { days: 45 });
+        assert.deepEqual(expiring[0]["noncurrentVersionExpiration"], { noncurrentDays: 45 });
         assert.deepEqual(one(e, T.bucketLifecycle).options.dependsOn, ["aws-backups-versioning"]);
+    });
+    it("the repositories (pgbackrest/, elasticsearch/) never expire by rule: only what their tool deleted or overwrote goes", async () => {
+        const e = await awsStack();
+        const rules = one(e, T.bucketLifecycle).inputs["rules"] as Inputs[];
+        for (const prefix of ["pgbackrest/", "elasticsearch/"]) {
+            const rule = rules.find((r) => (r["filter"] as Inputs)["prefix"] === prefix);
+            assert.ok(rule !== undefined, `a rule for ${prefix}`);
+            assert.equal(rule["expiration"], undefined, `${prefix}: no expiry of current objects (it would corrupt the repository)`);
+            assert.deepEqual(rule["noncurrentVersionExpiration"], { noncurrentDays: REPOSITORY_NONCURRENT_DAYS });
+            assert.deepEqual(rule["abortIncompleteMultipartUpload"], { daysAfterInitiation: 7 });
+        }
+        assert.deepEqual(
+            rules.map((r) => (r["filter"] as Inputs)["prefix"]),
+            ["postgres/", "pgbackrest/", "elasticsearch/"],
+            "no rule applies to the whole bucket",
+        );
+    });
+    it("the pg_dump prefix the lifecycle rule expires is the one the backup job writes under", async () => {
+        assert.equal(DUMP_PREFIX, "postgres/");
+        assert.equal((await inspect(backupPrefix("herd", "postgres"))).value.startsWith(DUMP_PREFIX), true);
+    });
+    it("Elasticsearch's snapshot role: its ServiceAccount only; read, write and delete under elasticsearch/ only", async () => {
+        const e = await awsStack();
+        const role = one(e, T.role, "elastic-snapshots-role");
+        assert.equal(role.parent, "elastic", "created under the component that asked for it");
+        assert.equal(role.options.provider, "aws-provider");
+        const issuer = String(answer(e, T.eks, "aws-eks").state["oidcIssuer"]);
+        const trust = json(role.inputs["assumeRolePolicy"]) as { Statement: { Condition: { StringEquals: Inputs } }[] };
+        assert.equal(trust.Statement[0].Condition.StringEquals[`${issuer}:sub`], "system:serviceaccount:herd:elastic");
+
+        const bucketArn = arnOf(e, T.bucket, "aws-backups");
+        const statements = (json(one(e, T.rolePolicy, "elastic-snapshots-policy").inputs["policy"]) as { Statement: { Action: string[]; Resource: string; Condition?: Inputs }[] }).Statement;
+        assert.deepEqual(
+            statements.map((s) => [s.Action, s.Resource, s.Condition]),
+            [
+                [["s3:ListBucket"], bucketArn, { StringLike: { "s3:prefix": ["elasticsearch/*"] } }],
+                [["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], `${bucketArn}/elasticsearch/*`, undefined],
+                [["kms:GenerateDataKey", "kms:Decrypt"], arnOf(e, T.kms, "aws-backup-key"), { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } }],
+            ],
+        );
+        const deleting = statements.filter((s) => s.Action.includes("s3:DeleteObject")).map((s) => s.Resource);
+        assert.deepEqual(deleting, [`${bucketArn}/elasticsearch/*`], "delete only under its own prefix: not the dumps, not pgbackrest/");
+        // The dump job's grant is unchanged: no delete anywhere.
+        const dump = (json(one(e, T.rolePolicy, "postgres-backup-policy").inputs["policy"]) as { Statement: { Action: string[] }[] }).Statement;
+        assert.ok(dump.every((s) => !s.Action.includes("s3:DeleteObject")));
+    });
+    it("the Elasticsearch StatefulSet snapshots to the bucket under elasticsearch/ with a web identity token", async () => {
+        const e = await awsStack();
+        const { manifests } = buildManifests(e);
+        const sts = manifests.find((m) => m.kind === "StatefulSet" && m.metadata.name === "elastic") as unknown as {
+            spec: { template: { spec: { serviceAccountName: string; volumes: Inputs[]; containers: { name: string; env: { name: string; value?: string }[] }[] } } };
+        };
+        const pod = sts.spec.template.spec;
+        assert.equal(pod.serviceAccountName, "elastic");
+        const server = pod.containers.find((c) => c.name === "elasticsearch");
+        assert.equal(server?.env.find((v) => v.name === "AWS_ROLE_ARN")?.value, arnOf(e, T.role, "elastic-snapshots-role"));
+        const token = pod.volumes.find((v) => v["name"] === "web-identity") as { projected: { sources: { serviceAccountToken: Inputs }[] } } | undefined;
+        assert.equal(token?.projected.sources[0].serviceAccountToken["audience"], "sts.amazonaws.com");
+        const sa = manifests.find((m) => m.kind === "ServiceAccount" && m.metadata.name === "elastic");
+        assert.equal((sa?.metadata["annotations"] as Record<string, string>)["eks.amazonaws.com/role-arn"], arnOf(e, T.role, "elastic-snapshots-role"));
+        const job = manifests.find((m) => m.kind === "Job" && m.metadata.name === "elastic-setup") as unknown as {
+            spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+        };
+        const env = Object.fromEntries(job.spec.template.spec.containers[0].env.map((v) => [v.name, v.value]));
+        const repository = JSON.parse(String(env["REPOSITORY_JSON"])) as { type: string; settings: Inputs };
+        assert.equal(repository.type, "s3");
+        assert.equal(repository.settings["base_path"], "elasticsearch/herd/elastic");
+        assert.equal(repository.settings["bucket"], idOf(e, T.bucket, "aws-backups"));
+        assert.equal((JSON.parse(String(env["SLM_JSON"])) as { schedule: string }).schedule, "0 0/30 * * * ?");
     });
     it("the backup job's role (via the data tier): trusted for its ServiceAccount only, least privilege on the bucket", async () => {
         const e = await awsStack();
@@ -708,6 +780,37 @@ describe("capabilities handed to components", () => {
         assert.equal(options.get("aws:iam/rolePolicy:RolePolicy::search-backup-policy")?.parent, owner);
         assert.match(String((await inspect(pulumi.output(binding.serviceAccountAnnotations["eks.amazonaws.com/role-arn"]))).value), /^arn:aws:iam::123456789012:role\/search-backup-role-/);
         assert.deepEqual(binding.env, [], "AWS_REGION is the uploader's, not set twice");
+    });
+    it("repository: each purpose its own prefix in the backup bucket, HTTPS, web identity; a role per binding", async () => {
+        let binding: IdentityBinding | undefined;
+        let owner: pulumi.ComponentResource | undefined;
+        const { platform, options } = await platformFor({}, (p) => {
+            owner = new pulumi.ComponentResource("herd:index:Test", "db");
+            binding = p.platform.repository("pgbackrest").identity.bind({ name: "db-archive", namespace: pulumi.output("shop"), serviceAccountName: "db", parent: owner });
+        });
+        for (const purpose of ["pgbackrest", "elasticsearch"] as const) {
+            const store = platform.repository(purpose).store;
+            assert.ok(store.kind === "s3");
+            assert.equal(store.prefix, `${purpose}/`);
+            assert.equal(store.region, "eu-west-1");
+            assert.equal(store.endpoint, undefined, "AWS S3 itself");
+            assert.equal(store.webIdentityAudience, "sts.amazonaws.com");
+            assert.equal(store.credentialsSecret, undefined);
+            assert.deepEqual(store.egress, [{ ports: [{ protocol: "TCP", port: 443 }] }]);
+            assert.match(String((await inspect(pulumi.output(store.bucket))).value), /^herd-unit-backups-/, "the backup bucket");
+        }
+        assert.ok(binding !== undefined);
+        assert.equal(options.get("aws:iam/role:Role::db-archive-role")?.parent, owner);
+        const arn = String((await inspect(pulumi.output(binding.serviceAccountAnnotations["eks.amazonaws.com/role-arn"]))).value);
+        assert.match(arn, /^arn:aws:iam::123456789012:role\/db-archive-role-/);
+        assert.equal((await inspect(pulumi.output(binding.env.find((v) => v.name === "AWS_ROLE_ARN")?.value ?? ""))).value, arn, "the tools read the role from AWS_ROLE_ARN");
+    });
+    it("repository policy: pure, per purpose", () => {
+        const policy = JSON.parse(repositoryAccessPolicy("arn:aws:s3:::b", "arn:aws:kms:k", "s3.eu-west-1.amazonaws.com", "pgbackrest")) as { Statement: { Action: string[]; Resource: string; Condition?: Inputs }[] };
+        assert.deepEqual(policy.Statement[0].Condition, { StringLike: { "s3:prefix": ["pgbackrest/*"] } });
+        assert.equal(policy.Statement[1].Resource, "arn:aws:s3:::b/pgbackrest/*");
+        assert.deepEqual(REPOSITORY_OBJECT_ACTIONS, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]);
+        assert.ok(policy.Statement.every((s) => s.Resource !== "arn:aws:s3:::b/*"), "never the whole bucket's objects");
     });
 });
 

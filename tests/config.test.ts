@@ -63,15 +63,86 @@ describe("defaults", () => {
     });
 });
 
+const data0 = () => parse({ ...MINIMAL_ONPREM }).data;
+
 describe("data tier", () => {
     it("defaults: protected, nightly backups kept 30 days, production-sized servers", () => {
         assert.deepEqual(parse({ ...MINIMAL_ONPREM }).data, {
             protect: true,
             backup: { schedule: "0 3 * * *", retentionDays: 30, volumeSize: "50Gi" },
-            postgres: { storageSize: "20Gi", memory: "2Gi", cpu: "500m", maxConnections: 100 },
+            postgres: {
+                storageSize: "20Gi",
+                memory: "2Gi",
+                cpu: "500m",
+                maxConnections: 100,
+                archive: { timeoutSeconds: 60, fullBackupSchedule: "0 2 * * 0", diffBackupSchedule: "0 2 * * 1-6", fullBackupsKept: 4, volumeSize: "50Gi" },
+            },
             redis: { storageSize: "5Gi", memory: "512Mi", cpu: "250m", evictionPolicy: "allkeys-lru", appendOnly: true },
-            elastic: { replicas: 3, storageSize: "30Gi", memory: "2Gi", cpu: "1" },
+            elastic: {
+                replicas: 3,
+                storageSize: "30Gi",
+                memory: "2Gi",
+                cpu: "1",
+                // MINIMAL_ONPREM: no bucket, no shared class, 3 nodes: on by default, but with nowhere to go (see below).
+                snapshots: { intervalMinutes: 30, retentionDays: 7, minCount: 5, maxCount: 500, volumeSize: "20Gi", unavailable: data0().elastic.snapshots?.unavailable },
+            },
         });
+    });
+    it("snapshots default on, every 30 minutes, kept 7 days (5 at least, 500 at most), where the platform can hold them", () => {
+        const aws = parse({ ...AWS }).data.elastic.snapshots;
+        assert.deepEqual(aws, { intervalMinutes: 30, retentionDays: 7, minCount: 5, maxCount: 500, volumeSize: "20Gi" });
+        const gcp = parse({ ...GCP }).data.elastic.snapshots;
+        assert.equal(gcp?.unavailable, undefined);
+        assert.equal(parse({ ...MINIMAL_ONPREM, "herd:elasticReplicas": "1" }).data.elastic.snapshots?.unavailable, undefined, "one node: a ReadWriteOnce volume serves it");
+        assert.equal(parse({ ...MINIMAL_ONPREM, "herd:repositoryStorageClass": "cephfs" }).data.elastic.snapshots?.unavailable, undefined, "a shared class");
+        assert.equal(
+            parse({ ...MINIMAL_ONPREM, "herd:backupBucket": "b-1", "herd:backupCredentialsSecret": "c" }).data.elastic.snapshots?.unavailable,
+            undefined,
+            "a bucket",
+        );
+    });
+    it("snapshots on onprem with several nodes and only a ReadWriteOnce volume: off, with a reason that names the keys to set", () => {
+        const reason = parse({ ...MINIMAL_ONPREM }).data.elastic.snapshots?.unavailable ?? "";
+        assert.match(reason, /Elasticsearch snapshots are OFF: with 3 nodes \(herd:elasticReplicas\)/);
+        for (const key of ["herd:backupBucket", "herd:repositoryStorageClass", "herd:elasticSnapshots"]) {
+            assert.ok(reason.includes(key), `names ${key}`);
+        }
+    });
+    it("herd:elasticSnapshots false: no snapshots at all", () => {
+        assert.equal(parse({ ...AWS, "herd:elasticSnapshots": "false" }).data.elastic.snapshots, undefined);
+    });
+    it("PostgreSQL archiving and snapshot settings follow config", () => {
+        const data = parse({
+            ...MINIMAL_ONPREM,
+            "herd:postgresArchiveTimeoutSeconds": "30",
+            "herd:postgresFullBackupSchedule": "0 1 * * 6",
+            "herd:postgresDiffBackupSchedule": "0 1 * * 0-5",
+            "herd:postgresFullBackupsKept": "2",
+            "herd:postgresArchiveVolumeSize": "200Gi",
+            "herd:elasticReplicas": "1",
+            "herd:elasticSnapshotIntervalMinutes": "120",
+            "herd:elasticSnapshotRetentionDays": "30",
+            "herd:elasticSnapshotMinCount": "10",
+            "herd:elasticSnapshotMaxCount": "1000",
+            "herd:elasticSnapshotVolumeSize": "100Gi",
+        }).data;
+        assert.deepEqual(data.postgres.archive, { timeoutSeconds: 30, fullBackupSchedule: "0 1 * * 6", diffBackupSchedule: "0 1 * * 0-5", fullBackupsKept: 2, volumeSize: "200Gi" });
+        assert.deepEqual(data.elastic.snapshots, { intervalMinutes: 120, retentionDays: 30, minCount: 10, maxCount: 1000, volumeSize: "100Gi" });
+    });
+    it("onprem repositories: the data class unless herd:repositoryStorageClass names a shared one", () => {
+        assert.equal(onprem().repositoryStorageClass, undefined);
+        assert.equal(onprem({ "herd:repositoryStorageClass": "cephfs" }).repositoryStorageClass, "cephfs");
+    });
+    it("prebuilt images carry the PostgreSQL image too", () => {
+        const o = parse({
+            "herd:platform": "onprem",
+            "herd:storageClass": "x",
+            "herd:apiImage": "registry.example.com/herd/api:1.4.2",
+            "herd:frontendImage": "registry.example.com/herd/frontend:1.4.2",
+            "herd:postgresImage": "registry.example.com/herd/postgres:1.4.2",
+        });
+        assert.ok(o.platform === "onprem" && o.onprem.images.mode === "prebuilt");
+        assert.equal(o.onprem.images.postgres, "registry.example.com/herd/postgres:1.4.2");
     });
     it("overrides", () => {
         const data = parse({
@@ -97,9 +168,15 @@ describe("data tier", () => {
         assert.deepEqual(data, {
             protect: false,
             backup: { schedule: "*/30 1-5 * * 1,3,5", retentionDays: 7, volumeSize: "200Gi" },
-            postgres: { storageSize: "100Gi", memory: "8Gi", cpu: "2", maxConnections: 300 },
+            postgres: {
+                storageSize: "100Gi",
+                memory: "8Gi",
+                cpu: "2",
+                maxConnections: 300,
+                archive: { timeoutSeconds: 60, fullBackupSchedule: "0 2 * * 0", diffBackupSchedule: "0 2 * * 1-6", fullBackupsKept: 4, volumeSize: "50Gi" },
+            },
             redis: { storageSize: "1Gi", memory: "256Mi", cpu: "100m", evictionPolicy: "volatile-ttl", appendOnly: false },
-            elastic: { replicas: 1, storageSize: "10Gi", memory: "1Gi", cpu: "500m" },
+            elastic: { replicas: 1, storageSize: "10Gi", memory: "1Gi", cpu: "500m", snapshots: { intervalMinutes: 30, retentionDays: 7, minCount: 5, maxCount: 500, volumeSize: "20Gi" } },
         });
     });
     it("cron macros are accepted", () => {
@@ -170,9 +247,10 @@ describe("overrides", () => {
     });
     it("prebuilt images instead of a registry", () => {
         const api = `registry.example.com/herd/api@sha256:${"a".repeat(64)}`;
-        const o = parse({ "herd:platform": "onprem", "herd:storageClass": "x", "herd:apiImage": api, "herd:frontendImage": "registry.example.com/herd/frontend:1.4.2" });
+        const postgres = `registry.example.com/herd/postgres@sha256:${"c".repeat(64)}`;
+        const o = parse({ "herd:platform": "onprem", "herd:storageClass": "x", "herd:apiImage": api, "herd:frontendImage": "registry.example.com/herd/frontend:1.4.2", "herd:postgresImage": postgres });
         assert.ok(o.platform === "onprem");
-        assert.deepEqual(o.onprem.images, { mode: "prebuilt", api, frontend: "registry.example.com/herd/frontend:1.4.2" });
+        assert.deepEqual(o.onprem.images, { mode: "prebuilt", api, frontend: "registry.example.com/herd/frontend:1.4.2", postgres });
     });
     it("ingress class, S3-compatible backups and render directory", () => {
         const o = onprem({
@@ -306,6 +384,28 @@ describe("validation errors name the key, what was expected and what was given",
         { name: "prebuilt image tagged latest", values: { "herd:platform": "onprem", "herd:storageClass": "x", "herd:apiImage": "registry.example.com/herd/api:latest", "herd:frontendImage": "registry.example.com/herd/frontend:1.0" }, key: "herd:apiImage", expected: /pinned|registry and path/ },
         { name: "prebuilt image untagged", values: { "herd:platform": "onprem", "herd:storageClass": "x", "herd:apiImage": "registry.example.com/herd/api:1.0", "herd:frontendImage": "registry.example.com/herd/frontend" }, key: "herd:frontendImage", expected: /pinned by tag or digest/ },
         { name: "only one prebuilt image", values: { "herd:platform": "onprem", "herd:storageClass": "x", "herd:apiImage": "registry.example.com/herd/api:1.0" }, key: "herd:frontendImage", expected: /both herd:apiImage and herd:frontendImage/ },
+        { name: "prebuilt images without the PostgreSQL image", values: { "herd:platform": "onprem", "herd:storageClass": "x", "herd:apiImage": "registry.example.com/herd/api:1.0", "herd:frontendImage": "registry.example.com/herd/frontend:1.0" }, key: "herd:postgresImage", expected: /expected a prebuilt herd PostgreSQL image .* with herd:apiImage and herd:frontendImage .*got nothing/ },
+        { name: "a PostgreSQL image beside a registry", values: { ...MINIMAL_ONPREM, "herd:postgresImage": "registry.example.com/herd/postgres:1.0" }, key: "herd:postgresImage", expected: /only used with prebuilt images .*herd builds the PostgreSQL image; expected it unset, got "registry.example.com\/herd\/postgres:1.0"/ },
+        { name: "a PostgreSQL image not pinned", values: { "herd:platform": "onprem", "herd:storageClass": "x", "herd:apiImage": "registry.example.com/herd/api:1.0", "herd:frontendImage": "registry.example.com/herd/frontend:1.0", "herd:postgresImage": "registry.example.com/herd/postgres:latest" }, key: "herd:postgresImage", expected: /pinned|registry and path/ },
+        { name: "a PostgreSQL image on aws (herd builds it)", values: { ...AWS, "herd:postgresImage": "registry.example.com/herd/postgres:1.0" }, key: "herd:postgresImage", expected: /applies only to platform onprem/ },
+        { name: "a snapshot interval that drifts", values: { ...AWS, "herd:elasticSnapshotIntervalMinutes": "45" }, key: "herd:elasticSnapshotIntervalMinutes", expected: /divide an hour .* or whole hours that divide a day .*, got 45/ },
+        { name: "a snapshot interval of zero", values: { ...AWS, "herd:elasticSnapshotIntervalMinutes": "0" }, key: "herd:elasticSnapshotIntervalMinutes", expected: /from 1 to 1440, got 0/ },
+        { name: "snapshots kept no days", values: { ...AWS, "herd:elasticSnapshotRetentionDays": "0" }, key: "herd:elasticSnapshotRetentionDays", expected: /from 1 to 3650, got 0/ },
+        { name: "no snapshot always kept", values: { ...AWS, "herd:elasticSnapshotMinCount": "0" }, key: "herd:elasticSnapshotMinCount", expected: /from 1 to 10000, got 0/ },
+        { name: "fewer snapshots at most than at least", values: { ...AWS, "herd:elasticSnapshotMinCount": "10", "herd:elasticSnapshotMaxCount": "5" }, key: "herd:elasticSnapshotMaxCount", expected: /at least herd:elasticSnapshotMinCount \(10\), got 5/ },
+        { name: "snapshots not a boolean", values: { ...AWS, "herd:elasticSnapshots": "yes" }, key: "herd:elasticSnapshots", expected: /true or false, got "yes"/ },
+        { name: "a snapshot volume too small", values: { ...MINIMAL_ONPREM, "herd:elasticSnapshotVolumeSize": "500Mi" }, key: "herd:elasticSnapshotVolumeSize", expected: /at least 1Gi/ },
+        { name: "a snapshot volume size on aws (S3 holds them)", values: { ...AWS, "herd:elasticSnapshotVolumeSize": "50Gi" }, key: "herd:elasticSnapshotVolumeSize", expected: /applies only to platform onprem/ },
+        { name: "an S3 endpoint with a path, with snapshots on", values: { ...MINIMAL_ONPREM, "herd:backupBucket": "b-1", "herd:backupCredentialsSecret": "c", "herd:backupEndpoint": "https://s3.example.com/minio" }, key: "herd:backupEndpoint", expected: /Elasticsearch snapshots .*no path, got "https:\/\/s3.example.com\/minio"/ },
+        { name: "a shared repository class beside a bucket", values: { ...MINIMAL_ONPREM, "herd:backupBucket": "b-1", "herd:backupCredentialsSecret": "c", "herd:repositoryStorageClass": "cephfs" }, key: "herd:repositoryStorageClass", expected: /only used without herd:backupBucket .*expected it unset, got "cephfs"/ },
+        { name: "a repository class that is not a name", values: { ...MINIMAL_ONPREM, "herd:repositoryStorageClass": "Ceph FS" }, key: "herd:repositoryStorageClass", expected: /StorageClass name.*got "Ceph FS"/ },
+        { name: "an archive timeout of zero", values: { ...AWS, "herd:postgresArchiveTimeoutSeconds": "0" }, key: "herd:postgresArchiveTimeoutSeconds", expected: /from 1 to 3600, got 0/ },
+        { name: "an archive timeout over an hour", values: { ...AWS, "herd:postgresArchiveTimeoutSeconds": "7200" }, key: "herd:postgresArchiveTimeoutSeconds", expected: /from 1 to 3600, got 7200/ },
+        { name: "a full backup schedule that is not cron", values: { ...AWS, "herd:postgresFullBackupSchedule": "weekly" }, key: "herd:postgresFullBackupSchedule", expected: /cron schedule of 5 fields/ },
+        { name: "a differential backup schedule out of range", values: { ...AWS, "herd:postgresDiffBackupSchedule": "0 25 * * *" }, key: "herd:postgresDiffBackupSchedule", expected: /hour field "25" is not valid/ },
+        { name: "no full backup kept", values: { ...AWS, "herd:postgresFullBackupsKept": "0" }, key: "herd:postgresFullBackupsKept", expected: /from 1 to 1000, got 0/ },
+        { name: "an archive volume too small", values: { ...MINIMAL_ONPREM, "herd:postgresArchiveVolumeSize": "100Mi" }, key: "herd:postgresArchiveVolumeSize", expected: /at least 1Gi/ },
+        { name: "an archive volume size on gcp (GCS holds it)", values: { ...GCP, "herd:postgresArchiveVolumeSize": "10Gi" }, key: "herd:postgresArchiveVolumeSize", expected: /applies only to platform onprem/ },
         { name: "neither registry nor prebuilt images", values: { "herd:platform": "onprem", "herd:storageClass": "x" }, key: "herd:registry", expected: /got neither/ },
         { name: "neither storage class nor provisioner", values: { "herd:platform": "onprem", "herd:registry": "r.example.com/herd" }, key: "herd:storageClass", expected: /existing StorageClass.*got neither/ },
         { name: "parameters for an existing class", values: { ...MINIMAL_ONPREM, "herd:storageParameters": '["a=b"]' }, key: "herd:storageParameters", expected: /only used with herd:storageProvisioner/ },

@@ -649,7 +649,7 @@ describe("the API's role", () => {
 });
 
 describe("snapshots: defaults, schedule, validation, request bodies", () => {
-    const S3: ElasticSnapshotArgs = { store: { kind: "s3", bucket: "b", egress: [] } };
+    const S3: ElasticSnapshotArgs = { store: { kind: "s3", region: "eu-west-1", prefix: "elasticsearch/", bucket: "b", egress: [] } };
     it("defaults: every 30 minutes, kept 7 days, at least 5, at most 500, a 20Gi volume", () => {
         const d = snapshotDefaults(S3);
         assert.deepEqual([d.intervalMinutes, d.retentionDays, d.minCount, d.maxCount, d.volumeSize], [30, 7, 5, 500, "20Gi"]);
@@ -681,16 +681,16 @@ describe("snapshots: defaults, schedule, validation, request bodies", () => {
         assert.deepEqual(problems({ ...S3, minCount: 10, maxCount: 5 }), ["snapshots.maxCount: expected a whole number of at least minCount (10), got 5"]);
     });
     it("a shared file-system repository: ReadWriteOnce works for one node only", () => {
-        const fsStore: ElasticSnapshotArgs = { store: { kind: "fs", storageClassName: "c", accessMode: "ReadWriteOnce" } };
+        const fsStore: ElasticSnapshotArgs = { store: { kind: "volume", storageClassName: "c", accessMode: "ReadWriteOnce" } };
         assert.deepEqual(problems(fsStore, 1), []);
         assert.deepEqual(problems(fsStore, 3), [
             "snapshots.store: a file-system repository must be mounted by every node: with 3 nodes it needs a ReadWriteMany volume, got ReadWriteOnce (use an S3-compatible store, a ReadWriteMany storage class, or 1 node)",
         ]);
-        assert.deepEqual(problems({ store: { kind: "fs", storageClassName: "nfs", accessMode: "ReadWriteMany" } }, 3), []);
+        assert.deepEqual(problems({ store: { kind: "volume", storageClassName: "nfs", accessMode: "ReadWriteMany" } }, 3), []);
         assert.deepEqual(problems({ ...fsStore, volumeSize: "lots" }, 1), ['snapshots.volumeSize: expected a Kubernetes quantity such as 20Gi, got "lots"']);
     });
     it("an S3-compatible endpoint must be a bare URL", () =>
-        assert.deepEqual(problems({ store: { kind: "s3", bucket: "b", endpoint: "minio:9000", egress: [] } }), [
+        assert.deepEqual(problems({ store: { kind: "s3", region: "eu-west-1", prefix: "elasticsearch/", bucket: "b", endpoint: "minio:9000", egress: [] } }), [
             'snapshots.store.endpoint: expected an http:// or https:// URL with a host and no path, got "minio:9000"',
         ]));
     it("the component reports snapshot problems with its own", () => {
@@ -698,13 +698,13 @@ describe("snapshots: defaults, schedule, validation, request bodies", () => {
         assert.deepEqual(all, ["snapshots.intervalMinutes", "snapshots.retentionDays"]);
     });
     it("repository bodies: object stores under elasticsearch/<namespace>/<name>, compressed; fs at the mounted path", () => {
-        assert.equal(snapshotBasePath("herd", "elastic"), "elasticsearch/herd/elastic");
+        assert.equal(snapshotBasePath("elasticsearch/", "herd", "elastic"), "elasticsearch/herd/elastic");
         assert.deepEqual(repositoryBody(S3.store, "bkt", "elasticsearch/herd/elastic"), {
             type: "s3",
             settings: { bucket: "bkt", base_path: "elasticsearch/herd/elastic", client: "default", compress: true },
         });
-        assert.equal(repositoryBody({ kind: "gcs", bucket: "g", egress: [] }, "g", "p").type, "gcs");
-        assert.deepEqual(repositoryBody({ kind: "fs", storageClassName: "c", accessMode: "ReadWriteMany" }, undefined, "p"), {
+        assert.equal(repositoryBody({ kind: "gcs", prefix: "elasticsearch/", bucket: "g", egress: [] }, "g", "p").type, "gcs");
+        assert.deepEqual(repositoryBody({ kind: "volume", storageClassName: "c", accessMode: "ReadWriteMany" }, undefined, "p"), {
             type: "fs",
             settings: { location: "/mnt/snapshots", compress: true },
         });
@@ -719,14 +719,14 @@ describe("snapshots: defaults, schedule, validation, request bodies", () => {
         });
     });
     it("node settings: path.repo for fs; an S3-compatible store's client with path-style access; nothing for AWS S3 or GCS", () => {
-        assert.deepEqual(snapshotNodeSettings({ kind: "fs", storageClassName: "c", accessMode: "ReadWriteOnce" }), { "path.repo": ["/mnt/snapshots"] });
-        assert.deepEqual(snapshotNodeSettings({ kind: "s3", bucket: "b", endpoint: "http://minio.example:9000", egress: [] }), {
+        assert.deepEqual(snapshotNodeSettings({ kind: "volume", storageClassName: "c", accessMode: "ReadWriteOnce" }), { "path.repo": ["/mnt/snapshots"] });
+        assert.deepEqual(snapshotNodeSettings({ kind: "s3", region: "eu-west-1", prefix: "elasticsearch/", bucket: "b", endpoint: "http://minio.example:9000", egress: [] }), {
             "s3.client.default.endpoint": "minio.example:9000",
             "s3.client.default.protocol": "http",
             "s3.client.default.path_style_access": true,
         });
         assert.deepEqual(snapshotNodeSettings(S3.store), {});
-        assert.deepEqual(snapshotNodeSettings({ kind: "gcs", bucket: "g", egress: [] }), {});
+        assert.deepEqual(snapshotNodeSettings({ kind: "gcs", prefix: "elasticsearch/", bucket: "g", egress: [] }), {});
         const yml = parse(elasticsearchYml("es", 1, { "path.repo": ["/mnt/snapshots"] })) as Json;
         assert.deepEqual(yml["path.repo"], ["/mnt/snapshots"]);
     });
@@ -916,7 +916,7 @@ describe("the setup Job's script, against a stand-in Elasticsearch", () => {
         const url = await es.start();
         try {
             const repository = { type: "s3", settings: { bucket: "b", base_path: "elasticsearch/herd/es" } };
-            const policy = slmPolicyBody(snapshotDefaults({ store: { kind: "s3", bucket: "b", egress: [] } }));
+            const policy = slmPolicyBody(snapshotDefaults({ store: { kind: "s3", region: "eu-west-1", prefix: "elasticsearch/", bucket: "b", egress: [] } }));
             const extra = { SNAPSHOT_REPOSITORY: "herd-backups", REPOSITORY_JSON: JSON.stringify(repository), SLM_POLICY: "herd-snapshots", SLM_JSON: JSON.stringify(policy) };
             const result = await runScript(elasticSetupScript(), env(url, extra));
             assert.equal(result.code, 0, result.stderr);
@@ -1233,7 +1233,7 @@ describe("ElasticCluster with snapshots", () => {
     it("S3 with web identity: a ServiceAccount bound to the store, the token where repository-s3 reads it, egress to the store", async () => {
         const identity = recordingIdentity({ "eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/es" });
         const storeEgress = [{ ports: [{ protocol: "TCP", port: 443 }] }];
-        const run = await clusterFor({ snapshots: { store: { kind: "s3", bucket: "herd-backups-1", webIdentityAudience: "sts.amazonaws.com", egress: storeEgress }, identity } });
+        const run = await clusterFor({ snapshots: { store: { kind: "s3", region: "eu-west-1", prefix: "elasticsearch/", bucket: "herd-backups-1", webIdentityAudience: "sts.amazonaws.com", egress: storeEgress }, identity } });
         assert.doesNotThrow(() => buildManifests({ records: run.mocks.records }));
         assert.deepEqual(identity.calls, [{ name: "search-snapshots", serviceAccountName: "search" }]);
         const account = plain(one(run, "kubernetes:core/v1:ServiceAccount", "search"));
@@ -1256,7 +1256,7 @@ describe("ElasticCluster with snapshots", () => {
         assert.equal(ymlOf(run)["path.repo"], undefined);
     });
     it("an S3-compatible store with keys: its client in elasticsearch.yml, the keys into the keystore from the customer's Secret", async () => {
-        const run = await clusterFor({ snapshots: { store: { kind: "s3", bucket: "b", endpoint: "https://minio.customer.internal", credentialsSecret: "herd-backup-s3", egress: [] }, retentionDays: 14 } });
+        const run = await clusterFor({ snapshots: { store: { kind: "s3", region: "eu-west-1", prefix: "elasticsearch/", bucket: "b", endpoint: "https://minio.customer.internal", credentialsSecret: "herd-backup-s3", egress: [] }, retentionDays: 14 } });
         assert.doesNotThrow(() => buildManifests({ records: run.mocks.records }));
         const yml = ymlOf(run);
         assert.equal(yml["s3.client.default.endpoint"], "minio.customer.internal");
@@ -1274,7 +1274,7 @@ describe("ElasticCluster with snapshots", () => {
     it("GCS through Workload Identity: the bound ServiceAccount, the binding's env, egress to the store and metadata server", async () => {
         const identity = recordingIdentity({ "iam.gke.io/gcp-service-account": "es@p.iam.gserviceaccount.com" }, [{ name: "X_BINDING", value: "1" }]);
         const egress = [{ ports: [{ protocol: "TCP", port: 443 }] }, { to: [{ ipBlock: { cidr: "169.254.169.254/32" } }], ports: [{ protocol: "TCP", port: 80 }] }];
-        const run = await clusterFor({ snapshots: { store: { kind: "gcs", bucket: "g", egress }, identity, intervalMinutes: 60 } });
+        const run = await clusterFor({ snapshots: { store: { kind: "gcs", prefix: "elasticsearch/", bucket: "g", egress }, identity, intervalMinutes: 60 } });
         assert.equal(podSpec(run)["serviceAccountName"], "search");
         assert.equal(elasticContainer(run).env?.find((v) => v["name"] === "X_BINDING")?.["value"], "1");
         assert.deepEqual(esPolicy(run).egress.slice(2), egress);
@@ -1282,7 +1282,7 @@ describe("ElasticCluster with snapshots", () => {
         assert.equal((JSON.parse(String(setupEnv(run)["SLM_JSON"])) as Json)["schedule"], "0 0 * * * ?");
     });
     it("a volume with one node: a ReadWriteOnce claim kept like the data, mounted at path.repo", async () => {
-        const run = await clusterFor({ replicas: 1, snapshots: { store: { kind: "fs", storageClassName: "herd-retain", accessMode: "ReadWriteOnce" }, volumeSize: "5Gi" } });
+        const run = await clusterFor({ replicas: 1, snapshots: { store: { kind: "volume", storageClassName: "herd-retain", accessMode: "ReadWriteOnce" }, volumeSize: "5Gi" } });
         assert.doesNotThrow(() => buildManifests({ records: run.mocks.records }));
         const claim = plain(one(run, "kubernetes:core/v1:PersistentVolumeClaim", "search-snapshots"));
         assert.deepEqual((claim["spec"] as Json)["accessModes"], ["ReadWriteOnce"]);
@@ -1294,7 +1294,7 @@ describe("ElasticCluster with snapshots", () => {
         assert.deepEqual(JSON.parse(String(setupEnv(run)["REPOSITORY_JSON"])), { type: "fs", settings: { location: "/mnt/snapshots", compress: true } });
     });
     it("a ReadWriteOnce volume with three nodes is refused, naming the field, and nothing is created", async () => {
-        const { error, mocks } = await evaluateUnderMocks(() => new ElasticCluster("es", { ...BASE, snapshots: { store: { kind: "fs", storageClassName: "c", accessMode: "ReadWriteOnce" } } }));
+        const { error, mocks } = await evaluateUnderMocks(() => new ElasticCluster("es", { ...BASE, snapshots: { store: { kind: "volume", storageClassName: "c", accessMode: "ReadWriteOnce" } } }));
         assert.ok(error instanceof InvalidArgumentsError);
         assert.deepEqual(error.errors.map((p) => p.propertyPath), ["snapshots.store"]);
         assert.deepEqual(mocks.records.filter((r) => r.custom).map((r) => r.type), []);

@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig } from "../config";
 import { GcpPlatform } from "../platform/gcp";
-import { BACKUP_BUCKET_ROLES, GCLOUD_IMAGE } from "../platform/gcp/backups";
+import { BACKUP_BUCKET_ROLES, GCLOUD_IMAGE, REPOSITORY_ROLE, repositoryCondition } from "../platform/gcp/backups";
 import { controlPlaneAccess, gkeKubeconfig, NODE_PROJECT_ROLES } from "../platform/gcp/cluster";
 import { gcpId, serviceAccountId } from "../platform/gcp/common";
 import type { IdentityBinding, Platform } from "../platform/contract";
@@ -392,6 +392,68 @@ describe("gcp storage class", () => {
     });
 });
 
+describe("gcp repositories (pgBackRest, Elasticsearch snapshots)", () => {
+    it("each purpose gets its own prefix in the backup bucket, with the GCS uploader's egress", async () => {
+        const { platform } = await platformFor(UNIT);
+        for (const purpose of ["pgbackrest", "elasticsearch"] as const) {
+            const store = platform.repository(purpose).store;
+            assert.ok(store.kind === "gcs");
+            assert.equal(store.prefix, `${purpose}/`);
+            assert.match(String((await inspect(pulumi.output(store.bucket))).value), /^gcp-backups-[0-9a-f]{7}$/);
+            assert.match(JSON.stringify(store.egress), /169\.254\.169\.254\/32/, "Workload Identity tokens from the metadata server");
+            assert.match(JSON.stringify(store.egress), /"port":443/);
+        }
+    });
+    it("bind(): a Google service account with objectAdmin conditioned on its prefix, bound by Workload Identity", async () => {
+        let binding: IdentityBinding | undefined;
+        const { mocks } = await platformFor(UNIT, (platform) => {
+            const parent = new pulumi.ComponentResource("herd:index:Test", "db");
+            binding = platform.repository("pgbackrest").identity.bind({ name: "db-archive", namespace: "shop", serviceAccountName: "db", parent });
+        });
+        assert.ok(binding !== undefined);
+        const email = "herd-unit-db-archive@acme-unit-1234.iam.gserviceaccount.com";
+        assert.equal((await inspect(pulumi.output(binding.serviceAccountAnnotations["iam.gke.io/gcp-service-account"]))).value, email);
+        assert.deepEqual(binding.env, []);
+        const recorded = (type: string) => mocks.records.filter((r) => r.type === type && r.name.startsWith("db-archive"));
+        const bucketName = String(mocks.records.find((r) => r.type === BUCKET)?.id);
+        const grants = recorded(BUCKET_MEMBER);
+        assert.equal(grants.length, 1, "one grant, conditioned");
+        assert.equal(grants[0].inputs["role"], "roles/storage.objectAdmin");
+        assert.equal(grants[0].inputs["member"], `serviceAccount:${email}`);
+        const condition = grants[0].inputs["condition"] as Inputs;
+        assert.equal(
+            condition["expression"],
+            `resource.type == "storage.googleapis.com/Bucket" || resource.name.startsWith("projects/_/buckets/${bucketName}/objects/pgbackrest/")`,
+            "objects under pgbackrest/ only (the bucket itself for listing)",
+        );
+        assert.equal(condition["title"], "herd-pgbackrest-prefix");
+        assert.match(String(grants[0].id), /\/herd-pgbackrest-prefix$/, "the mock answers a conditional grant as its own binding, as GCP does");
+        assert.equal(recorded(PROJECT_MEMBER).length, 0, "no project-wide grant");
+        const [wi] = recorded(SA_MEMBER);
+        assert.equal(wi.inputs["member"], "serviceAccount:acme-unit-1234.svc.id.goog[shop/db]");
+    });
+    it("repositoryCondition: pure, the purpose's prefix", () => {
+        assert.match(repositoryCondition("b", "elasticsearch").expression, /startsWith\("projects\/_\/buckets\/b\/objects\/elasticsearch\/"\)/);
+        assert.equal(REPOSITORY_ROLE, "roles/storage.objectAdmin");
+    });
+    it("the stack: Elasticsearch snapshots to gcs under elasticsearch/, through its own service account", async () => {
+        const e = await gcpStack();
+        const grant = one(e, BUCKET_MEMBER, "elastic-snapshots-gsa-storage-object-admin");
+        assert.equal(grant.parent, "elastic");
+        assert.match(String((grant.inputs["condition"] as Inputs)["expression"]), /objects\/elasticsearch\/"\)$/);
+        const { manifests } = buildManifests(e);
+        const sa = manifests.find((m) => m.kind === "ServiceAccount" && m.metadata.name === "elastic");
+        assert.match(String((sa?.metadata["annotations"] as Record<string, string>)["iam.gke.io/gcp-service-account"]), /^herd-gcp-elastic-snapshots@/);
+        const job = manifests.find((m) => m.kind === "Job" && m.metadata.name === "elastic-setup") as unknown as {
+            spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+        };
+        const env = Object.fromEntries(job.spec.template.spec.containers[0].env.map((v) => [v.name, v.value]));
+        const repository = JSON.parse(String(env["REPOSITORY_JSON"])) as { type: string; settings: Inputs };
+        assert.equal(repository.type, "gcs");
+        assert.equal(repository.settings["base_path"], "elasticsearch/herd/elastic");
+    });
+});
+
 describe("gcp backups", () => {
     it("go to a private, versioned regional bucket whose objects expire after the configured days", async () => {
         const e = await evaluate({ ...BASE, "herd:backupRetentionDays": 14 });
@@ -402,7 +464,9 @@ describe("gcp backups", () => {
         assert.deepEqual(bucket.inputs["versioning"], { enabled: true });
         assert.equal(bucket.inputs["forceDestroy"], false);
         const rules = bucket.inputs["lifecycleRules"] as { action: { type: string }; condition: Inputs }[];
-        assert.deepEqual(rules.find((r) => r.condition["age"] !== undefined), { action: { type: "Delete" }, condition: { age: 14, withState: "LIVE" } });
+        const aging = rules.filter((r) => r.condition["age"] !== undefined);
+        assert.deepEqual(aging, [{ action: { type: "Delete" }, condition: { age: 14, withState: "LIVE", matchesPrefixes: ["postgres/"] } }], "the dumps only: an age rule on a repository would corrupt it");
+        assert.ok(rules.every((r) => r.condition["age"] === undefined || JSON.stringify(r.condition["matchesPrefixes"]) === '["postgres/"]'));
         const noncurrent = rules.find((r) => r.condition["daysSinceNoncurrentTime"] !== undefined);
         assert.equal(noncurrent?.action.type, "Delete");
         assert.equal(noncurrent?.condition["withState"], "ARCHIVED");

@@ -229,6 +229,7 @@ describe("the handoff command", () => {
             "herd:renderDirectory": "out/herd-yaml",
             "herd:apiImage": `r.example.com/api@sha256:${"a".repeat(64)}`,
             "herd:frontendImage": `r.example.com/frontend@sha256:${"b".repeat(64)}`,
+            "herd:postgresImage": `r.example.com/postgres@sha256:${"c".repeat(64)}`,
         });
         const offline = path.join(tempDir(), "render-offline");
         await buildHandoff({ stack: "render", configFile, out: offline, offline: true });

@@ -162,6 +162,7 @@ describe("capabilities", () => {
             "herd:storageClass": "x",
             "herd:apiImage": "registry.example.com/herd/api:2.0.1",
             "herd:frontendImage": "registry.example.com/herd/frontend:2.0.1",
+            "herd:postgresImage": "registry.example.com/herd/postgres:2.0.1",
         });
         assert.deepEqual(p.images, { kind: "prebuilt", api: "registry.example.com/herd/api:2.0.1", frontend: "registry.example.com/herd/frontend:2.0.1" });
     });
@@ -201,6 +202,123 @@ describe("capabilities", () => {
         const uploader = s3Uploader("b", "eu-west-1", undefined);
         assert.equal(uploader.env.some((e) => e.name === "AWS_ENDPOINT_URL"), false);
         assert.deepEqual(uploader.egress, [{ ports: [{ protocol: "TCP", port: 443 }] }]);
+    });
+});
+
+describe("repositories (pgBackRest, Elasticsearch snapshots)", () => {
+    it("without a bucket: a ReadWriteOnce volume on the data StorageClass; the binding adds nothing", async () => {
+        const p = await platformFor(BASE);
+        for (const purpose of ["pgbackrest", "elasticsearch"] as const) {
+            const { store, identity } = p.repository(purpose);
+            assert.ok(store.kind === "volume");
+            assert.equal(store.accessMode, "ReadWriteOnce");
+            assert.equal((await inspect(pulumi.output(store.storageClassName))).value, "fast-ssd");
+            assert.deepEqual(identity.bind({ name: "r", namespace: "herd", serviceAccountName: "r", parent: p.provider }), { serviceAccountAnnotations: {}, env: [] });
+        }
+    });
+    it("without a bucket, with herd:repositoryStorageClass: a ReadWriteMany volume of that class", async () => {
+        const p = await platformFor({ ...BASE, "herd:repositoryStorageClass": "cephfs" });
+        assert.deepEqual(p.repository("elasticsearch").store, { kind: "volume", storageClassName: "cephfs", accessMode: "ReadWriteMany" });
+    });
+    it("with a bucket: under <purpose>/ in it, the customer's keys from their Secret, egress to the endpoint's port", async () => {
+        const p = await platformFor({
+            ...BASE,
+            "herd:backupBucket": "herd-backups",
+            "herd:backupEndpoint": "http://minio.example.com:9000",
+            "herd:backupRegion": "eu-central-1",
+            "herd:backupCredentialsSecret": "backup-s3",
+        });
+        assert.deepEqual(p.repository("pgbackrest").store, {
+            kind: "s3",
+            bucket: "herd-backups",
+            region: "eu-central-1",
+            prefix: "pgbackrest/",
+            endpoint: "http://minio.example.com:9000",
+            credentialsSecret: "backup-s3",
+            egress: [{ ports: [{ protocol: "TCP", port: 9000 }] }],
+        });
+        const es = p.repository("elasticsearch").store;
+        assert.ok(es.kind === "s3");
+        assert.equal(es.prefix, "elasticsearch/");
+        assert.equal(es.webIdentityAudience, undefined, "no web identity on a customer's cluster");
+    });
+});
+
+describe("Elasticsearch snapshots through the program (onprem)", () => {
+    type Manifest = { kind: string; metadata: { name: string }; spec?: Record<string, unknown> };
+    const manifestsOf = (e: Evaluation) => buildManifests(e).manifests as unknown as Manifest[];
+    const setupEnv = (e: Evaluation): Record<string, string | undefined> => {
+        const job = manifestsOf(e).find((m) => m.kind === "Job" && m.metadata.name === "elastic-setup") as unknown as {
+            spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+        };
+        return Object.fromEntries(job.spec.template.spec.containers[0].env.map((v) => [v.name, v.value]));
+    };
+    it("one node, no bucket: a file-system repository on a ReadWriteOnce volume of herd:elasticSnapshotVolumeSize, kept on destroy", async () => {
+        const e = await evaluate({ ...BASE, "herd:elasticReplicas": 1, "herd:elasticSnapshotVolumeSize": "8Gi", "herd:elasticSnapshotIntervalMinutes": 15 });
+        const claim = e.resources.find((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim" && r.name === "elastic-snapshots");
+        assert.ok(claim !== undefined, "the snapshot volume's claim");
+        assert.deepEqual((claim.inputs["spec"] as Record<string, unknown>)["accessModes"], ["ReadWriteOnce"]);
+        assert.equal((claim.inputs["spec"] as { storageClassName: string }).storageClassName, "fast-ssd");
+        assert.deepEqual((claim.inputs["spec"] as { resources: unknown }).resources, { requests: { storage: "8Gi" } });
+        assert.equal(claim.options.retainOnDelete, true);
+        assert.equal(claim.options.protect, true);
+        const env = setupEnv(e);
+        assert.deepEqual(JSON.parse(String(env["REPOSITORY_JSON"])), { type: "fs", settings: { location: "/mnt/snapshots", compress: true } });
+        assert.equal((JSON.parse(String(env["SLM_JSON"])) as { schedule: string }).schedule, "0 0/15 * * * ?");
+    });
+    it("three nodes, no bucket, no shared class: snapshots stay off (pulumi up warns) and nothing is half-configured", async () => {
+        const warnings: string[] = [];
+        const original = console.warn;
+        console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(" "));
+        let e: Evaluation;
+        try {
+            e = await evaluate(BASE);
+        } finally {
+            console.warn = original;
+        }
+        assert.ok(
+            warnings.some((w) => /Elasticsearch snapshots are OFF: with 3 nodes .*herd:backupBucket .*herd:repositoryStorageClass .*herd:elasticSnapshots/.test(w)),
+            `the warning pulumi up prints, naming the keys; got ${JSON.stringify(warnings)}`,
+        );
+        assert.equal(e.resources.some((r) => r.name === "elastic-snapshots"), false, "no claim, no identity");
+        assert.equal(setupEnv(e)["SNAPSHOT_REPOSITORY"], undefined, "no repository registered");
+    });
+    it("three nodes with herd:repositoryStorageClass: a ReadWriteMany volume every node mounts", async () => {
+        const e = await evaluate({ ...BASE, "herd:repositoryStorageClass": "cephfs" });
+        const claim = e.resources.find((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim" && r.name === "elastic-snapshots");
+        assert.deepEqual((claim?.inputs["spec"] as Record<string, unknown>)["accessModes"], ["ReadWriteMany"]);
+        assert.equal((claim?.inputs["spec"] as { storageClassName: string }).storageClassName, "cephfs");
+    });
+    it("a bucket: an s3 repository under elasticsearch/, at the endpoint, with the customer's keys in the keystore", async () => {
+        const e = await evaluate({
+            ...BASE,
+            "herd:backupBucket": "herd-backups",
+            "herd:backupEndpoint": "https://minio.example.com",
+            "herd:backupCredentialsSecret": "backup-s3",
+            "herd:elasticSnapshotRetentionDays": 14,
+            "herd:elasticSnapshotMinCount": 3,
+            "herd:elasticSnapshotMaxCount": 100,
+        });
+        const env = setupEnv(e);
+        assert.deepEqual(JSON.parse(String(env["REPOSITORY_JSON"])), {
+            type: "s3",
+            settings: { bucket: "herd-backups", base_path: "elasticsearch/herd/elastic", client: "default", compress: true },
+        });
+        assert.deepEqual((JSON.parse(String(env["SLM_JSON"])) as { retention: unknown }).retention, { expire_after: "14d", min_count: 3, max_count: 100 });
+        const sts = manifestsOf(e).find((m) => m.kind === "StatefulSet" && m.metadata.name === "elastic") as unknown as {
+            spec: { template: { spec: { initContainers: { name: string; env: { name: string; valueFrom?: unknown }[] }[] } } };
+        };
+        const init = sts.spec.template.spec.initContainers.find((c) => c.name === "config");
+        assert.deepEqual(init?.env.find((v) => v.name === "AWS_SECRET_ACCESS_KEY")?.valueFrom, { secretKeyRef: { name: "backup-s3", key: "AWS_SECRET_ACCESS_KEY" } });
+    });
+    it("herd:elasticSnapshots false: no repository, whatever the store", async () => {
+        const e = await evaluate({ ...BASE, "herd:elasticReplicas": 1, "herd:elasticSnapshots": false });
+        assert.equal(e.resources.some((r) => r.name === "elastic-snapshots"), false);
+        assert.equal(setupEnv(e)["SNAPSHOT_REPOSITORY"], undefined);
+    });
+    it("exports the admin Secret's name, for the restore procedure", async () => {
+        const e = await evaluate(BASE);
+        assert.equal(((e.outputs["data"] as Record<string, Record<string, unknown>>)["elasticsearch"])["adminSecretName"], "elastic-credentials");
     });
 });
 

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { evaluateStack, Evaluation } from "../offline/evaluate";
 import { buildManifests, Manifest } from "../offline/manifests";
+import { parseQuantity } from "../lib/quantity";
 
 type Container = {
     name: string;
@@ -34,11 +35,12 @@ function podSpec(m: Manifest): PodSpec | undefined {
 
 const SECRET_NAME = /(PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL|_KEY$|^KEY$)/i;
 
+/** Where each stack file's Elasticsearch snapshots go (repository type, base path or location). */
 const STACKS = [
-    { stack: "onprem", configFile: undefined, storageClass: "herd-retain", provider: "onprem-k8s" },
-    { stack: "aws", configFile: undefined, storageClass: "herd-gp3", provider: "aws-k8s" },
-    { stack: "gcp", configFile: undefined, storageClass: "herd-pd-balanced", provider: "gcp-k8s" },
-    { stack: "onprem", configFile: "e2e/stack.yaml", storageClass: "herd-retain", provider: "onprem-k8s" },
+    { stack: "onprem", configFile: undefined, storageClass: "herd-retain", provider: "onprem-k8s", snapshots: { type: "s3", at: "elasticsearch/herd/elastic" } },
+    { stack: "aws", configFile: undefined, storageClass: "herd-gp3", provider: "aws-k8s", snapshots: { type: "s3", at: "elasticsearch/herd/elastic" } },
+    { stack: "gcp", configFile: undefined, storageClass: "herd-pd-balanced", provider: "gcp-k8s", snapshots: { type: "gcs", at: "elasticsearch/herd/elastic" } },
+    { stack: "onprem", configFile: "e2e/stack.yaml", storageClass: "herd-retain", provider: "onprem-k8s", snapshots: { type: "fs", at: "/mnt/snapshots" } },
 ] as const;
 
 for (const s of STACKS) {
@@ -161,6 +163,28 @@ for (const s of STACKS) {
             assert.equal((cron["spec"] as { schedule: string }).schedule, "0 3 * * *");
         });
 
+        it("snapshots Elasticsearch every 30 minutes, kept 7 days, into the platform's repository", () => {
+            const setup = manifests.find((m) => m.kind === "Job" && m.metadata.name === "elastic-setup");
+            assert.ok(setup !== undefined);
+            const env = Object.fromEntries((podSpec(setup)?.containers[0]?.env ?? []).map((v) => [v.name, v.value]));
+            const repository = JSON.parse(String(env["REPOSITORY_JSON"])) as { type: string; settings: Record<string, unknown> };
+            assert.equal(repository.type, s.snapshots.type);
+            assert.equal(repository.settings[s.snapshots.type === "fs" ? "location" : "base_path"], s.snapshots.at);
+            const policy = JSON.parse(String(env["SLM_JSON"])) as { schedule: string; retention: Record<string, unknown> };
+            assert.equal(policy.schedule, "0 0/30 * * * ?");
+            assert.deepEqual(policy.retention, { expire_after: "7d", min_count: 5, max_count: 500 });
+            const sts = manifests.find((m) => m.kind === "StatefulSet" && m.metadata.name === "elastic");
+            assert.ok(sts !== undefined);
+            const yml = manifests.find((m) => m.kind === "ConfigMap" && m.metadata.name === "elastic-config");
+            const settings = String((yml?.["data"] as Record<string, string> | undefined)?.["elasticsearch.yml"] ?? "");
+            if (s.snapshots.type === "fs") {
+                assert.match(settings, /path\.repo/, "a file-system repository is declared to every node");
+            } else {
+                assert.equal(podSpec(sts)?.serviceAccountName, "elastic", "the nodes' own ServiceAccount, bound to the store's identity");
+            }
+            assert.equal((e.outputs["data"] as Record<string, Record<string, unknown>>)["elasticsearch"]?.["adminSecretName"], "elastic-credentials");
+        });
+
         it("no PodDisruptionBudget stalls a node drain, and a replicated data tier keeps its quorum", () => {
             const budgets = manifests.filter((m) => m.kind === "PodDisruptionBudget");
             for (const name of ["postgres", "redis", "elastic"]) {
@@ -198,6 +222,32 @@ function disruptionsAllowed(spec: { minAvailable?: number | string; maxUnavailab
     }
     return Math.max(0, replicas - count(spec.minAvailable ?? 1));
 }
+
+describe("e2e/stack.yaml fits the local control plane's volumes", () => {
+    it("every claim binds to one of the 8 static 5Gi PersistentVolumes e2e/run.ts creates", async () => {
+        const e = await evaluateStack({ stack: "onprem", configFile: "e2e/stack.yaml" });
+        const manifests = buildManifests(e).manifests;
+        const claims: { name: string; size: string }[] = [];
+        for (const m of manifests) {
+            if (m.kind === "PersistentVolumeClaim") {
+                claims.push({ name: m.metadata.name, size: String((m["spec"] as { resources: { requests: { storage: string } } }).resources.requests.storage) });
+            }
+            if (m.kind === "StatefulSet") {
+                const spec = m["spec"] as { replicas?: number; volumeClaimTemplates?: { metadata: { name: string }; spec: { resources: { requests: { storage: string } } } }[] };
+                for (let i = 0; i < (spec.replicas ?? 1); i++) {
+                    for (const t of spec.volumeClaimTemplates ?? []) {
+                        claims.push({ name: `${t.metadata.name}-${m.metadata.name}-${i}`, size: t.spec.resources.requests.storage });
+                    }
+                }
+            }
+        }
+        assert.ok(claims.length <= 8, `${claims.length} claims: ${claims.map((c) => c.name).join(", ")}`);
+        for (const c of claims) {
+            assert.ok((parseQuantity(c.size) ?? Infinity) <= 5 * 1024 ** 3, `${c.name} asks for ${c.size}, more than a 5Gi volume`);
+        }
+        assert.ok(claims.some((c) => c.name === "elastic-snapshots"), "the snapshot volume is among them");
+    });
+});
 
 describe("platform specifics", () => {
     it("aws: the backup job's ServiceAccount carries its IRSA role; the kubeconfig output is secret", async () => {

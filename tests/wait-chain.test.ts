@@ -197,4 +197,22 @@ describe("waitFailureMessage", () => {
         assert.doesNotMatch(text, /raise/);
         assert.equal(waitMinutes("migration", budgets), budgets.data + budgets.migration);
     });
+
+    it("Elasticsearch's setup and shrink Jobs: the Job's own log, the data budget", () => {
+        const setup = waitFailureMessage("elasticSetup", budgets, { type: JOB, name: "elastic-setup", namespace: "herd", errors: ["Timeout occurred polling for 'elastic-setup'"] });
+        assert.match(setup, /Job "elastic-setup" did not become ready within 15 min: it waits for Elasticsearch to answer and the setup Job to create the API's user and role and register the snapshot repository and policy/);
+        assert.match(setup, /check: kubectl -n herd logs job\/elastic-setup$/m);
+        assert.match(setup, /raise herd:waitDataMinutes \(now 15\)/);
+        const shrink = waitFailureMessage("elasticShrink", budgets, { type: JOB, name: "elastic-shrink", namespace: "herd", errors: ["Job has reached the specified backoff limit"] });
+        assert.match(shrink, /Job "elastic-shrink" failed: it waits for the shrink Job to move every shard off the Elasticsearch nodes that leave/);
+        assert.match(shrink, /check: kubectl -n herd logs job\/elastic-shrink$/m);
+        assert.equal(waitMinutes("elasticSetup", budgets), budgets.data);
+        assert.equal(waitMinutes("elasticShrink", budgets), budgets.data);
+    });
+
+    it("the program gives those Jobs those hooks", async () => {
+        const e = await evaluateStack({ stack: "onprem" });
+        assert.deepEqual(find(e, JOB, "elastic-setup").options.onError, [`herd-wait-elasticSetup-${DEFAULTS.data}m`]);
+        assert.deepEqual(find(e, JOB, "elastic-shrink").options.onError, [`herd-wait-elasticShrink-${DEFAULTS.data}m`]);
+    });
 });

@@ -3,7 +3,10 @@
  *
  * The bucket: SSE-KMS with its own customer-managed key (rotated yearly; reading a backup needs both S3 and KMS
  * permission, and every decrypt is in CloudTrail), versioned, all public access blocked, bucket-owner-enforced
- * (no ACLs), TLS only, and a lifecycle rule that expires backups (current and noncurrent) after the retention period.
+ * (no ACLs), TLS only, and a lifecycle rule that expires the PostgreSQL dumps (`postgres/`, current and noncurrent)
+ * after the retention period. The repositories beside them (`pgbackrest/`, `elasticsearch/`: see ../repository.ts)
+ * never expire by rule, since their tool's own retention deletes what it no longer needs; their rules only remove
+ * what the tool has already deleted or overwritten (noncurrent versions) and interrupted uploads.
  *
  * A `pulumi destroy` leaves the bucket, its key and its protections in place (retainOnDelete): backups must outlive
  * the stack that made them. Only the lifecycle rule is removed, so what a destroyed stack leaves behind stops
@@ -11,10 +14,12 @@
  *
  * `bindBackupIdentity` gives one Kubernetes ServiceAccount an IAM role (IRSA) to write and read backups: no
  * deletes (expiry is the lifecycle rule's job, so a compromised job cannot erase history) and no other bucket.
+ * `bindRepositoryIdentity` gives a tool's ServiceAccount its own role, with delete, under its own prefix only.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { IdentityBinding } from "../contract";
+import type { IdentityBinding, RepositoryAccess, RepositoryPurpose } from "../contract";
+import { DUMP_PREFIX, REPOSITORY_PURPOSES, repositoryPrefix } from "../repository";
 import { AwsContext, awsOpts, irsaTrustPolicy } from "./common";
 import type { Cluster } from "./cluster";
 
@@ -29,6 +34,38 @@ export const BACKUP_OBJECT_ACTIONS: readonly string[] = ["s3:PutObject", "s3:Get
 export const BACKUP_BUCKET_ACTIONS: readonly string[] = ["s3:ListBucket"];
 /** Encrypting a new object needs a data key; reading one (and completing a multipart upload) needs Decrypt. */
 export const BACKUP_KEY_ACTIONS: readonly string[] = ["kms:GenerateDataKey", "kms:Decrypt"];
+
+/** What a repository's tool may do on objects under its prefix: its retention deletes and overwrites. */
+export const REPOSITORY_OBJECT_ACTIONS: readonly string[] = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"];
+/** Days an object a repository's tool deleted or overwrote stays recoverable (a noncurrent version). */
+export const REPOSITORY_NONCURRENT_DAYS = 7;
+/** The audience of the projected token a pod exchanges with STS (IRSA). */
+export const STS_AUDIENCE = "sts.amazonaws.com";
+
+/**
+ * The bucket's lifecycle rules: the dumps (and only they) expire after `retentionDays`; under each repository's
+ * prefix only noncurrent versions (what the tool deleted or overwrote) and interrupted uploads are removed.
+ */
+export function backupLifecycleRules(retentionDays: number): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
+    return [
+        {
+            id: "expire-postgres-dumps",
+            status: "Enabled",
+            filter: { prefix: DUMP_PREFIX },
+            expiration: { days: retentionDays },
+            noncurrentVersionExpiration: { noncurrentDays: retentionDays },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_INCOMPLETE_UPLOAD_DAYS },
+        },
+        ...REPOSITORY_PURPOSES.map((purpose) => ({
+            id: `${purpose}-repository-cleanup`,
+            status: "Enabled",
+            filter: { prefix: repositoryPrefix(purpose) },
+            // No `expiration`: the tool's retention decides what a current object's life is.
+            noncurrentVersionExpiration: { noncurrentDays: REPOSITORY_NONCURRENT_DAYS },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_INCOMPLETE_UPLOAD_DAYS },
+        })),
+    ];
+}
 
 export interface S3BackupBucket {
     readonly bucket: aws.s3.Bucket;
@@ -90,16 +127,7 @@ export function createS3BackupBucket(ctx: AwsContext, retentionDays: number, pro
         `${name}-backups-lifecycle`,
         {
             bucket: bucket.id,
-            rules: [
-                {
-                    id: "expire-backups",
-                    status: "Enabled",
-                    filter: {},
-                    expiration: { days: retentionDays },
-                    noncurrentVersionExpiration: { noncurrentDays: retentionDays },
-                    abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_INCOMPLETE_UPLOAD_DAYS },
-                },
-            ],
+            rules: backupLifecycleRules(retentionDays),
         },
         awsOpts(ctx, { dependsOn: [versioning] }),
     );
@@ -156,5 +184,78 @@ export function bindBackupIdentity(ctx: AwsContext, store: S3BackupBucket, clust
         serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": role.arn },
         // AWS_REGION is the uploader's (s3Uploader), not set twice.
         env: [],
+    };
+}
+
+/**
+ * The policy of a repository tool's role: read, write, overwrite and delete objects under `<purpose>/` only, list
+ * only keys under it, and use the bucket's key through S3. Nothing outside the prefix: not the dumps, not the other
+ * tool's repository.
+ */
+export function repositoryAccessPolicy(bucketArn: string, keyArn: string, s3Endpoint: string, purpose: RepositoryPurpose): string {
+    const prefix = repositoryPrefix(purpose);
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "ListRepository",
+                Effect: "Allow",
+                Action: [...BACKUP_BUCKET_ACTIONS],
+                Resource: bucketArn,
+                Condition: { StringLike: { "s3:prefix": [`${prefix}*`] } },
+            },
+            { Sid: "ReadWriteDeleteRepository", Effect: "Allow", Action: [...REPOSITORY_OBJECT_ACTIONS], Resource: `${bucketArn}/${prefix}*` },
+            {
+                Sid: "UseBackupKeyThroughS3",
+                Effect: "Allow",
+                Action: [...BACKUP_KEY_ACTIONS],
+                Resource: keyArn,
+                Condition: { StringEquals: { "kms:ViaService": s3Endpoint } },
+            },
+        ],
+    });
+}
+
+/** An IRSA role for one ServiceAccount of the tool that keeps the `purpose` repository, under the caller's component. */
+export function bindRepositoryIdentity(ctx: AwsContext, store: S3BackupBucket, cluster: Cluster, purpose: RepositoryPurpose, args: BindArgs): IdentityBinding {
+    const opts = { parent: args.parent, provider: ctx.provider };
+    const role = new aws.iam.Role(
+        `${args.name}-role`,
+        {
+            description: pulumi.interpolate`The ${purpose} repository of ${args.namespace}/${args.serviceAccountName} in the herd backup bucket`,
+            assumeRolePolicy: irsaTrustPolicy(cluster.oidcProviderArn, cluster.oidcIssuer, args.namespace, args.serviceAccountName),
+        },
+        opts,
+    );
+    new aws.iam.RolePolicy(
+        `${args.name}-policy`,
+        {
+            role: role.name,
+            policy: pulumi
+                .all([store.bucket.arn, store.key.arn, ctx.dnsSuffix])
+                .apply(([bucketArn, keyArn, dnsSuffix]) => repositoryAccessPolicy(bucketArn, keyArn, `s3.${ctx.region}.${dnsSuffix}`, purpose)),
+        },
+        opts,
+    );
+    return {
+        serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": role.arn },
+        // The tools read the role from AWS_ROLE_ARN beside the projected token (repository-s3, pgBackRest's web-id),
+        // whether or not EKS's pod identity webhook also injects it.
+        env: [{ name: "AWS_ROLE_ARN", value: role.arn }],
+    };
+}
+
+/** The `purpose` repository in the backup bucket: its prefix, HTTPS to S3 and STS, and an IRSA role per binding. */
+export function s3Repository(ctx: AwsContext, store: S3BackupBucket, cluster: Cluster, purpose: RepositoryPurpose): RepositoryAccess {
+    return {
+        store: {
+            kind: "s3",
+            bucket: store.bucket.bucket,
+            region: ctx.region,
+            prefix: repositoryPrefix(purpose),
+            webIdentityAudience: STS_AUDIENCE,
+            egress: [{ ports: [{ protocol: "TCP", port: 443 }] }],
+        },
+        identity: { bind: (args) => bindRepositoryIdentity(ctx, store, cluster, purpose, args) },
     };
 }

@@ -2,17 +2,21 @@
  * The backup bucket and who may write to it.
  *
  * The bucket: regional, uniform bucket-level access, public access prevented, versioned, and lifecycle rules that
- * expire backups after the retention period (and their noncurrent versions a few days later). A `pulumi destroy`
- * leaves it in place (retainOnDelete): backups must outlive the stack that made them.
+ * expire the PostgreSQL dumps (`postgres/`) after the retention period, and every noncurrent version a few days
+ * later. The repositories beside the dumps (`pgbackrest/`, `elasticsearch/`: ../repository.ts) have no age rule:
+ * their tool's own retention deletes what it no longer needs. A `pulumi destroy` leaves the bucket in place
+ * (retainOnDelete): backups must outlive the stack that made them.
  *
  * `bindBackupWriter` gives one Kubernetes ServiceAccount, through Workload Identity, a Google service account that
  * may create and read objects in that bucket only: no delete and no overwrite, so a compromised job cannot erase
- * history.
+ * history. `bindRepositoryWriter` gives a repository tool's ServiceAccount its own Google service account, allowed to
+ * read, write and delete objects under its prefix only.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { GcpConfig } from "../../config";
-import type { BackupUploader, IdentityBinding } from "../contract";
+import type { BackupUploader, IdentityBinding, RepositoryAccess, RepositoryPurpose } from "../contract";
+import { DUMP_PREFIX, repositoryPrefix } from "../repository";
 import { GcpOpts, roleSlug, serviceAccountId, workloadIdentityMember } from "./common";
 
 /**
@@ -57,12 +61,13 @@ export const WORKLOAD_IDENTITY_USER_ROLE = "roles/iam.workloadIdentityUser";
 export const NONCURRENT_VERSION_DAYS = 7;
 
 /**
- * Backups expire after `retentionDays`. The bucket is versioned, so expiring (or overwriting) a live object keeps it
+ * Dumps expire after `retentionDays`. The bucket is versioned, so expiring (or overwriting) a live object keeps it
  * as a noncurrent version; those are deleted `NONCURRENT_VERSION_DAYS` later, which is the window to undo a mistake.
  */
 export function backupLifecycleRules(retentionDays: number): gcp.types.input.storage.BucketLifecycleRule[] {
     return [
-        { action: { type: "Delete" }, condition: { age: retentionDays, withState: "LIVE" } },
+        // The dumps only: an age rule under a repository's prefix would corrupt it.
+        { action: { type: "Delete" }, condition: { age: retentionDays, withState: "LIVE", matchesPrefixes: [DUMP_PREFIX] } },
         { action: { type: "Delete" }, condition: { daysSinceNoncurrentTime: NONCURRENT_VERSION_DAYS, withState: "ARCHIVED" } },
     ];
 }
@@ -132,5 +137,71 @@ export function bindBackupWriter(args: {
     return {
         serviceAccountAnnotations: { "iam.gke.io/gcp-service-account": account.email },
         env: BACKUP_UPLOAD_ENV.map((e) => ({ ...e })),
+    };
+}
+
+/** What a repository's tool may do under its prefix: its retention deletes and overwrites objects. */
+export const REPOSITORY_ROLE = "roles/storage.objectAdmin";
+
+/**
+ * The IAM condition of a repository tool's grant: objects under `<purpose>/` only. Listing is checked on the bucket
+ * itself (`storage.objects.list` has no object name), so the condition admits the bucket too: the tool can list
+ * names elsewhere, never read, write or delete an object outside its prefix.
+ */
+export function repositoryCondition(bucket: string, purpose: RepositoryPurpose): { title: string; description: string; expression: string } {
+    return {
+        title: `herd-${purpose}-prefix`,
+        description: `Objects under ${repositoryPrefix(purpose)} only (and listing the bucket)`,
+        expression: `resource.type == "storage.googleapis.com/Bucket" || resource.name.startsWith("projects/_/buckets/${bucket}/objects/${repositoryPrefix(purpose)}")`,
+    };
+}
+
+/**
+ * A Google service account for one ServiceAccount of the tool that keeps the `purpose` repository: objectAdmin on the
+ * bucket under a prefix condition, and the Workload Identity grant. Created under the caller's parent.
+ */
+export function bindRepositoryWriter(args: Parameters<typeof bindBackupWriter>[0] & { readonly purpose: RepositoryPurpose }): IdentityBinding {
+    const on: GcpOpts = { parent: args.parent, provider: args.provider };
+    const account = new gcp.serviceaccount.Account(
+        `${args.name}-gsa`,
+        {
+            accountId: serviceAccountId(args.stack, args.name),
+            displayName: `herd ${args.stack}: ${args.name}`,
+            description: pulumi.interpolate`Keeps the ${args.purpose} repository of ${args.namespace}/${args.serviceAccountName} (Workload Identity).`,
+        },
+        on,
+    );
+    new gcp.storage.BucketIAMMember(
+        `${args.name}-gsa-${roleSlug(REPOSITORY_ROLE)}`,
+        {
+            bucket: args.bucket.name,
+            role: REPOSITORY_ROLE,
+            member: pulumi.interpolate`serviceAccount:${account.email}`,
+            condition: args.bucket.name.apply((bucket) => repositoryCondition(bucket, args.purpose)),
+        },
+        on,
+    );
+    new gcp.serviceaccount.IAMMember(
+        `${args.name}-workload-identity`,
+        {
+            serviceAccountId: account.name,
+            role: WORKLOAD_IDENTITY_USER_ROLE,
+            member: pulumi
+                .output(args.namespace)
+                .apply((namespace) => workloadIdentityMember(args.project, namespace, args.serviceAccountName)),
+        },
+        { ...on, dependsOn: [args.cluster] },
+    );
+    return { serviceAccountAnnotations: { "iam.gke.io/gcp-service-account": account.email }, env: [] };
+}
+
+/** The `purpose` repository in the backup bucket: its prefix, the GCS uploader's egress, a service account per binding. */
+export function gcsRepository(
+    purpose: RepositoryPurpose,
+    bind: Omit<Parameters<typeof bindRepositoryWriter>[0], "purpose" | "name" | "namespace" | "serviceAccountName" | "parent">,
+): RepositoryAccess {
+    return {
+        store: { kind: "gcs", bucket: bind.bucket.name, prefix: repositoryPrefix(purpose), egress: gcsUploader(bind.bucket.name).egress },
+        identity: { bind: (args) => bindRepositoryWriter({ ...args, ...bind, purpose }) },
     };
 }
