@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The Debian packages herd's real-process tests run (PostgreSQL, Redis, uwsgi + its Python 3 plugin, nginx,
-# headless Chromium and fonts): the one place that lists them.
+# The Debian packages herd's real-process tests run (PostgreSQL and pgBackRest, Redis, uwsgi + its Python 3
+# plugin, nginx, headless Chromium and fonts): the one place that lists them.
 #
 #   scripts/system-packages.sh check     exit 1 naming every missing package and the command that installs it
 #   scripts/system-packages.sh install   install what is missing (apt-get; as root, or through sudo)
@@ -15,6 +15,7 @@ usage() {
 # package|how to tell it is installed (a shell test)
 PACKAGES=(
     "postgresql|ls /usr/lib/postgresql/*/bin/initdb"
+    "pgbackrest|command -v pgbackrest"
     "redis-server|command -v redis-server"
     "uwsgi|command -v uwsgi"
     "uwsgi-plugin-python3|test -e /usr/lib/uwsgi/plugins/python3_plugin.so"

@@ -155,7 +155,7 @@ def test_requirements_are_pinned_exactly(name: str) -> None:
         line = line.split("#", 1)[0].strip()
         if not line or line.startswith("-r "):
             continue
-        assert re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z,]+\])?==[0-9][0-9A-Za-z.\-+]*", line), f"{name}: {line}"
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z0-9,_-]+\])?==[0-9][0-9A-Za-z.\-+]*", line), f"{name}: {line}"
 
 
 def test_runtime_requirements_exclude_test_tools() -> None:
