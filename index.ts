@@ -1,6 +1,6 @@
 /**
  * herd: one program, every platform. Composition only:
- * config -> platform -> namespace -> data tier -> images -> app tier -> exports.
+ * config -> platform -> namespace -> images -> data tier -> app tier -> exports.
  *
  * The module exports a function, which Pulumi calls; the offline harness calls the same function under mocks.
  */
@@ -29,10 +29,14 @@ export = async () => {
         secretsProvider: platform.secretsProvider,
         waits: cfg.waits,
     };
+    // Built (or taken prebuilt) first: the PostgreSQL server runs the herd PostgreSQL image (pgBackRest).
+    const images = appImages(platform.images, { waits: cfg.waits });
+    const archive = data.postgres.archive;
     const postgres = new PostgresStateful(
         "postgres",
         {
             ...common,
+            image: images.postgres,
             storageSize: data.postgres.storageSize,
             memory: data.postgres.memory,
             cpu: data.postgres.cpu,
@@ -43,6 +47,14 @@ export = async () => {
                 volumeSize: data.backup.volumeSize,
                 store: platform.backupStore,
                 identity: platform.workloadIdentity,
+            },
+            archive: {
+                repository: platform.repository("pgbackrest"),
+                archiveTimeoutSeconds: archive.timeoutSeconds,
+                fullSchedule: archive.fullBackupSchedule,
+                diffSchedule: archive.diffBackupSchedule,
+                fullBackupsKept: archive.fullBackupsKept,
+                volumeSize: archive.volumeSize,
             },
         },
         tier,
@@ -87,7 +99,6 @@ export = async () => {
         tier,
     );
 
-    const images = appImages(platform.images, { waits: cfg.waits });
     const api = new ApiService(
         "api",
         {
@@ -130,7 +141,7 @@ export = async () => {
             apiInternalUrl: api.url,
             namespace: namespace.metadata.name,
         },
-        images: { api: images.api, frontend: images.frontend },
+        images: { api: images.api, frontend: images.frontend, postgres: images.postgres },
         data: {
             postgres: {
                 host: postgres.host,
@@ -140,6 +151,8 @@ export = async () => {
                 database: postgres.database,
                 passwordKey: postgres.passwordKey,
                 backupSchedule: data.backup.schedule,
+                fullBackupSchedule: archive.fullBackupSchedule,
+                diffBackupSchedule: archive.diffBackupSchedule,
             },
             redis: { host: redis.host, port: redis.port, secretName: redis.secretName, passwordKey: redis.passwordKey },
             elasticsearch: {

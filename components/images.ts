@@ -1,5 +1,5 @@
 /**
- * The app's two images: built from images/<name> and pushed to the platform's registry with @pulumi/docker, then
+ * herd's three images: api, frontend and postgres (PostgreSQL with pgBackRest), built from images/<name> and pushed to the platform's registry with @pulumi/docker, then
  * deployed by digest (`repo@sha256:...`), so a code change rolls the pods and nothing mutable is ever referenced.
  * The tag is a hash of the build context, unique per content (ECR repositories refuse to overwrite a tag).
  * On onprem with prebuilt images nothing is built: the pinned references from config are used as given.
@@ -62,7 +62,7 @@ export function ignoredByDocker(rules: readonly IgnoreRule[], relPath: string): 
  */
 export function contextHash(dir: string): string {
     if (!fs.existsSync(path.join(dir, "Dockerfile"))) {
-        throw new pulumi.RunError(`cannot build the image: ${dir}/Dockerfile does not exist (herd builds images/api and images/frontend)`);
+        throw new pulumi.RunError(`cannot build the image: ${dir}/Dockerfile does not exist (herd builds images/api, images/frontend and images/postgres)`);
     }
     const ignoreFile = path.join(dir, ".dockerignore");
     const rules = fs.existsSync(ignoreFile) ? dockerignoreRules(fs.readFileSync(ignoreFile, "utf8")) : [];
@@ -91,15 +91,21 @@ export interface AppImages {
     /** Digest-pinned references to deploy. */
     readonly api: pulumi.Output<string>;
     readonly frontend: pulumi.Output<string>;
+    /** The herd PostgreSQL image: the server, its roles sidecar, the dump job and pgBackRest's restore. */
+    readonly postgres: pulumi.Output<string>;
 }
 
-/** Builds and pushes both images (or takes the prebuilt ones). */
+/** The images herd builds, each from images/<name>. */
+export const IMAGE_NAMES = ["api", "frontend", "postgres"] as const;
+export type ImageName = (typeof IMAGE_NAMES)[number];
+
+/** Builds and pushes the three images (or takes the prebuilt ones). */
 export function appImages(source: ImageSource, opts: { parent?: pulumi.Resource; waits?: WaitMinutes } = {}): AppImages {
     const waits = opts.waits ?? waitBudgets(numberDefault);
     if (source.kind === "prebuilt") {
-        return { api: pulumi.output(source.api), frontend: pulumi.output(source.frontend) };
+        return { api: pulumi.output(source.api), frontend: pulumi.output(source.frontend), postgres: pulumi.output(source.postgres) };
     }
-    const build = (name: "api" | "frontend", repository: pulumi.Input<string>) => {
+    const build = (name: ImageName, repository: pulumi.Input<string>) => {
         const context = path.join(IMAGES_DIR, name);
         // Relative to the project (Pulumi runs the program there): the same checkout anywhere gives the same inputs.
         const relative = path.relative(PROJECT_ROOT, context);
@@ -110,10 +116,14 @@ export function appImages(source: ImageSource, opts: { parent?: pulumi.Resource;
                 build: { context: relative, dockerfile: path.join(relative, "Dockerfile"), platform: "linux/amd64" },
                 registry: { server: source.registry.server, username: source.registry.username, password: source.registry.password },
             },
-            // Both builds start at once, beside the cluster and the data tier: nothing they need waits.
+            // The builds start at once, beside the cluster and the data tier: nothing they need waits.
             { parent: opts.parent, ...waitOptions("imageBuild", waits) },
         );
         return image.repoDigest;
     };
-    return { api: build("api", source.repositories.api), frontend: build("frontend", source.repositories.frontend) };
+    return {
+        api: build("api", source.repositories.api),
+        frontend: build("frontend", source.repositories.frontend),
+        postgres: build("postgres", source.repositories.postgres),
+    };
 }

@@ -2,7 +2,9 @@
  * PostgresStateful's arguments, their defaults and validation, and the server settings derived from them. The
  * component itself is in postgres.ts, its backup CronJob in postgres-backup.ts.
  */
-import type { BackupStore, WorkloadIdentity } from "../platform/contract";
+import type * as pulumi from "@pulumi/pulumi";
+import type { BackupStore, RepositoryAccess, WorkloadIdentity } from "../platform/contract";
+import { archiveTimeoutProblems } from "./postgres-archive";
 import { cronProblem } from "../lib/cron";
 import { MiB, parseQuantity, toMegabytesSetting } from "../lib/quantity";
 import type { DataComponentArgs } from "./data-tier";
@@ -25,6 +27,26 @@ export interface PostgresBackupArgs {
     /** How the job gets permission to write there (the platform's hook). */
     readonly identity: WorkloadIdentity;
     /** Size of the backup volume when the store is a volume. @default config key `backupVolumeSize` */
+    readonly volumeSize?: string;
+}
+
+/**
+ * Continuous WAL archiving and point-in-time recovery with pgBackRest (postgres-pitr.ts): the server archives every
+ * WAL segment into the repository, two CronJobs take full and differential backups inside the PostgreSQL pod, and a
+ * suspended restore CronJob waits for scripts/restore-postgres.sh --pitr.
+ */
+export interface PostgresArchiveArgs {
+    /** Where pgBackRest keeps its repository, and how the PostgreSQL pod gets the right to (Platform.repository("pgbackrest")). */
+    readonly repository: RepositoryAccess;
+    /** archive_timeout: the longest stretch of committed writes not yet archived. @default config key `postgresArchiveTimeoutSeconds` */
+    readonly archiveTimeoutSeconds?: number;
+    /** Cron schedule of the full backup. @default config key `postgresFullBackupSchedule` */
+    readonly fullSchedule?: string;
+    /** Cron schedule of the differential backup. @default config key `postgresDiffBackupSchedule` */
+    readonly diffSchedule?: string;
+    /** Full backups kept (repo1-retention-full), with the differentials and WAL they need. @default config key `postgresFullBackupsKept` */
+    readonly fullBackupsKept?: number;
+    /** Size of the repository's volume when the store is a volume. @default config key `postgresArchiveVolumeSize` */
     readonly volumeSize?: string;
 }
 
@@ -55,10 +77,60 @@ export interface PostgresStatefulArgs extends DataComponentArgs {
      * @default "herd"
      */
     readonly superuser?: string;
-    /** @default POSTGRES_IMAGE */
-    readonly image?: string;
+    /**
+     * The server's image (also the roles sidecar's, the dump job's and the restore's). With `archive` it must be the
+     * herd PostgreSQL image (images/postgres: pgBackRest and herd-pg-backup/-restore), which index.ts builds.
+     * @default POSTGRES_IMAGE (the official image: no archiving)
+     */
+    readonly image?: pulumi.Input<string>;
     /** Backups; undefined: none (herd's stacks always configure them). */
     readonly backup?: PostgresBackupArgs;
+    /** Continuous archiving and point-in-time recovery; undefined: none (herd's stacks always configure it). */
+    readonly archive?: PostgresArchiveArgs;
+}
+
+/** The archive arguments with every default filled in. */
+export function archiveDefaults(archive: PostgresArchiveArgs) {
+    return {
+        repository: archive.repository,
+        archiveTimeoutSeconds: archive.archiveTimeoutSeconds ?? numberDefault("postgresArchiveTimeoutSeconds"),
+        fullSchedule: archive.fullSchedule ?? stringDefault("postgresFullBackupSchedule"),
+        diffSchedule: archive.diffSchedule ?? stringDefault("postgresDiffBackupSchedule"),
+        fullBackupsKept: archive.fullBackupsKept ?? numberDefault("postgresFullBackupsKept"),
+        volumeSize: archive.volumeSize ?? stringDefault("postgresArchiveVolumeSize"),
+    };
+}
+export type ArchiveResolved = ReturnType<typeof archiveDefaults>;
+
+/** Every problem with the archive arguments, as `archive.<field>`. */
+export function archiveProblems(a: ArchiveResolved): Problem[] {
+    const problems = archiveTimeoutProblems(a.archiveTimeoutSeconds, "archive.archiveTimeoutSeconds");
+    for (const field of ["fullSchedule", "diffSchedule"] as const) {
+        const cron = cronProblem(a[field]);
+        if (cron !== undefined) {
+            problems.push(problem(`archive.${field}`, cron));
+        }
+    }
+    if (!Number.isInteger(a.fullBackupsKept) || a.fullBackupsKept < 1 || a.fullBackupsKept > 1000) {
+        problems.push(problem("archive.fullBackupsKept", `expected a whole number of full backups from 1 to 1000, got ${a.fullBackupsKept}`));
+    }
+    const store = a.repository.store;
+    if (store.kind === "volume") {
+        const size = parseQuantity(a.volumeSize);
+        if (size === undefined || size <= 0) {
+            problems.push(problem("archive.volumeSize", `expected a Kubernetes quantity such as 50Gi, got ${JSON.stringify(a.volumeSize)}`));
+        }
+    }
+    // pgBackRest speaks only HTTPS to an S3 store, at the root of its host.
+    if (store.kind === "s3" && store.endpoint !== undefined && !/^https:\/\/[^/\s]+\/?$/.test(store.endpoint)) {
+        problems.push(
+            problem(
+                "archive.repository.store.endpoint",
+                `expected an https:// URL with a host and no path (pgBackRest reaches S3 over TLS only), got ${JSON.stringify(store.endpoint)}`,
+            ),
+        );
+    }
+    return problems;
 }
 
 /** Every default, in one place. */
@@ -78,6 +150,7 @@ export function postgresDefaults(args: PostgresStatefulArgs) {
             protect: KEYS.protectData.default,
         }),
         backupVolumeSize: args.backup?.volumeSize ?? stringDefault("backupVolumeSize"),
+        archive: args.archive === undefined ? undefined : archiveDefaults(args.archive),
     };
 }
 
@@ -119,6 +192,14 @@ export function postgresProblems(r: PostgresResolved, backup: PostgresBackupArgs
         const size = parseQuantity(r.backupVolumeSize);
         if (size === undefined || size <= 0) {
             problems.push(problem("backup.volumeSize", `expected a Kubernetes quantity such as 50Gi, got ${JSON.stringify(r.backupVolumeSize)}`));
+        }
+    }
+    if (r.archive !== undefined) {
+        problems.push(...archiveProblems(r.archive));
+        if (r.image === POSTGRES_IMAGE) {
+            problems.push(
+                problem("image", `expected the herd PostgreSQL image (images/postgres, with pgBackRest) when archive is set, got the official ${POSTGRES_IMAGE}, whose archive_command would fail`),
+            );
         }
     }
     return problems;

@@ -1,8 +1,9 @@
 /**
  * PostgresStateful: one PostgreSQL primary in a StatefulSet that keeps its data through replacements, restarts and
  * `pulumi destroy`, with settings derived from its memory, a restricted pod, probes that ask the server itself, a
- * fast clean shutdown, least-privilege roles kept in step by a sidecar, and nightly pg_dump backups to the
- * platform's object store (or a backup volume).
+ * fast clean shutdown, least-privilege roles kept in step by a sidecar, nightly pg_dump backups to the
+ * platform's object store (or a backup volume), and, with `archive`, continuous WAL archiving and point-in-time
+ * recovery with pgBackRest (postgres-pitr.ts).
  *
  * Logins: the API gets the app role (the endpoint's `user` and `secretName`), the migration the owner role
  * (`owner`), the backup job the backup role; the image's superuser only signs in over the pod's Unix socket. Each
@@ -22,10 +23,14 @@ import { throwIfProblems } from "./validation";
 import { postgresDefaults, postgresProblems, postgresSettings, PostgresStatefulArgs, POSTGRES_PORT as PORT, POSTGRES_UID } from "./postgres-settings";
 import { createBackup } from "./postgres-backup";
 import { RolePasswordFiles, rolesDriftSql, rolesSql, rolesSyncScript } from "./postgres-roles";
+import { archiveSettings } from "./postgres-archive";
+import { ArchivePod, createArchive, createPitrJobs, PGDATA } from "./postgres-pitr";
 
 export * from "./postgres-settings";
 export * from "./postgres-roles";
 export { backupPrefix, dumpScript, pruneScript, uniqueEnv } from "./postgres-backup";
+export * from "./postgres-archive";
+export * from "./postgres-pitr";
 
 /** Where the roles sidecar finds the SQL (a ConfigMap), the role passwords (their Secrets), and its ready file. */
 const ROLES_SQL_DIR = "/etc/herd/postgres-roles";
@@ -72,7 +77,7 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
             { name: "POSTGRES_DB", value: r.database },
             { name: "POSTGRES_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: this.passwordKey } } },
             // A subdirectory: the volume's root may hold lost+found, which initdb refuses.
-            { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
+            { name: "PGDATA", value: PGDATA },
             // For the probes, the preStop hook and the restore script: the superuser over the Unix socket.
             { name: "PGUSER", value: r.superuser },
             { name: "PGDATABASE", value: r.database },
@@ -87,7 +92,9 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
             },
             { parent: this },
         );
-        const settings = postgresSettings(r.memory, r.maxConnections);
+        // Continuous archiving into pgBackRest's repository (postgres-pitr.ts), when configured.
+        const archive: ArchivePod | undefined = r.archive === undefined ? undefined : createArchive(scope, r.archive);
+        const settings = { ...postgresSettings(r.memory, r.maxConnections), ...(r.archive === undefined ? {} : archiveSettings(r.archive.archiveTimeoutSeconds)) };
         const socket = ["-h", "/var/run/postgresql"];
         const isReady = ["pg_isready", "-h", "127.0.0.1", "-p", String(PORT)];
 
@@ -101,9 +108,14 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                     podManagementPolicy: "OrderedReady",
                     updateStrategy: { type: "RollingUpdate" },
                     template: {
-                        metadata: { labels: { ...labels } },
+                        metadata: {
+                            labels: { ...labels },
+                            // A change of the repository's settings (read at start) restarts the server.
+                            ...(archive === undefined ? {} : { annotations: { "herd.dev/pgbackrest-config": archive.configHash } }),
+                        },
                         spec: {
                             securityContext: restrictedPodSecurityContext(POSTGRES_UID),
+                            ...(archive === undefined ? {} : { serviceAccountName: archive.serviceAccountName }),
                             automountServiceAccountToken: false,
                             enableServiceLinks: false,
                             // preStop asks for a fast shutdown (the default SIGTERM means "smart": wait for every
@@ -114,7 +126,8 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                                     name: "postgres",
                                     image: r.image,
                                     args: Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
-                                    env,
+                                    env: archive === undefined ? env : [...env, ...archive.env],
+                                    ...(archive === undefined ? {} : { envFrom: archive.envFrom }),
                                     ports: [{ name: "postgres", containerPort: PORT, protocol: "TCP" }],
                                     resources: resourceRequirements({ cpu: r.cpu, memory: r.memory }),
                                     securityContext: restrictedContainerSecurityContext(),
@@ -122,6 +135,7 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                                         { name: "data", mountPath: "/var/lib/postgresql/data" },
                                         { name: "run", mountPath: "/var/run/postgresql" },
                                         { name: "tmp", mountPath: "/tmp" },
+                                        ...(archive?.mounts ?? []),
                                     ],
                                     // Up to 10 minutes to start: first initdb, or crash recovery of a large database.
                                     // On TCP, not the socket: during initdb the image runs a socket-only temporary server.
@@ -174,6 +188,7 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                                 scratchVolume("run", "16Mi"),
                                 scratchVolume("tmp", "256Mi"),
                                 scratchVolume("roles-tmp", "1Mi"),
+                                ...(archive?.volumes ?? []),
                                 { name: "roles-sql", configMap: { name: rolesConfig.metadata.name, defaultMode: 0o444 } },
                                 {
                                     name: "role-passwords",
@@ -199,12 +214,16 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
             name,
             selector,
             [{ from: [podsWith(args.clientLabels), podsWith(backupLabels)], ports: [{ protocol: "TCP", port: PORT }] }],
-            // The server needs no network of its own; it only answers.
-            [],
+            // The server needs no network of its own, but for archiving: DNS and the repository's store.
+            archive?.egress ?? [],
         );
 
         if (args.backup !== undefined) {
             createBackup(scope, r, args, args.backup, { user: r.backupUser, secret: logins.backup.secret }, backupLabels, this.passwordKey);
+        }
+        if (r.archive !== undefined && archive !== undefined) {
+            // The restore needs the data directory and the repository, no login.
+            createPitrJobs(scope, r.archive, { image: r.image, env: [{ name: "PGDATA", value: PGDATA }, ...archive.env], archive, statefulSet });
         }
 
         this.host = serviceHost(scope);

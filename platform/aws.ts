@@ -95,7 +95,11 @@ export class AwsPlatform extends pulumi.ComponentResource {
         const storageClassName = storage.storageClass.metadata.name;
 
         const registry = createRegistry(ctx, settings.ecrKeepImages);
-        const repositories = { api: registry.repositories.api.repositoryUrl, frontend: registry.repositories.frontend.repositoryUrl };
+        const repositories = {
+            api: registry.repositories.api.repositoryUrl,
+            frontend: registry.repositories.frontend.repositoryUrl,
+            postgres: registry.repositories.postgres.repositoryUrl,
+        };
         const backups = createS3BackupBucket(ctx, cfg.data.backup.retentionDays, cfg.data.protect);
 
         this.platform = {

@@ -19,20 +19,22 @@ export interface RegistryAccess {
     readonly password: pulumi.Input<string>;
 }
 
-/** Where the api and frontend images come from. */
+/** Where herd's images come from: the api and frontend, and the herd PostgreSQL image (images/postgres, pgBackRest). */
 export type ImageSource =
     | {
           /** Build images/ and push them to the platform's registry; deploy by digest. */
           readonly kind: "build";
           readonly registry: RegistryAccess;
           /** Full repository names (no tag), e.g. `123.dkr.ecr.eu-west-1.amazonaws.com/herd-api`. */
-          readonly repositories: { readonly api: pulumi.Input<string>; readonly frontend: pulumi.Input<string> };
+          readonly repositories: { readonly api: pulumi.Input<string>; readonly frontend: pulumi.Input<string>; readonly postgres: pulumi.Input<string> };
       }
     | {
           /** Prebuilt, pinned references (onprem): nothing is built. */
           readonly kind: "prebuilt";
           readonly api: string;
           readonly frontend: string;
+          /** The herd PostgreSQL image (herd:postgresImage). */
+          readonly postgres: string;
       };
 
 /** How traffic from outside reaches the front end. */

@@ -80,7 +80,7 @@ export class OnpremPlatform extends pulumi.ComponentResource {
 
         const images: ImageSource =
             onprem.images.mode === "prebuilt"
-                ? { kind: "prebuilt", api: onprem.images.api, frontend: onprem.images.frontend }
+                ? { kind: "prebuilt", api: onprem.images.api, frontend: onprem.images.frontend, postgres: onprem.images.postgres }
                 : {
                       kind: "build",
                       registry: {
@@ -91,6 +91,7 @@ export class OnpremPlatform extends pulumi.ComponentResource {
                       repositories: {
                           api: `${onprem.images.registry.location}/api`,
                           frontend: `${onprem.images.registry.location}/frontend`,
+                          postgres: `${onprem.images.registry.location}/postgres`,
                       },
                   };
 

@@ -290,13 +290,18 @@ describe("images", () => {
         assert.throws(() => contextHash("/nonexistent/images/api"), /Dockerfile does not exist/);
     });
     it("prebuilt references are used as given, nothing built", async () => {
-        let refs: { api: string; frontend: string } | undefined;
+        let refs: { api: string; frontend: string; postgres: string } | undefined;
         const e = await evaluateProgram(async () => {
-            const images = appImages({ kind: "prebuilt", api: "r.example.com/herd/api:2.0.1", frontend: "r.example.com/herd/frontend:2.0.1" });
-            refs = { api: (await inspect(images.api)).value, frontend: (await inspect(images.frontend)).value };
+            const images = appImages({
+                kind: "prebuilt",
+                api: "r.example.com/herd/api:2.0.1",
+                frontend: "r.example.com/herd/frontend:2.0.1",
+                postgres: "r.example.com/herd/postgres:2.0.1",
+            });
+            refs = { api: (await inspect(images.api)).value, frontend: (await inspect(images.frontend)).value, postgres: (await inspect(images.postgres)).value };
             return {};
         });
-        assert.deepEqual(refs, { api: "r.example.com/herd/api:2.0.1", frontend: "r.example.com/herd/frontend:2.0.1" });
+        assert.deepEqual(refs, { api: "r.example.com/herd/api:2.0.1", frontend: "r.example.com/herd/frontend:2.0.1", postgres: "r.example.com/herd/postgres:2.0.1" });
         assert.equal(e.resources.length, 0);
     });
 });

@@ -406,16 +406,16 @@ describe("stack aws: storage", () => {
 });
 
 describe("stack aws: registry", () => {
-    it("ECR repositories for api and frontend: scanned on push, immutable tags, the newest N images kept", async () => {
+    it("ECR repositories for api, frontend and postgres: scanned on push, immutable tags, the newest N images kept", async () => {
         const e = await awsStack();
         const repos = all(e, T.repo);
-        assert.deepEqual(repos.map((r) => r.inputs["name"]).sort(), ["herd-aws/api", "herd-aws/frontend"]);
+        assert.deepEqual(repos.map((r) => r.inputs["name"]).sort(), ["herd-aws/api", "herd-aws/frontend", "herd-aws/postgres"]);
         for (const repo of repos) {
             assert.deepEqual(repo.inputs["imageScanningConfiguration"], { scanOnPush: true });
             assert.equal(repo.inputs["imageTagMutability"], "IMMUTABLE");
         }
         const lifecycles = all(e, T.ecrLifecycle);
-        assert.deepEqual(lifecycles.map((l) => l.inputs["repository"]).sort(), ["herd-aws/api", "herd-aws/frontend"]);
+        assert.deepEqual(lifecycles.map((l) => l.inputs["repository"]).sort(), ["herd-aws/api", "herd-aws/frontend", "herd-aws/postgres"]);
         for (const l of lifecycles) {
             const rule = (json(l.inputs["policy"]) as { rules: { selection: Inputs }[] }).rules[0];
             assert.equal(rule.selection["countNumber"], 30);
@@ -423,6 +423,7 @@ describe("stack aws: registry", () => {
         assert.deepEqual(platformOutputs(e)["registry"], {
             api: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/herd-aws/api",
             frontend: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/herd-aws/frontend",
+            postgres: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/herd-aws/postgres",
         });
     });
 });
@@ -747,6 +748,7 @@ describe("capabilities handed to components", () => {
             secret: false,
         });
         assert.equal((await inspect(pulumi.output(platform.images.repositories.frontend))).value, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/herd-unit/frontend");
+        assert.equal((await inspect(pulumi.output(platform.images.repositories.postgres))).value, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/herd-unit/postgres");
         assert.equal((await inspect(pulumi.output(platform.images.registry.server))).value, "123456789012.dkr.ecr.eu-west-1.amazonaws.com");
         assert.equal((await inspect(pulumi.output(platform.images.registry.username))).value, "AWS");
         assert.deepEqual(await inspect(pulumi.output(platform.images.registry.password)), { value: "offline-ecr-token", secret: true });

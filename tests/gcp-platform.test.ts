@@ -347,6 +347,7 @@ describe("gcp registry", () => {
             (await inspect(pulumi.output(platform.images.repositories.frontend))).value,
             "asia-east1-docker.pkg.dev/acme-unit-1234/herd-unit/frontend",
         );
+        assert.equal((await inspect(pulumi.output(platform.images.repositories.postgres))).value, "asia-east1-docker.pkg.dev/acme-unit-1234/herd-unit/postgres");
         const clientConfig = mocks.calls.filter((c) => c.token === "gcp:organizations/getClientConfig:getClientConfig");
         assert.equal(clientConfig.length, 1);
         assert.match(String(clientConfig[0].provider), /::gcp-provider::/, "the token comes through herd's provider, not ambient config");
@@ -639,6 +640,7 @@ describe("gcp capabilities and outputs", () => {
         assert.deepEqual(out["registry"], {
             api: `${REGION}-docker.pkg.dev/${PROJECT}/herd-gcp/api`,
             frontend: `${REGION}-docker.pkg.dev/${PROJECT}/herd-gcp/frontend`,
+            postgres: `${REGION}-docker.pkg.dev/${PROJECT}/herd-gcp/postgres`,
         });
         assert.match(String(out["backupBucket"]), /^gcp-backups-[0-9a-f]{7}$/);
     });

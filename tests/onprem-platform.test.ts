@@ -152,7 +152,11 @@ describe("capabilities", () => {
     it("a registry: images are built and pushed there, with the configured credentials", async () => {
         const p = await platformFor({ ...BASE, "herd:registryUsername": "ci", "herd:registryPassword": "pw-123" }, ["herd:registryPassword"]);
         assert.ok(p.images.kind === "build");
-        assert.deepEqual(p.images.repositories, { api: "registry.example.com:5000/herd/api", frontend: "registry.example.com:5000/herd/frontend" });
+        assert.deepEqual(p.images.repositories, {
+            api: "registry.example.com:5000/herd/api",
+            frontend: "registry.example.com:5000/herd/frontend",
+            postgres: "registry.example.com:5000/herd/postgres",
+        });
         assert.equal(p.images.registry.server, "registry.example.com:5000");
         assert.deepEqual(await inspect(pulumi.output(p.images.registry.password)), { value: "pw-123", secret: true });
     });
@@ -164,7 +168,12 @@ describe("capabilities", () => {
             "herd:frontendImage": "registry.example.com/herd/frontend:2.0.1",
             "herd:postgresImage": "registry.example.com/herd/postgres:2.0.1",
         });
-        assert.deepEqual(p.images, { kind: "prebuilt", api: "registry.example.com/herd/api:2.0.1", frontend: "registry.example.com/herd/frontend:2.0.1" });
+        assert.deepEqual(p.images, {
+            kind: "prebuilt",
+            api: "registry.example.com/herd/api:2.0.1",
+            frontend: "registry.example.com/herd/frontend:2.0.1",
+            postgres: "registry.example.com/herd/postgres:2.0.1",
+        });
     });
     it("exposure: an ingress class, or a LoadBalancer that reports an IP", async () => {
         assert.deepEqual((await platformFor({ ...BASE, "herd:ingressClass": "nginx", "herd:publicHostname": "shop.example.com" })).exposure, { kind: "ingress", className: "nginx", annotations: {} });

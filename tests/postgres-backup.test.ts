@@ -60,13 +60,17 @@ describe("PostgreSQL backup and restore, for real", { skip: missing }, () => {
         pg.psql("INSERT INTO items (name) VALUES ('written after the backup')", "herd");
         // A stand-in for kubectl: checks it was asked to exec into the database pod, then runs the in-pod command
         // here with the environment the postgres container has (PGUSER, PGDATABASE, the socket as default host).
+        // The roles sidecar's SQL (a ConfigMap in the pod) is, here, a file that leaves a mark.
+        const rolesSql = path.join(tempDir(), "apply.sql");
+        fs.writeFileSync(rolesSql, "COMMENT ON TABLE items IS 'roles applied';\n");
         const fake = path.join(tempDir(), "kubectl");
         fs.writeFileSync(
             fake,
             [
                 "#!/bin/sh",
-                'echo "$@" > "$KUBECTL_LOG"',
+                'echo "$@" >> "$KUBECTL_LOG"',
                 'while [ "$1" != "--" ]; do shift; done; shift',
+                'if [ "$*" = "psql -X -q -v ON_ERROR_STOP=1 -f /etc/herd/postgres-roles/apply.sql" ]; then set -- psql -X -q -v ON_ERROR_STOP=1 -f "$FAKE_ROLES_SQL"; fi',
                 'exec env PGUSER=herd PGDATABASE=herd PGHOST="$FAKE_PGHOST" PGPORT="$FAKE_PGPORT" PGPASSWORD=app-password-123 "$@"',
                 "",
             ].join("\n"),
@@ -74,13 +78,25 @@ describe("PostgreSQL backup and restore, for real", { skip: missing }, () => {
         );
         const log = path.join(dir, "kubectl.log");
         const result = spawnSync(path.join(PROJECT_DIR, "scripts", "restore-postgres.sh"), ["--namespace", "shop", "--name", "postgres", "--yes", dumpFile], {
-            env: { ...process.env, KUBECTL: fake, KUBECTL_LOG: log, FAKE_PGHOST: "127.0.0.1", FAKE_PGPORT: String(pg.port) },
+            env: { ...process.env, KUBECTL: fake, KUBECTL_LOG: log, FAKE_PGHOST: "127.0.0.1", FAKE_PGPORT: String(pg.port), FAKE_ROLES_SQL: rolesSql },
             encoding: "utf8",
         });
         assert.equal(result.status, 0, result.stderr);
-        assert.match(fs.readFileSync(log, "utf8"), /^--namespace shop exec -i postgres-0 -c postgres -- sh -c pg_restore --clean --if-exists/);
+        const calls = fs.readFileSync(log, "utf8").trim().split("\n");
+        assert.match(calls[0] ?? "", /^--namespace shop exec -i postgres-0 -c postgres -- sh -c pg_restore --clean --if-exists/);
         assert.equal(pg.psql("SELECT count(*) FROM items", "herd"), "500");
         assert.equal(pg.psql("SELECT count(*) FROM items WHERE name = 'written after the backup'", "herd"), "0");
+        // Then the roles, re-applied by the sidecar's own SQL, so the restored tables belong to the owner role at once.
+        assert.equal(calls[1], "--namespace shop exec postgres-0 -c roles -- psql -X -q -v ON_ERROR_STOP=1 -f /etc/herd/postgres-roles/apply.sql");
+        assert.equal(pg.psql("SELECT obj_description('items'::regclass)", "herd"), "roles applied");
+    });
+
+    it("restore-postgres.sh says so when the dump is restored but re-applying the roles fails", () => {
+        const fake = path.join(tempDir(), "kubectl");
+        fs.writeFileSync(fake, ['#!/bin/sh', 'case "$*" in *"-c roles"*) exit 1 ;; esac', "cat > /dev/null", ""].join("\n"), { mode: 0o755 });
+        const result = spawnSync(path.join(PROJECT_DIR, "scripts", "restore-postgres.sh"), ["--yes", dumpFile], { env: { ...process.env, KUBECTL: fake }, encoding: "utf8" });
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /restored .* into herd\/postgres-0, but re-applying the roles failed: the sidecar retries every 30 s/);
     });
 
     it("restore-postgres.sh refuses a file that is not a dump, before touching the database", () => {

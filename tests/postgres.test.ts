@@ -107,6 +107,8 @@ describe("overrides", () => {
             image: "postgres:16.4-bookworm",
             protect: false,
             backupVolumeSize: "200Gi",
+            // Archiving's own defaults and overrides: tests/postgres-pitr.test.ts.
+            archive: undefined,
         });
     });
     it("settings follow the memory limit", () => {

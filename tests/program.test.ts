@@ -37,10 +37,39 @@ const SECRET_NAME = /(PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL|_KEY$|^KEY$)/i;
 
 /** Where each stack file's Elasticsearch snapshots go (repository type, base path or location). */
 const STACKS = [
-    { stack: "onprem", configFile: undefined, storageClass: "herd-retain", provider: "onprem-k8s", snapshots: { type: "s3", at: "elasticsearch/herd/elastic" } },
-    { stack: "aws", configFile: undefined, storageClass: "herd-gp3", provider: "aws-k8s", snapshots: { type: "s3", at: "elasticsearch/herd/elastic" } },
-    { stack: "gcp", configFile: undefined, storageClass: "herd-pd-balanced", provider: "gcp-k8s", snapshots: { type: "gcs", at: "elasticsearch/herd/elastic" } },
-    { stack: "onprem", configFile: "e2e/stack.yaml", storageClass: "herd-retain", provider: "onprem-k8s", snapshots: { type: "fs", at: "/mnt/snapshots" } },
+    {
+        stack: "onprem",
+        configFile: undefined,
+        storageClass: "herd-retain",
+        provider: "onprem-k8s",
+        snapshots: { type: "s3", at: "elasticsearch/herd/elastic" },
+        // The customer's S3-compatible store, with their keys.
+        pitr: { PGBACKREST_REPO1_TYPE: "s3", PGBACKREST_REPO1_PATH: "/pgbackrest/herd/postgres", PGBACKREST_REPO1_S3_KEY_TYPE: "shared", PGBACKREST_REPO1_S3_URI_STYLE: "path" },
+    },
+    {
+        stack: "aws",
+        configFile: undefined,
+        storageClass: "herd-gp3",
+        provider: "aws-k8s",
+        snapshots: { type: "s3", at: "elasticsearch/herd/elastic" },
+        pitr: { PGBACKREST_REPO1_TYPE: "s3", PGBACKREST_REPO1_PATH: "/pgbackrest/herd/postgres", PGBACKREST_REPO1_S3_KEY_TYPE: "web-id", PGBACKREST_REPO1_S3_ENDPOINT: "s3.eu-west-1.amazonaws.com" },
+    },
+    {
+        stack: "gcp",
+        configFile: undefined,
+        storageClass: "herd-pd-balanced",
+        provider: "gcp-k8s",
+        snapshots: { type: "gcs", at: "elasticsearch/herd/elastic" },
+        pitr: { PGBACKREST_REPO1_TYPE: "gcs", PGBACKREST_REPO1_PATH: "/pgbackrest/herd/postgres", PGBACKREST_REPO1_GCS_KEY_TYPE: "auto" },
+    },
+    {
+        stack: "onprem",
+        configFile: "e2e/stack.yaml",
+        storageClass: "herd-retain",
+        provider: "onprem-k8s",
+        snapshots: { type: "fs", at: "/mnt/snapshots" },
+        pitr: { PGBACKREST_REPO1_TYPE: "posix", PGBACKREST_REPO1_PATH: "/var/lib/pgbackrest" },
+    },
 ] as const;
 
 for (const s of STACKS) {
@@ -132,10 +161,35 @@ for (const s of STACKS) {
                 database: "herd",
                 passwordKey: "password",
                 backupSchedule: "0 3 * * *",
+                fullBackupSchedule: "0 2 * * 0",
+                diffBackupSchedule: "0 2 * * 1-6",
             });
             assert.deepEqual(data["redis"], { host: "redis.herd.svc.cluster.local", port: 6379, secretName: "redis-credentials", passwordKey: "password" });
             assert.equal(data["elasticsearch"]?.["url"], "http://elastic.herd.svc.cluster.local:9200");
             assert.equal(data["elasticsearch"]?.["secretName"], "elastic-api-credentials");
+        });
+
+        it("PostgreSQL runs the herd PostgreSQL image and archives WAL into pgBackRest's repository on the platform's store", () => {
+            const images = e.outputs["images"] as Record<string, string>;
+            const sts = manifests.find((m) => m.kind === "StatefulSet" && m.metadata.name === "postgres") as Manifest;
+            const server = podSpec(sts)?.containers.find((c) => c.name === "postgres");
+            assert.equal(String((server as Record<string, unknown> | undefined)?.["image"]), images["postgres"]);
+            assert.match(images["postgres"] ?? "", /\/postgres@sha256:[0-9a-f]{64}$/);
+            assert.ok(server?.args?.includes("archive_mode=on"));
+            assert.ok(server?.args?.includes("archive_timeout=60"));
+            const config = manifests.find((m) => m.kind === "ConfigMap" && m.metadata.name === "postgres-pgbackrest")?.["data"] as Record<string, string>;
+            for (const [key, value] of Object.entries(s.pitr)) {
+                assert.equal(config[key], value, key);
+            }
+            assert.equal(config["PGBACKREST_REPO1_RETENTION_FULL"], "4");
+            for (const name of ["postgres-pitr-full", "postgres-pitr-diff", "postgres-pitr-restore"]) {
+                assert.ok(manifests.some((m) => m.kind === "CronJob" && m.metadata.name === name), name);
+            }
+            assert.equal(
+                manifests.some((m) => m.kind === "PersistentVolumeClaim" && m.metadata.name === "postgres-pgbackrest"),
+                s.pitr.PGBACKREST_REPO1_TYPE === "posix",
+                "a repository volume exactly when the store is a volume",
+            );
         });
 
         it("deploys the API by digest after its migration Job, and the front end behind the platform's way in", () => {
@@ -256,6 +310,23 @@ describe("platform specifics", () => {
         assert.match(String((sa?.metadata["annotations"] as Record<string, string>)["eks.amazonaws.com/role-arn"]), /^arn:aws:iam::123456789012:role\//);
         assert.equal((e.outputs["platform"] as Record<string, unknown>)["kubeconfig"], "[secret]");
     });
+    it("aws: the PostgreSQL pod's own ServiceAccount carries the pgBackRest IRSA role, and the pod its web identity token", async () => {
+        const e = await evaluateStack({ stack: "aws" });
+        const manifests = buildManifests(e).manifests;
+        const sa = manifests.find((m) => m.kind === "ServiceAccount" && m.metadata.name === "postgres");
+        assert.match(String((sa?.metadata["annotations"] as Record<string, string>)["eks.amazonaws.com/role-arn"]), /^arn:aws:iam::123456789012:role\//);
+        const role = e.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "postgres-pgbackrest-policy");
+        assert.match(String(role?.inputs["policy"]), /pgbackrest\/\*/);
+        const pod = podSpec(manifests.find((m) => m.kind === "StatefulSet" && m.metadata.name === "postgres") as Manifest) as PodSpec & { volumes: { name: string }[] };
+        assert.equal(pod.serviceAccountName, "postgres");
+        assert.ok(pod.containers[0].env?.some((v) => v.name === "AWS_ROLE_ARN"));
+        assert.ok(pod.volumes.some((v) => v.name === "web-identity"));
+    });
+    it("gcp: the PostgreSQL pod's own ServiceAccount is bound to a Google service account for the pgBackRest prefix", async () => {
+        const e = await evaluateStack({ stack: "gcp" });
+        const sa = buildManifests(e).manifests.find((m) => m.kind === "ServiceAccount" && m.metadata.name === "postgres");
+        assert.match(String((sa?.metadata["annotations"] as Record<string, string>)["iam.gke.io/gcp-service-account"]), /@acme-herd-prod\.iam\.gserviceaccount\.com$/);
+    });
     it("gcp: the backup job's ServiceAccount is bound to a Google service account; the kubeconfig output is secret", async () => {
         const e = await evaluateStack({ stack: "gcp" });
         const sa = buildManifests(e).manifests.find((m) => m.kind === "ServiceAccount" && m.metadata.name === "postgres-backup");
@@ -264,9 +335,13 @@ describe("platform specifics", () => {
     });
     it("onprem: backups to the customer's S3-compatible store with credentials from the Secret they created", async () => {
         const e = await evaluateStack({ stack: "onprem" });
-        const cron = buildManifests(e).manifests.find((m) => m.kind === "CronJob");
+        const manifests = buildManifests(e).manifests;
+        const cron = manifests.find((m) => m.kind === "CronJob" && m.metadata.name === "postgres-backup");
         const pod = podSpec(cron as Manifest) as PodSpec;
         const env = pod.containers[0].env ?? [];
+        // pgBackRest's archive in the same store, with the same keys.
+        const server = podSpec(manifests.find((m) => m.kind === "StatefulSet" && m.metadata.name === "postgres") as Manifest)?.containers[0].env ?? [];
+        assert.deepEqual(server.find((x) => x.name === "PGBACKREST_REPO1_S3_KEY_SECRET")?.valueFrom, { secretKeyRef: { name: "herd-backup-s3", key: "AWS_SECRET_ACCESS_KEY" } });
         assert.deepEqual(env.find((x) => x.name === "AWS_SECRET_ACCESS_KEY")?.valueFrom, { secretKeyRef: { name: "herd-backup-s3", key: "AWS_SECRET_ACCESS_KEY" } });
         assert.equal(env.find((x) => x.name === "AWS_ENDPOINT_URL")?.value, "https://minio.customer.internal");
     });
@@ -280,6 +355,7 @@ describe("platform specifics", () => {
         const images = e.outputs["images"] as Record<string, string>;
         assert.match(images["api"], /^registry\.customer\.internal:5000\/herd\/api@sha256:[0-9a-f]{64}$/);
         assert.match(images["frontend"], /^registry\.customer\.internal:5000\/herd\/frontend@sha256:[0-9a-f]{64}$/);
+        assert.match(images["postgres"], /^registry\.customer\.internal:5000\/herd\/postgres@sha256:[0-9a-f]{64}$/);
         assert.deepEqual(e.outputs["platform"], {
             platform: "onprem",
             kubeContext: "customer-prod",

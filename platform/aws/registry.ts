@@ -1,5 +1,5 @@
 /**
- * ECR: a repository each for the api and frontend images (scanned on push, immutable tags, the last N images kept),
+ * ECR: a repository each for the api, frontend and postgres images (scanned on push, immutable tags, the last N images kept),
  * and the short-lived registry credentials @pulumi/docker pushes with.
  */
 import * as aws from "@pulumi/aws";
@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RegistryAccess } from "../contract";
 import { AwsContext, awsOpts } from "./common";
 
-export const IMAGES = ["api", "frontend"] as const;
+export const IMAGES = ["api", "frontend", "postgres"] as const;
 export type ImageName = (typeof IMAGES)[number];
 
 /** Lifecycle policy: expire every image beyond the newest `keep` (tagged or not). */
@@ -47,7 +47,7 @@ export function createRegistry(ctx: AwsContext, keepImages: number): EcrRegistry
         new aws.ecr.LifecyclePolicy(`${name}-${image}-lifecycle`, { repository: repo.name, policy: ecrLifecyclePolicy(keepImages) }, awsOpts(ctx));
         return repo;
     };
-    const repositories = { api: repository("api"), frontend: repository("frontend") };
+    const repositories = { api: repository("api"), frontend: repository("frontend"), postgres: repository("postgres") };
 
     // A 12-hour token, fetched afresh on every run; the password never leaves a secret Output.
     const token = aws.ecr.getAuthorizationTokenOutput({}, { parent: ctx.parent, provider: ctx.provider });

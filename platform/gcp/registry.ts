@@ -1,5 +1,5 @@
 /**
- * Artifact Registry: one Docker repository for the api and frontend images, readable by the node service account
+ * Artifact Registry: one Docker repository for the api, frontend and postgres images, readable by the node service account
  * only, and the short-lived credentials images are pushed with.
  */
 import * as gcp from "@pulumi/gcp";
@@ -28,7 +28,7 @@ export function createRegistry(
             repositoryId: gcpId(["herd", stack], 63),
             location: cfg.region,
             format: "DOCKER",
-            description: `herd ${stack}: api and frontend images`,
+            description: `herd ${stack}: api, frontend and postgres images`,
         },
         opts,
     );
@@ -59,6 +59,6 @@ export function registryImageSource(
     return {
         kind: "build",
         registry: { server: host, username: "oauth2accesstoken", password: pulumi.secret(client.accessToken) },
-        repositories: { api: pulumi.interpolate`${repoPath}/api`, frontend: pulumi.interpolate`${repoPath}/frontend` },
+        repositories: { api: pulumi.interpolate`${repoPath}/api`, frontend: pulumi.interpolate`${repoPath}/frontend`, postgres: pulumi.interpolate`${repoPath}/postgres` },
     };
 }
