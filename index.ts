@@ -45,6 +45,7 @@ export = async () => {
                 schedule: data.backup.schedule,
                 retentionDays: data.backup.retentionDays,
                 volumeSize: data.backup.volumeSize,
+                scratchSize: data.backup.scratchSize,
                 store: platform.backupStore,
                 identity: platform.workloadIdentity,
             },

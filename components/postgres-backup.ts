@@ -6,6 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { recommendedLabels } from "../lib/labels";
+import { parseQuantity } from "../lib/quantity";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
 import type { Scope } from "./data-tier";
 import { DNS_EGRESS, networkPolicy, podsWith } from "./network-policy";
@@ -14,10 +15,23 @@ import { PostgresBackupArgs, PostgresResolved, PostgresStatefulArgs, POSTGRES_PO
 /**
  * The backup job's dump step: a custom-format pg_dump into $BACKUP_DIR, named by time; prints the file name.
  * Reads connection settings from PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD (the backup role and its Secret).
+ *
+ * It first checks there is room: the tables' size on disk (rows and TOAST, no index: a custom-format dump holds the
+ * rows, compressed, and no index) against what $BACKUP_DIR has free, or SCRATCH_LIMIT_BYTES when that is smaller
+ * (an emptyDir's size limit, which `df` does not show; past it the kubelet evicts the pod with an obscure message).
+ * A database grown past the room (a volume resized by hand) fails here, naming the key to raise (ROOM_SETTING).
  */
 export function dumpScript(name: string): string {
     return [
         "set -eu",
+        `need=$(psql -XAtc "SELECT coalesce(sum(pg_table_size(oid)), 0) FROM pg_class WHERE relkind IN ('r', 'm')")`,
+        `free_kb=$(df -Pk "$BACKUP_DIR" | awk 'NR == 2 { print $4 }')`,
+        "room=$((free_kb * 1024))",
+        'if [ -n "${SCRATCH_LIMIT_BYTES:-}" ] && [ "$SCRATCH_LIMIT_BYTES" -lt "$room" ]; then room=$SCRATCH_LIMIT_BYTES; fi',
+        'if [ "$need" -gt "$room" ]; then',
+        '    echo "backup: the tables take $((need / 1048576)) MiB and $BACKUP_DIR has room for $((room / 1048576)) MiB, so the dump may not fit: raise herd:${ROOM_SETTING:-backupScratchSize}" >&2',
+        "    exit 1",
+        "fi",
         `file="$BACKUP_DIR/${name}-$(date -u +%Y%m%dT%H%M%SZ).dump"`,
         'pg_dump --format=custom --no-owner --no-privileges --file="$file.partial"',
         // Only a complete dump gets its final name: an interrupted job never leaves something that looks restorable.
@@ -66,6 +80,9 @@ export function createBackup(
         { name: "PGDATABASE", value: r.database },
         { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: login.secret.metadata.name, key: passwordKey } } },
         { name: "BACKUP_DIR", value: "/backup" },
+        // Which key gives the dump its room: the scratch space before an upload, or the backup volume.
+        { name: "ROOM_SETTING", value: store.kind === "objectStore" ? "backupScratchSize" : "backupVolumeSize" },
+        ...(store.kind === "objectStore" ? [{ name: "SCRATCH_LIMIT_BYTES", value: String(parseQuantity(r.backupScratchSize) ?? 0) }] : []),
     ];
     const container = (c: k8s.types.input.core.v1.Container): k8s.types.input.core.v1.Container => ({
         resources: resourceRequirements({ cpu: "100m", memory: "256Mi" }),
@@ -114,7 +131,9 @@ export function createBackup(
                 ],
             }),
         ];
-        backupVolume = { name: "backup", emptyDir: { sizeLimit: r.storageSize } };
+        // Sized by herd:backupScratchSize (default: the data volume's size), not silently by the data volume's
+        // original size: a volume grown by hand would outgrow it.
+        backupVolume = { name: "backup", emptyDir: { sizeLimit: r.backupScratchSize } };
         egress.push(...uploader.egress);
     } else {
         const claim = new k8s.core.v1.PersistentVolumeClaim(

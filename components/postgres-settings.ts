@@ -26,6 +26,12 @@ export interface PostgresBackupArgs {
     readonly store: BackupStore;
     /** How the job gets permission to write there (the platform's hook). */
     readonly identity: WorkloadIdentity;
+    /**
+     * Scratch space for a dump before the upload (an object store): an emptyDir of this size limit. The job checks
+     * the database's size against it before dumping and refuses with the key to raise. @default the data volume's
+     * size (`storageSize`); config key `backupScratchSize`
+     */
+    readonly scratchSize?: string;
     /** Size of the backup volume when the store is a volume. @default config key `backupVolumeSize` */
     readonly volumeSize?: string;
 }
@@ -150,6 +156,7 @@ export function postgresDefaults(args: PostgresStatefulArgs) {
             protect: KEYS.protectData.default,
         }),
         backupVolumeSize: args.backup?.volumeSize ?? stringDefault("backupVolumeSize"),
+        backupScratchSize: args.backup?.scratchSize ?? args.storageSize ?? stringDefault("postgresStorageSize"),
         archive: args.archive === undefined ? undefined : archiveDefaults(args.archive),
     };
 }
@@ -192,6 +199,10 @@ export function postgresProblems(r: PostgresResolved, backup: PostgresBackupArgs
         const size = parseQuantity(r.backupVolumeSize);
         if (size === undefined || size <= 0) {
             problems.push(problem("backup.volumeSize", `expected a Kubernetes quantity such as 50Gi, got ${JSON.stringify(r.backupVolumeSize)}`));
+        }
+        const scratch = parseQuantity(r.backupScratchSize);
+        if (scratch === undefined || scratch <= 0) {
+            problems.push(problem("backup.scratchSize", `expected a Kubernetes quantity such as 20Gi, got ${JSON.stringify(r.backupScratchSize)}`));
         }
     }
     if (r.archive !== undefined) {

@@ -120,6 +120,13 @@ export function buildOnprem(ctx: BuildContext, common: CommonConfig): HerdConfig
                 "elasticSnapshots",
             );
         }
+        if (endpoint !== undefined && !endpoint.startsWith("https://")) {
+            // PostgreSQL's WAL archive goes to the same store, and pgBackRest speaks to S3 over TLS only.
+            problem(
+                "backupEndpoint",
+                `PostgreSQL's WAL archive (pgBackRest) reaches the store over TLS only: expected an https:// URL, got ${describeGiven(endpoint, false)}`,
+            );
+        }
     } else {
         for (const key of ["backupEndpoint", "backupCredentialsSecret"] as const) {
             if (set(key) !== undefined) {

@@ -92,7 +92,12 @@ export function build(
         waits: waitBudgets(num),
         data: {
             protect: v.protectData !== false,
-            backup: { schedule: str("backupSchedule"), retentionDays: num("backupRetentionDays"), volumeSize: str("backupVolumeSize") },
+            backup: {
+                schedule: str("backupSchedule"),
+                retentionDays: num("backupRetentionDays"),
+                volumeSize: str("backupVolumeSize"),
+                scratchSize: set("backupScratchSize"),
+            },
             postgres: {
                 storageSize: str("postgresStorageSize"),
                 memory: str("postgresMemory"),

@@ -185,7 +185,7 @@ export const KEYS = {
         type: "string",
         default: "",
         platforms: ["onprem"],
-        description: "onprem: endpoint URL of the S3-compatible store (e.g. https://minio.example.com). Empty: AWS S3.",
+        description: "onprem: https:// endpoint URL of the S3-compatible store (e.g. https://minio.example.com; pgBackRest speaks TLS only). Empty: AWS S3.",
         schema: optional(string().regex(/^https?:\/\/[^\s/?#]+[^\s]*$/, "expected an http(s) URL")),
     },
     backupRegion: {
@@ -246,6 +246,14 @@ export const KEYS = {
         platforms: ["onprem"],
         description: "onprem without herd:backupBucket: size of the volume PostgreSQL backups are written to.",
         schema: bytes("a volume size", GiB, "1Gi"),
+    },
+    backupScratchSize: {
+        type: "string",
+        default: "",
+        platforms: ["aws", "gcp", "onprem"],
+        description:
+            "Scratch space of the PostgreSQL dump job before it uploads to the bucket (an emptyDir on the node). Empty: herd:postgresStorageSize. Raise it when you grow the data volume by hand; the job refuses to start a dump that cannot fit.",
+        schema: optional(bytes("a scratch size", GiB, "1Gi")),
     },
     postgresStorageSize: {
         type: "string",

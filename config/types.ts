@@ -87,7 +87,13 @@ export interface AppConfig {
 /** The data tier's settings, the same on every platform. */
 export interface DataConfig {
     readonly protect: boolean;
-    readonly backup: { readonly schedule: string; readonly retentionDays: number; readonly volumeSize: string };
+    readonly backup: {
+        readonly schedule: string;
+        readonly retentionDays: number;
+        readonly volumeSize: string;
+        /** The dump job's scratch space before upload; undefined: the data volume's size. */
+        readonly scratchSize: string | undefined;
+    };
     readonly postgres: {
         readonly storageSize: string;
         readonly memory: string;

@@ -48,6 +48,10 @@ describe("defaults", () => {
             assert.equal(o.platform === "onprem" && o.onprem.storage.mode === "create" && o.onprem.storage.provisioner, provisioner);
         }
     });
+    it("the dump's scratch space: unset by default (the component then uses the data volume's size), or as given", () => {
+        assert.equal(parse(MINIMAL_ONPREM).data.backup.scratchSize, undefined);
+        assert.equal(parse({ ...MINIMAL_ONPREM, "herd:backupScratchSize": "120Gi" }).data.backup.scratchSize, "120Gi");
+    });
     it("an S3 backup store defaults to region us-east-1 and AWS's own endpoint", () => {
         const o = onprem({ "herd:backupBucket": "herd-backups", "herd:backupCredentialsSecret": "s3-creds" });
         assert.deepEqual(o.backup, { mode: "s3", bucket: "herd-backups", endpoint: undefined, region: "us-east-1", credentialsSecret: "s3-creds" });
@@ -69,7 +73,7 @@ describe("data tier", () => {
     it("defaults: protected, nightly backups kept 30 days, production-sized servers", () => {
         assert.deepEqual(parse({ ...MINIMAL_ONPREM }).data, {
             protect: true,
-            backup: { schedule: "0 3 * * *", retentionDays: 30, volumeSize: "50Gi" },
+            backup: { schedule: "0 3 * * *", retentionDays: 30, volumeSize: "50Gi", scratchSize: undefined },
             postgres: {
                 storageSize: "20Gi",
                 memory: "2Gi",
@@ -167,7 +171,7 @@ describe("data tier", () => {
         }).data;
         assert.deepEqual(data, {
             protect: false,
-            backup: { schedule: "*/30 1-5 * * 1,3,5", retentionDays: 7, volumeSize: "200Gi" },
+            backup: { schedule: "*/30 1-5 * * 1,3,5", retentionDays: 7, volumeSize: "200Gi", scratchSize: undefined },
             postgres: {
                 storageSize: "100Gi",
                 memory: "8Gi",
@@ -398,6 +402,8 @@ describe("validation errors name the key, what was expected and what was given",
         { name: "a snapshot volume size on aws (S3 holds them)", values: { ...AWS, "herd:elasticSnapshotVolumeSize": "50Gi" }, key: "herd:elasticSnapshotVolumeSize", expected: /applies only to platform onprem/ },
         { name: "an S3 endpoint with a path, with snapshots on", values: { ...MINIMAL_ONPREM, "herd:backupBucket": "b-1", "herd:backupCredentialsSecret": "c", "herd:backupEndpoint": "https://s3.example.com/minio" }, key: "herd:backupEndpoint", expected: /Elasticsearch snapshots .*no path, got "https:\/\/s3.example.com\/minio"/ },
         { name: "a shared repository class beside a bucket", values: { ...MINIMAL_ONPREM, "herd:backupBucket": "b-1", "herd:backupCredentialsSecret": "c", "herd:repositoryStorageClass": "cephfs" }, key: "herd:repositoryStorageClass", expected: /only used without herd:backupBucket .*expected it unset, got "cephfs"/ },
+        { name: "a scratch size that is no quantity", values: { ...MINIMAL_ONPREM, "herd:backupScratchSize": "lots" }, key: "herd:backupScratchSize", expected: /got "lots"/ },
+        { name: "a plain-http S3 endpoint (pgBackRest speaks TLS only)", values: { ...MINIMAL_ONPREM, "herd:backupBucket": "b-1", "herd:backupCredentialsSecret": "c", "herd:backupEndpoint": "http://minio.example.com:9000" }, key: "herd:backupEndpoint", expected: /pgBackRest\) reaches the store over TLS only: expected an https:\/\/ URL, got "http:\/\/minio.example.com:9000"/ },
         { name: "a repository class that is not a name", values: { ...MINIMAL_ONPREM, "herd:repositoryStorageClass": "Ceph FS" }, key: "herd:repositoryStorageClass", expected: /StorageClass name.*got "Ceph FS"/ },
         { name: "an archive timeout of zero", values: { ...AWS, "herd:postgresArchiveTimeoutSeconds": "0" }, key: "herd:postgresArchiveTimeoutSeconds", expected: /from 1 to 3600, got 0/ },
         { name: "an archive timeout over an hour", values: { ...AWS, "herd:postgresArchiveTimeoutSeconds": "7200" }, key: "herd:postgresArchiveTimeoutSeconds", expected: /from 1 to 3600, got 7200/ },

@@ -233,7 +233,7 @@ describe("repositories (pgBackRest, Elasticsearch snapshots)", () => {
         const p = await platformFor({
             ...BASE,
             "herd:backupBucket": "herd-backups",
-            "herd:backupEndpoint": "http://minio.example.com:9000",
+            "herd:backupEndpoint": "https://minio.example.com:9000",
             "herd:backupRegion": "eu-central-1",
             "herd:backupCredentialsSecret": "backup-s3",
         });
@@ -242,7 +242,7 @@ describe("repositories (pgBackRest, Elasticsearch snapshots)", () => {
             bucket: "herd-backups",
             region: "eu-central-1",
             prefix: "pgbackrest/",
-            endpoint: "http://minio.example.com:9000",
+            endpoint: "https://minio.example.com:9000",
             credentialsSecret: "backup-s3",
             egress: [{ ports: [{ protocol: "TCP", port: 9000 }] }],
         });

@@ -55,6 +55,25 @@ describe("PostgreSQL backup and restore, for real", { skip: missing }, () => {
         assert.equal(fs.existsSync(path.join(dir, "failed")) && fs.readdirSync(path.join(dir, "failed")).some((f) => f.endsWith(".dump")), false);
     });
 
+    it("refuses, before dumping, a database whose tables outgrow the scratch space, naming the key to raise", () => {
+        const scratch = path.join(dir, "scratch");
+        fs.mkdirSync(scratch);
+        const tight = spawnSync("/bin/sh", ["-c", dumpScript("postgres")], {
+            env: { ...jobEnv, BACKUP_DIR: scratch, SCRATCH_LIMIT_BYTES: "4096", ROOM_SETTING: "backupScratchSize" },
+            encoding: "utf8",
+        });
+        assert.equal(tight.status, 1, tight.stderr);
+        assert.match(tight.stderr, /^backup: the tables take \d+ MiB and .*scratch has room for 0 MiB, so the dump may not fit: raise herd:backupScratchSize$/m);
+        assert.deepEqual(fs.readdirSync(scratch), [], "nothing written");
+        // With room (the limit above the tables' size), the same dump goes ahead.
+        const roomy = spawnSync("/bin/sh", ["-c", dumpScript("postgres")], {
+            env: { ...jobEnv, BACKUP_DIR: scratch, SCRATCH_LIMIT_BYTES: String(1024 ** 3), ROOM_SETTING: "backupScratchSize" },
+            encoding: "utf8",
+        });
+        assert.equal(roomy.status, 0, roomy.stderr);
+        assert.equal(fs.readdirSync(scratch).filter((f) => f.endsWith(".dump")).length, 1);
+    });
+
     it("restore-postgres.sh restores the dump over changed data, in one transaction", () => {
         pg.psql("DELETE FROM items WHERE id > 100", "herd");
         pg.psql("INSERT INTO items (name) VALUES ('written after the backup')", "herd");

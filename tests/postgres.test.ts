@@ -75,6 +75,9 @@ describe("defaults", () => {
     });
     it("data protected", () => assert.equal(d.protect, true));
     it("a 50Gi backup volume when backups go to a volume", () => assert.equal(d.backupVolumeSize, "50Gi"));
+    it("a dump's scratch space before upload as large as the data volume (20Gi)", () => assert.equal(d.backupScratchSize, "20Gi"));
+    it("the scratch space follows a larger data volume when not set", () =>
+        assert.equal(postgresDefaults({ ...BASE, storageSize: "80Gi" }).backupScratchSize, "80Gi"));
 });
 
 describe("overrides", () => {
@@ -92,7 +95,7 @@ describe("overrides", () => {
             superuser: "postgres",
             image: "postgres:16.4-bookworm",
             protect: false,
-            backup: { ...backup({ kind: "volume", storageClassName: "x" }), volumeSize: "200Gi" },
+            backup: { ...backup({ kind: "volume", storageClassName: "x" }), volumeSize: "200Gi", scratchSize: "150Gi" },
         });
         assert.deepEqual(d, {
             storageSize: "100Gi",
@@ -107,6 +110,7 @@ describe("overrides", () => {
             image: "postgres:16.4-bookworm",
             protect: false,
             backupVolumeSize: "200Gi",
+            backupScratchSize: "150Gi",
             // Archiving's own defaults and overrides: tests/postgres-pitr.test.ts.
             archive: undefined,
         });
@@ -171,8 +175,8 @@ describe("validation errors name the field", () => {
             },
         );
     });
-    it("a backup's problems carry their nested property path (backup.schedule, backup.retentionDays, backup.volumeSize)", async () => {
-        const bad = { ...backup({ kind: "volume", storageClassName: "x" }), schedule: "nightly", retentionDays: 0, volumeSize: "big" };
+    it("a backup's problems carry their nested property path (backup.schedule, .retentionDays, .volumeSize, .scratchSize)", async () => {
+        const bad = { ...backup({ kind: "volume", storageClassName: "x" }), schedule: "nightly", retentionDays: 0, volumeSize: "big", scratchSize: "roomy" };
         await assert.rejects(
             evaluateProgram(() => {
                 new PostgresStateful("postgres", { ...BASE, backup: bad });
@@ -180,8 +184,9 @@ describe("validation errors name the field", () => {
             }),
             (err: Error) => {
                 assert.ok(err instanceof InvalidArgumentsError);
-                assert.deepEqual(err.errors.map((p) => p.propertyPath), ["backup.schedule", "backup.retentionDays", "backup.volumeSize"]);
+                assert.deepEqual(err.errors.map((p) => p.propertyPath), ["backup.schedule", "backup.retentionDays", "backup.volumeSize", "backup.scratchSize"]);
                 assert.match(err.errors[0].reason, /^expected a cron schedule of 5 fields/);
+                assert.equal(err.errors[3].reason, 'expected a Kubernetes quantity such as 20Gi, got "roomy"');
                 assert.equal(err.message, `PostgresStateful "postgres": invalid arguments:\n${err.errors.map((p) => `  - ${p.propertyPath}: ${p.reason}`).join("\n")}`);
                 return true;
             },
@@ -401,6 +406,25 @@ describe("backups", () => {
         const dumpEnv = (pod.initContainers ?? [])[0]?.["env"] as { name: string; valueFrom?: unknown }[];
         assert.deepEqual(dumpEnv.find((x) => x.name === "PGPASSWORD")?.valueFrom, { secretKeyRef: { name: "postgres-backup-credentials", key: "password" } });
         assert.equal((dumpEnv as { name: string; value?: string }[]).find((x) => x.name === "PGUSER")?.value, "herd_backup", "pg_dump as the read-only backup role");
+    });
+    it("the dump's scratch space before upload: an emptyDir of backup.scratchSize, whose limit the dump checks its room against", async () => {
+        const scratchOf = async (scratchSize: string | undefined, storageSize = "20Gi") => {
+            const store = { kind: "objectStore" as const, uploader: s3Uploader("b", "eu-west-1", undefined) };
+            const { manifests } = await render({ storageSize, backup: { ...backup(store), ...(scratchSize === undefined ? {} : { scratchSize }) } });
+            const pod = job(manifests).jobTemplate.spec.template.spec;
+            const volume = (pod["volumes"] as { name: string; emptyDir?: { sizeLimit?: string } }[]).find((v) => v.name === "backup");
+            const env = (pod.initContainers ?? [])[0]?.["env"] as { name: string; value?: string }[];
+            return { limit: volume?.emptyDir?.sizeLimit, bytes: env.find((x) => x.name === "SCRATCH_LIMIT_BYTES")?.value, key: env.find((x) => x.name === "ROOM_SETTING")?.value };
+        };
+        assert.deepEqual(await scratchOf(undefined), { limit: "20Gi", bytes: String(20 * 1024 ** 3), key: "backupScratchSize" });
+        assert.deepEqual(await scratchOf(undefined, "64Gi"), { limit: "64Gi", bytes: String(64 * 1024 ** 3), key: "backupScratchSize" });
+        assert.deepEqual(await scratchOf("100Gi"), { limit: "100Gi", bytes: String(100 * 1024 ** 3), key: "backupScratchSize" });
+    });
+    it("on a backup volume the dump's room is the volume's free space, and the key to raise is backupVolumeSize", async () => {
+        const { manifests } = await render({ backup: backup({ kind: "volume", storageClassName: "x" }) });
+        const env = job(manifests).jobTemplate.spec.template.spec.containers[0]?.["env"] as { name: string; value?: string }[];
+        assert.equal(env.find((x) => x.name === "ROOM_SETTING")?.value, "backupVolumeSize");
+        assert.equal(env.find((x) => x.name === "SCRATCH_LIMIT_BYTES"), undefined);
     });
     it("an S3-compatible endpoint on-prem: credentials from the customer's Secret, egress to its port", async () => {
         const { manifests } = await render({
