@@ -14,7 +14,7 @@
 # moment, a timestamp with its zone ('2026-11-30 14:05:00+00'): every transaction committed at or before it, none
 # after. It scales the StatefulSet <name> to 0, runs the restore Job herd renders (CronJob <name>-pitr-restore,
 # target from ConfigMap <name>-pitr-target), scales back to 1 and waits for it to be ready, starts a full backup
-# (the new timeline's first), empties the Redis cache (FLUSHALL in <redis>-0) and rebuilds the search index
+# (the new timeline's first), empties the Redis cache (every key, in <redis>-0) and rebuilds the search index
 # (python -m herd_api.reindex in deploy/<api>): both may point at rows the restore took away. A failed restore
 # leaves the StatefulSet at 0 and says what to do.
 #
@@ -137,10 +137,12 @@ kube rollout status "statefulset/$name" --timeout="${timeout}s" >/dev/null ||
 kube create job "$name-pitr-full-$(date -u +%Y%m%d%H%M%S)" --from="cronjob/$name-pitr-full" >/dev/null ||
     echo "restore-postgres: warning: could not start a full backup (cronjob/$name-pitr-full): start one by hand" >&2
 
-# Redis may cache rows the restore took away: empty it. redis-cli reads the password from REDISCLI_AUTH, which the
-# container has: it is on no command line.
-kube exec "$redis-0" -c redis -- redis-cli -h 127.0.0.1 -p 6379 FLUSHALL >/dev/null ||
-    fail "PostgreSQL is restored, but emptying Redis failed: run ${kubectl_bin} --namespace $namespace exec $redis-0 -c redis -- redis-cli -h 127.0.0.1 -p 6379 FLUSHALL"
+# Redis may cache rows the restore took away: empty it. herd's Redis has FLUSHALL/FLUSHDB/KEYS removed, so every key
+# is walked with SCAN and unlinked (the whole instance is herd's cache). redis-cli reads the password from
+# REDISCLI_AUTH, which the container has: it is on no command line.
+empty_redis='redis-cli -h 127.0.0.1 -p "$1" --scan | xargs -r -d "\n" redis-cli -h 127.0.0.1 -p "$1" UNLINK >/dev/null'
+kube exec "$redis-0" -c redis -- sh -c "$empty_redis" sh 6379 ||
+    fail "PostgreSQL is restored, but emptying Redis failed: run ${kubectl_bin} --namespace $namespace exec $redis-0 -c redis -- sh -c '$empty_redis' sh 6379"
 # The search index may hold items that no longer exist, and lack restored ones: rebuild it from PostgreSQL.
 kube exec "deploy/$api" -c api -- python -m herd_api.reindex ||
     fail "PostgreSQL is restored and Redis emptied, but rebuilding the search index failed: run ${kubectl_bin} --namespace $namespace exec deploy/$api -c api -- python -m herd_api.reindex"
