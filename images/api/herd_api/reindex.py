@@ -17,11 +17,9 @@ arguments. Reads only the ``DATABASE_*`` and ``ELASTICSEARCH_*`` variables.
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
 import os
-import ssl
 import sys
 import time
 import urllib.error
@@ -36,7 +34,7 @@ import psycopg
 
 from . import db
 from .config import ConfigError, DatabaseSettings, ElasticsearchSettings, _database, _elasticsearch, _Reader
-from .search import _NoRedirect
+from .search import open_elasticsearch
 
 # Requests here move whole batches: a longer timeout than the API's per-request one.
 MIN_TIMEOUT_SECONDS = 60.0
@@ -72,15 +70,7 @@ class Elastic:
     def __init__(self, settings: ElasticsearchSettings) -> None:
         self.url = settings.url
         self.timeout = max(settings.timeout, MIN_TIMEOUT_SECONDS)
-        # never follow a redirect with the credentials, never through a proxy (as search.py)
-        handlers: list[urllib.request.BaseHandler] = [_NoRedirect(), urllib.request.ProxyHandler({})]
-        if settings.url.startswith("https://"):
-            handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=settings.ca_file)))
-        self._opener = urllib.request.build_opener(*handlers)
-        self._auth: str | None = None
-        if settings.username is not None and settings.password is not None:
-            token = base64.b64encode(f"{settings.username}:{settings.password}".encode()).decode("ascii")
-            self._auth = f"Basic {token}"
+        self._opener, self._auth = open_elasticsearch(settings)
 
     def request(
         self,

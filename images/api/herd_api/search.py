@@ -44,18 +44,24 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def open_elasticsearch(settings: ElasticsearchSettings) -> tuple[urllib.request.OpenerDirector, str | None]:
+    """An opener that never follows a redirect with the credentials nor goes through a proxy, verifies TLS against
+    the configured CA, and the Authorization header value (basic auth) when a user is configured."""
+    handlers: list[urllib.request.BaseHandler] = [_NoRedirect(), urllib.request.ProxyHandler({})]
+    if settings.url.startswith("https://"):
+        handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=settings.ca_file)))
+    auth: str | None = None
+    if settings.username is not None and settings.password is not None:
+        token = base64.b64encode(f"{settings.username}:{settings.password}".encode()).decode("ascii")
+        auth = f"Basic {token}"
+    return urllib.request.build_opener(*handlers), auth
+
+
 class ElasticsearchClient:
     def __init__(self, settings: ElasticsearchSettings) -> None:
         self.settings = settings
         self.breaker = Breaker(settings.retry_after)
-        handlers: list[urllib.request.BaseHandler] = [_NoRedirect(), urllib.request.ProxyHandler({})]
-        if settings.url.startswith("https://"):
-            handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=settings.ca_file)))
-        self._opener = urllib.request.build_opener(*handlers)
-        self._auth: str | None = None
-        if settings.username is not None and settings.password is not None:
-            token = base64.b64encode(f"{settings.username}:{settings.password}".encode()).decode("ascii")
-            self._auth = f"Basic {token}"
+        self._opener, self._auth = open_elasticsearch(settings)
 
     def _index_path(self, suffix: str) -> str:
         return "/" + urllib.parse.quote(self.settings.index, safe="") + suffix
