@@ -159,15 +159,22 @@ export interface BindArgs {
     readonly parent: pulumi.Resource;
 }
 
-/** An IRSA role for exactly one ServiceAccount, created under the caller's component. */
-export function bindBackupIdentity(ctx: AwsContext, store: S3BackupBucket, cluster: Cluster, args: BindArgs): IdentityBinding {
+/**
+ * An IRSA role trusted by exactly one ServiceAccount, with one inline policy built from the bucket's and key's ARNs
+ * and the S3 endpoint KMS sees requests from; created under the caller's component.
+ */
+function irsaRole(
+    ctx: AwsContext,
+    store: S3BackupBucket,
+    cluster: Cluster,
+    args: BindArgs,
+    description: pulumi.Input<string>,
+    policy: (bucketArn: string, keyArn: string, s3Endpoint: string) => string,
+): aws.iam.Role {
     const opts = { parent: args.parent, provider: ctx.provider };
     const role = new aws.iam.Role(
         `${args.name}-role`,
-        {
-            description: pulumi.interpolate`Backups of ${args.namespace}/${args.serviceAccountName} to the herd backup bucket`,
-            assumeRolePolicy: irsaTrustPolicy(cluster.oidcProviderArn, cluster.oidcIssuer, args.namespace, args.serviceAccountName),
-        },
+        { description, assumeRolePolicy: irsaTrustPolicy(cluster.oidcProviderArn, cluster.oidcIssuer, args.namespace, args.serviceAccountName) },
         opts,
     );
     new aws.iam.RolePolicy(
@@ -176,10 +183,17 @@ export function bindBackupIdentity(ctx: AwsContext, store: S3BackupBucket, clust
             role: role.name,
             policy: pulumi
                 .all([store.bucket.arn, store.key.arn, ctx.dnsSuffix])
-                .apply(([bucketArn, keyArn, dnsSuffix]) => backupAccessPolicy(bucketArn, keyArn, `s3.${ctx.region}.${dnsSuffix}`)),
+                .apply(([bucketArn, keyArn, dnsSuffix]) => policy(bucketArn, keyArn, `s3.${ctx.region}.${dnsSuffix}`)),
         },
         opts,
     );
+    return role;
+}
+
+/** An IRSA role for exactly one ServiceAccount, created under the caller's component. */
+export function bindBackupIdentity(ctx: AwsContext, store: S3BackupBucket, cluster: Cluster, args: BindArgs): IdentityBinding {
+    const description = pulumi.interpolate`Backups of ${args.namespace}/${args.serviceAccountName} to the herd backup bucket`;
+    const role = irsaRole(ctx, store, cluster, args, description, backupAccessPolicy);
     return {
         serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": role.arn },
         // AWS_REGION is the uploader's (s3Uploader), not set twice.
@@ -218,24 +232,9 @@ export function repositoryAccessPolicy(bucketArn: string, keyArn: string, s3Endp
 
 /** An IRSA role for one ServiceAccount of the tool that keeps the `purpose` repository, under the caller's component. */
 export function bindRepositoryIdentity(ctx: AwsContext, store: S3BackupBucket, cluster: Cluster, purpose: RepositoryPurpose, args: BindArgs): IdentityBinding {
-    const opts = { parent: args.parent, provider: ctx.provider };
-    const role = new aws.iam.Role(
-        `${args.name}-role`,
-        {
-            description: pulumi.interpolate`The ${purpose} repository of ${args.namespace}/${args.serviceAccountName} in the herd backup bucket`,
-            assumeRolePolicy: irsaTrustPolicy(cluster.oidcProviderArn, cluster.oidcIssuer, args.namespace, args.serviceAccountName),
-        },
-        opts,
-    );
-    new aws.iam.RolePolicy(
-        `${args.name}-policy`,
-        {
-            role: role.name,
-            policy: pulumi
-                .all([store.bucket.arn, store.key.arn, ctx.dnsSuffix])
-                .apply(([bucketArn, keyArn, dnsSuffix]) => repositoryAccessPolicy(bucketArn, keyArn, `s3.${ctx.region}.${dnsSuffix}`, purpose)),
-        },
-        opts,
+    const description = pulumi.interpolate`The ${purpose} repository of ${args.namespace}/${args.serviceAccountName} in the herd backup bucket`;
+    const role = irsaRole(ctx, store, cluster, args, description, (bucketArn, keyArn, s3Endpoint) =>
+        repositoryAccessPolicy(bucketArn, keyArn, s3Endpoint, purpose),
     );
     return {
         serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": role.arn },

@@ -92,6 +92,36 @@ export function createBackupBucket(name: string, cfg: GcpConfig, retentionDays: 
     );
 }
 
+/** What binding one Kubernetes ServiceAccount to a Google service account of its own takes. */
+type WriterArgs = Parameters<typeof bindBackupWriter>[0];
+
+/**
+ * A Google service account for one Kubernetes ServiceAccount, and the Workload Identity grant that lets that
+ * ServiceAccount act as it; the caller grants it what it may do. Created under the caller's parent.
+ */
+function workloadServiceAccount(args: WriterArgs, description: pulumi.Input<string>): gcp.serviceaccount.Account {
+    const on: GcpOpts = { parent: args.parent, provider: args.provider };
+    const account = new gcp.serviceaccount.Account(
+        `${args.name}-gsa`,
+        { accountId: serviceAccountId(args.stack, args.name), displayName: `herd ${args.stack}: ${args.name}`, description },
+        on,
+    );
+    new gcp.serviceaccount.IAMMember(
+        `${args.name}-workload-identity`,
+        {
+            serviceAccountId: account.name,
+            role: WORKLOAD_IDENTITY_USER_ROLE,
+            member: pulumi
+                .output(args.namespace)
+                .apply((namespace) => workloadIdentityMember(args.project, namespace, args.serviceAccountName)),
+        },
+        // The identity pool <project>.svc.id.goog exists only once a cluster with Workload Identity does; before
+        // that, IAM refuses the member.
+        { ...on, dependsOn: [args.cluster] },
+    );
+    return account;
+}
+
 /**
  * A Google service account for one backup job, allowed to write to (and read from) the backup bucket only, and the
  * Workload Identity grant that lets the job's Kubernetes ServiceAccount act as it. Created under the caller's parent.
@@ -108,32 +138,11 @@ export function bindBackupWriter(args: {
     readonly provider: gcp.Provider;
 }): IdentityBinding {
     const on: GcpOpts = { parent: args.parent, provider: args.provider };
-    const account = new gcp.serviceaccount.Account(
-        `${args.name}-gsa`,
-        {
-            accountId: serviceAccountId(args.stack, args.name),
-            displayName: `herd ${args.stack}: ${args.name}`,
-            description: pulumi.interpolate`Writes backups for ${args.namespace}/${args.serviceAccountName} (Workload Identity).`,
-        },
-        on,
-    );
+    const account = workloadServiceAccount(args, pulumi.interpolate`Writes backups for ${args.namespace}/${args.serviceAccountName} (Workload Identity).`);
     const member = pulumi.interpolate`serviceAccount:${account.email}`;
     for (const role of BACKUP_BUCKET_ROLES) {
         new gcp.storage.BucketIAMMember(`${args.name}-gsa-${roleSlug(role)}`, { bucket: args.bucket.name, role, member }, on);
     }
-    new gcp.serviceaccount.IAMMember(
-        `${args.name}-workload-identity`,
-        {
-            serviceAccountId: account.name,
-            role: WORKLOAD_IDENTITY_USER_ROLE,
-            member: pulumi
-                .output(args.namespace)
-                .apply((namespace) => workloadIdentityMember(args.project, namespace, args.serviceAccountName)),
-        },
-        // The identity pool <project>.svc.id.goog exists only once a cluster with Workload Identity does; before
-        // that, IAM refuses the member.
-        { ...on, dependsOn: [args.cluster] },
-    );
     return {
         serviceAccountAnnotations: { "iam.gke.io/gcp-service-account": account.email },
         env: BACKUP_UPLOAD_ENV.map((e) => ({ ...e })),
@@ -160,16 +169,11 @@ export function repositoryCondition(bucket: string, purpose: RepositoryPurpose):
  * A Google service account for one ServiceAccount of the tool that keeps the `purpose` repository: objectAdmin on the
  * bucket under a prefix condition, and the Workload Identity grant. Created under the caller's parent.
  */
-export function bindRepositoryWriter(args: Parameters<typeof bindBackupWriter>[0] & { readonly purpose: RepositoryPurpose }): IdentityBinding {
+export function bindRepositoryWriter(args: WriterArgs & { readonly purpose: RepositoryPurpose }): IdentityBinding {
     const on: GcpOpts = { parent: args.parent, provider: args.provider };
-    const account = new gcp.serviceaccount.Account(
-        `${args.name}-gsa`,
-        {
-            accountId: serviceAccountId(args.stack, args.name),
-            displayName: `herd ${args.stack}: ${args.name}`,
-            description: pulumi.interpolate`Keeps the ${args.purpose} repository of ${args.namespace}/${args.serviceAccountName} (Workload Identity).`,
-        },
-        on,
+    const account = workloadServiceAccount(
+        args,
+        pulumi.interpolate`Keeps the ${args.purpose} repository of ${args.namespace}/${args.serviceAccountName} (Workload Identity).`,
     );
     new gcp.storage.BucketIAMMember(
         `${args.name}-gsa-${roleSlug(REPOSITORY_ROLE)}`,
@@ -180,17 +184,6 @@ export function bindRepositoryWriter(args: Parameters<typeof bindBackupWriter>[0
             condition: args.bucket.name.apply((bucket) => repositoryCondition(bucket, args.purpose)),
         },
         on,
-    );
-    new gcp.serviceaccount.IAMMember(
-        `${args.name}-workload-identity`,
-        {
-            serviceAccountId: account.name,
-            role: WORKLOAD_IDENTITY_USER_ROLE,
-            member: pulumi
-                .output(args.namespace)
-                .apply((namespace) => workloadIdentityMember(args.project, namespace, args.serviceAccountName)),
-        },
-        { ...on, dependsOn: [args.cluster] },
     );
     return { serviceAccountAnnotations: { "iam.gke.io/gcp-service-account": account.email }, env: [] };
 }
