@@ -222,7 +222,7 @@ function compileWithCodeCache(original) {
             cachedData = fs.readFileSync(file); // only ever written for a module without import()
         } catch {
             if (MENTIONS_IMPORT.test(content) && !fs.existsSync(`${file}.static`)) {
-                unverified.push({ content, filename, file });
+                unverified.push({ filename, file }); // the child reads the file again: no source kept until exit
                 return original.call(this, content, filename);
             }
         }
@@ -285,7 +285,7 @@ function writeCodeCache() {
             writeAtomically(file, script.createCachedData());
         }
         if (unverified.length > 0) {
-            verifyInBackground(unverified.splice(0).map(({ filename, file }) => ({ filename, file })));
+            verifyInBackground(unverified.splice(0));
         }
     } catch {
         // a read-only checkout still works, just without the cache

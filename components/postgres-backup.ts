@@ -163,38 +163,51 @@ export function createBackup(
         name,
         {
             metadata: { name, namespace, labels },
-            spec: {
+            spec: backupCronJobSpec({
                 schedule: backup.schedule,
-                concurrencyPolicy: "Forbid",
-                startingDeadlineSeconds: 3600,
-                successfulJobsHistoryLimit: 3,
-                failedJobsHistoryLimit: 3,
-                jobTemplate: {
+                labels,
+                activeDeadlineSeconds: 6 * 3600,
+                template: {
                     metadata: { labels },
                     spec: {
-                        backoffLimit: 2,
-                        activeDeadlineSeconds: 6 * 3600,
-                        ttlSecondsAfterFinished: 7 * 24 * 3600,
-                        template: {
-                            metadata: { labels },
-                            spec: {
-                                serviceAccountName: serviceAccount.metadata.name,
-                                automountServiceAccountToken: false,
-                                restartPolicy: "Never",
-                                securityContext: restrictedPodSecurityContext(POSTGRES_UID),
-                                initContainers,
-                                containers,
-                                volumes: [backupVolume, scratchVolume("tmp", "256Mi")],
-                            },
-                        },
+                        serviceAccountName: serviceAccount.metadata.name,
+                        automountServiceAccountToken: false,
+                        restartPolicy: "Never",
+                        securityContext: restrictedPodSecurityContext(POSTGRES_UID),
+                        initContainers,
+                        containers,
+                        volumes: [backupVolume, scratchVolume("tmp", "256Mi")],
                     },
                 },
-            },
+            }),
         },
         { parent: scope.parent },
     );
 
     networkPolicy(scope, name, backupLabels, [], egress);
+}
+
+/**
+ * The schedule policy every PostgreSQL backup CronJob shares: never two runs at once, a missed run may still start
+ * within the hour, the last three successes and failures kept, each Job retried twice and kept a week.
+ */
+export function backupCronJobSpec(args: {
+    readonly schedule: pulumi.Input<string>;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly activeDeadlineSeconds: number;
+    readonly template: k8s.types.input.core.v1.PodTemplateSpec;
+}): k8s.types.input.batch.v1.CronJobSpec {
+    return {
+        schedule: args.schedule,
+        concurrencyPolicy: "Forbid",
+        startingDeadlineSeconds: 3600,
+        successfulJobsHistoryLimit: 3,
+        failedJobsHistoryLimit: 3,
+        jobTemplate: {
+            metadata: { labels: args.labels },
+            spec: { backoffLimit: 2, activeDeadlineSeconds: args.activeDeadlineSeconds, ttlSecondsAfterFinished: 7 * 24 * 3600, template: args.template },
+        },
+    };
 }
 
 /** An env list as is, once every name is known to appear only once (a repeat is a platform bug, not something to merge). */

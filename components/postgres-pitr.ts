@@ -23,7 +23,7 @@ import type { Scope } from "./data-tier";
 import { DNS_EGRESS, networkPolicy } from "./network-policy";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
 import { archiveServerEnv, PGBACKREST_STANZA } from "./postgres-archive";
-import { uniqueEnv } from "./postgres-backup";
+import { backupCronJobSpec, uniqueEnv } from "./postgres-backup";
 import type { ArchiveResolved } from "./postgres-settings";
 import { POSTGRES_UID } from "./postgres-settings";
 
@@ -296,18 +296,13 @@ export function createPitrJobs(scope: Scope, a: ArchiveResolved, server: ServerP
             cronName,
             {
                 metadata: { name: cronName, namespace, labels },
-                spec: {
+                // A full and a diff never run at once either: pgBackRest's own lock refuses the second.
+                spec: backupCronJobSpec({
                     schedule: kind === "full" ? a.fullSchedule : a.diffSchedule,
-                    // A full and a diff never run at once either: pgBackRest's own lock refuses the second.
-                    concurrencyPolicy: "Forbid",
-                    startingDeadlineSeconds: 3600,
-                    successfulJobsHistoryLimit: 3,
-                    failedJobsHistoryLimit: 3,
-                    jobTemplate: {
-                        metadata: { labels },
-                        spec: { backoffLimit: 2, activeDeadlineSeconds: 12 * 3600, ttlSecondsAfterFinished: 7 * 24 * 3600, template: backupPod(kind) },
-                    },
-                },
+                    labels,
+                    activeDeadlineSeconds: 12 * 3600,
+                    template: backupPod(kind),
+                }),
             },
             { parent: scope.parent },
         );
