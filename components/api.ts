@@ -4,7 +4,7 @@
  * HPA on CPU, a PDB, a NetworkPolicy that admits only the front end and reaches only the data tier, env wired from
  * the data tier's contract through secretKeyRef, and the schema migration Job ordered before the Deployment.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";

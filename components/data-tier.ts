@@ -4,7 +4,7 @@
  * Service, a PodDisruptionBudget, and the StatefulSet fields that keep data safe. Each helper creates children of
  * the given component. Their NetworkPolicy helpers are in network-policy.ts, their validation in validation.ts.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { recommendedLabels, selectorLabels } from "../lib/labels";

@@ -22,7 +22,7 @@
  * `secretKeyRef` and is handed to curl in a config file on the pod's own tmpfs, never on a command line; the API
  * user's password goes in a request body written the same way.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { waitOptions } from "../lib/waits";

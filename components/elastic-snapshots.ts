@@ -14,7 +14,7 @@
  *   ReadWriteMany (NFS, CephFS, Longhorn RWX, ...). A ReadWriteOnce volume with several nodes is refused: the second
  *   node's pod could not even start next to the first.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import type { RepositoryStore, WorkloadIdentity } from "../platform/contract";
 import type { Scope } from "./data-tier";

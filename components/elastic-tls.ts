@@ -2,7 +2,7 @@
  * ElasticCluster's transport TLS: a CA of the cluster's own and one node certificate it signs, valid for every pod's
  * DNS name, in a kubernetes.io/tls Secret.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { Scope } from "./data-tier";

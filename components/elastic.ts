@@ -20,7 +20,7 @@
  * elastic-snapshots.ts; this module exports them too.
  */
 import { createHash } from "node:crypto";
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { waitOptions } from "../lib/waits";

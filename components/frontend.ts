@@ -3,7 +3,7 @@
  * from the platform: an Ingress with its class (TLS from a Secret or a cert-manager issuer), or a LoadBalancer
  * Service with the platform's annotations. Same rollout, probe and security discipline as the API.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import type { Exposure } from "../platform/contract";
 import { recommendedLabels, selectorLabels } from "../lib/labels";

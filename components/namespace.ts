@@ -2,7 +2,7 @@
  * The app's namespace: Pod Security "restricted" enforced (and audited and warned), so the cluster itself refuses a
  * pod that drifts from herd's secure defaults.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { MANAGED_BY, PART_OF } from "../lib/labels";
 

@@ -2,7 +2,7 @@
  * NetworkPolicy building blocks every component uses: egress to the cluster DNS, a peer by pod labels, and a
  * policy that admits only the listed ingress and egress.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import type { Scope } from "./data-tier";
 
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;

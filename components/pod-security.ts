@@ -3,7 +3,7 @@
  * non-root user, RuntimeDefault seccomp, every capability dropped, no privilege escalation, a read-only root
  * filesystem, and requests plus limits on every container.
  */
-import type * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "../lib/k8s";
 
 type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;
 type SecurityContext = k8s.types.input.core.v1.SecurityContext;

@@ -3,7 +3,7 @@
  * uploader (an object store) or keeps it on a backup volume and prunes old dumps. Its own NetworkPolicy lets it reach
  * only DNS, the database and the store.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { recommendedLabels } from "../lib/labels";
 import { parseQuantity } from "../lib/quantity";

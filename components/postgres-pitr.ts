@@ -15,7 +15,7 @@
  * template, so a change rolls the server); keys come from the customer's Secret through secretKeyRef.
  */
 import { createHash } from "node:crypto";
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import type { RepositoryStore } from "../platform/contract";

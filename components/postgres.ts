@@ -12,7 +12,7 @@
  * Its arguments, defaults, validation and server settings are in postgres-settings.ts, the roles' SQL and the
  * sidecar's loop in postgres-roles.ts, the backup CronJob in postgres-backup.ts; this module exports all of them.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { selectorLabels } from "../lib/labels";
 import { waitOptions } from "../lib/waits";

@@ -11,7 +11,7 @@
  * Its arguments, defaults, validation and redis.conf are in redis-settings.ts; this module exports them too.
  */
 import { createHash } from "node:crypto";
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { waitOptions } from "../lib/waits";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements } from "./pod-security";

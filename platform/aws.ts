@@ -8,8 +8,8 @@
  * StorageClass), registry (ECR) and backups (S3, IRSA). This module loads @pulumi/aws and @pulumi/eks (~300 ms), so
  * platform/index.ts requires it only on stacks whose platform is aws.
  */
-import * as aws from "@pulumi/aws";
-import * as k8s from "@pulumi/kubernetes";
+import * as aws from "./aws/sdk";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig } from "../config";
 import { MANAGED_BY, PART_OF } from "../lib/labels";

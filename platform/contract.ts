@@ -6,7 +6,7 @@
  * (storage class, where images come from, how traffic gets in, where backups go and how a backup job gets
  * permission to write there). Components never ask which cloud they run on; they receive these as plain args.
  */
-import type * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "../lib/k8s";
 import type * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig } from "../config";
 

@@ -11,8 +11,8 @@
  * the kubeconfig) are exported functions, so tests check them directly; the class only wires resources together.
  * This module loads @pulumi/gcp, so platform/index.ts requires it only on stacks whose platform is gcp.
  */
-import * as gcp from "@pulumi/gcp";
-import * as k8s from "@pulumi/kubernetes";
+import * as gcp from "./gcp/sdk";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig } from "../config";
 import type { Platform } from "./contract";

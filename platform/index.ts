@@ -14,7 +14,7 @@ export * from "./contract";
 
 /**
  * Builds the platform the stack's config names. Each platform's module is loaded only when chosen, so a stack never
- * pays start-up time for the cloud SDKs it does not use (@pulumi/aws alone costs ~200 ms to import).
+ * pays start-up time for the cloud SDKs it does not use (tests/start-up.test.ts holds it).
  */
 export function createPlatform(cfg: HerdConfig): Platform {
     switch (cfg.platform) {

@@ -3,7 +3,7 @@
  * context), a StorageClass (given, or created from a provisioner), a registry (or prebuilt images), and optionally
  * renders every object to YAML instead of applying it.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig, OnpremConfig } from "../config";
 import { recommendedLabels } from "../lib/labels";

@@ -3,8 +3,6 @@
  * class given vs created, registry vs prebuilt images, render to a directory, and the app namespace.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig } from "../config";
@@ -331,16 +329,3 @@ describe("Elasticsearch snapshots through the program (onprem)", () => {
     });
 });
 
-describe("onprem start-up", () => {
-    it("loads neither cloud's SDK: the program, its components and the onprem platform leave @pulumi/aws and @pulumi/gcp unloaded", () => {
-        const script = [
-            'require("./ts-register.cjs");',
-            'require("./index.ts"); require("./platform/onprem.ts");',
-            'const sdks = Object.keys(require.cache).filter((k) => /[\\/]@pulumi[\\/](aws|gcp|eks)[\\/]/.test(k));',
-            "process.stdout.write(JSON.stringify(sdks.slice(0, 3)));",
-        ].join("\n");
-        const r = spawnSync(process.execPath, ["-e", script], { cwd: path.resolve(__dirname, ".."), encoding: "utf8" });
-        assert.equal(r.status, 0, r.stderr);
-        assert.deepEqual(JSON.parse(r.stdout), []);
-    });
-});

@@ -16,7 +16,7 @@
  * deletes (expiry is the lifecycle rule's job, so a compromised job cannot erase history) and no other bucket.
  * `bindRepositoryIdentity` gives a tool's ServiceAccount its own role, with delete, under its own prefix only.
  */
-import * as aws from "@pulumi/aws";
+import * as aws from "./sdk";
 import * as pulumi from "@pulumi/pulumi";
 import type { IdentityBinding, RepositoryAccess, RepositoryPurpose } from "../contract";
 import { DUMP_PREFIX, REPOSITORY_PURPOSES, repositoryPrefix } from "../repository";

@@ -3,8 +3,8 @@
  * add-ons) with no default node group, plus herd's own managed node group in the private subnets (IMDSv2 only,
  * encrypted gp3 root volumes) and the CoreDNS add-on once there are nodes to run it.
  */
-import * as aws from "@pulumi/aws";
-import * as eks from "@pulumi/eks";
+import * as aws from "./sdk";
+import * as eks from "./eks-sdk";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsConfig } from "../../config";
 import { AwsContext, awsOpts, managedPolicyArn } from "./common";

@@ -2,7 +2,7 @@
  * What every piece of the AWS platform shares: where children hang (parent, explicit provider), the physical-name
  * prefix humans look things up by, and the IAM documents more than one piece writes (IRSA trust).
  */
-import * as aws from "@pulumi/aws";
+import * as aws from "./sdk";
 import * as pulumi from "@pulumi/pulumi";
 import type { WaitMinutes } from "../../lib/waits";
 

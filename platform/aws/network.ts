@@ -3,7 +3,7 @@
  * public subnets, and NAT (one per zone, or a single one) for the private subnets' egress. Nodes live only in the
  * private subnets; the public ones hold the NAT gateways and the internet-facing load balancer.
  */
-import * as aws from "@pulumi/aws";
+import * as aws from "./sdk";
 import type { AwsConfig } from "../../config";
 import { AwsContext, awsOpts } from "./common";
 

@@ -2,7 +2,7 @@
  * ECR: a repository each for the api, frontend and postgres images (scanned on push, immutable tags, the last N images kept),
  * and the short-lived registry credentials @pulumi/docker pushes with.
  */
-import * as aws from "@pulumi/aws";
+import * as aws from "./sdk";
 import * as pulumi from "@pulumi/pulumi";
 import type { RegistryAccess } from "../contract";
 import { AwsContext, awsOpts } from "./common";

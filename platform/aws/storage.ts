@@ -4,8 +4,8 @@
  * the pod that first uses it). pulumi-eks's `storageClasses` option is not used: it targets the in-tree provisioner,
  * which cannot create gp3 volumes.
  */
-import * as aws from "@pulumi/aws";
-import * as k8s from "@pulumi/kubernetes";
+import * as aws from "./sdk";
+import * as k8s from "../../lib/k8s";
 import type { AwsConfig } from "../../config";
 import { recommendedLabels } from "../../lib/labels";
 import { AwsContext, awsOpts, irsaTrustPolicy, managedPolicyArn } from "./common";

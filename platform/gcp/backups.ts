@@ -12,7 +12,7 @@
  * history. `bindRepositoryWriter` gives a repository tool's ServiceAccount its own Google service account, allowed to
  * read, write and delete objects under its prefix only.
  */
-import * as gcp from "@pulumi/gcp";
+import * as gcp from "./sdk";
 import * as pulumi from "@pulumi/pulumi";
 import type { GcpConfig } from "../../config";
 import type { BackupUploader, IdentityBinding, RepositoryAccess, RepositoryPurpose } from "../contract";

@@ -3,7 +3,7 @@
  * public endpoint open to the configured CIDRs only (or off); its nodes in one separately managed, autoscaled pool
  * that runs as a dedicated least-privilege service account; and the kubeconfig (gke-gcloud-auth-plugin) to reach it.
  */
-import * as gcp from "@pulumi/gcp";
+import * as gcp from "./sdk";
 import * as pulumi from "@pulumi/pulumi";
 import type { GcpConfig } from "../../config";
 import { GcpOpts, gcpId, roleSlug, serviceAccountId } from "./common";

@@ -4,7 +4,7 @@
  * principal.
  */
 import { createHash } from "node:crypto";
-import type * as gcp from "@pulumi/gcp";
+import type * as gcp from "./sdk";
 import type * as pulumi from "@pulumi/pulumi";
 import { MANAGED_BY, PART_OF } from "../../lib/labels";
 

@@ -2,7 +2,7 @@
  * The VPC: one regional subnet with secondary ranges for pods and Services, private Google access, and Cloud NAT
  * (for herd's subnet only) for the private nodes' egress.
  */
-import * as gcp from "@pulumi/gcp";
+import * as gcp from "./sdk";
 import type { GcpConfig } from "../../config";
 import type { GcpOpts } from "./common";
 

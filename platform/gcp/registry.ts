@@ -2,7 +2,7 @@
  * Artifact Registry: one Docker repository for the api, frontend and postgres images, readable by the node service account
  * only, and the short-lived credentials images are pushed with.
  */
-import * as gcp from "@pulumi/gcp";
+import * as gcp from "./sdk";
 import * as pulumi from "@pulumi/pulumi";
 import type { GcpConfig } from "../../config";
 import type { ImageSource } from "../contract";

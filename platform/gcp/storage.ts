@@ -2,7 +2,7 @@
  * Storage for data volumes: herd's StorageClass on GKE's PD CSI driver (pd-balanced, Retain, expandable,
  * WaitForFirstConsumer), made the cluster's only default class.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../../lib/k8s";
 import type * as pulumi from "@pulumi/pulumi";
 import { recommendedLabels } from "../../lib/labels";
 
