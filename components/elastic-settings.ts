@@ -3,7 +3,7 @@
  * elasticsearch.yml (discovery, security) and the probe commands. The component itself is in elastic.ts, its
  * transport TLS in elastic-tls.ts.
  */
-import { stringify } from "yaml";
+import { flatYaml } from "../lib/flat-yaml";
 import { GiB, MiB, parseQuantity } from "../lib/quantity";
 import type { DataComponentArgs } from "./data-tier";
 import { checkDataSizing, Problem, problem } from "./validation";
@@ -200,7 +200,7 @@ export function elasticsearchYml(name: string, replicas: number, extra: Readonly
         // Snapshots: path.repo for a file-system repository, the client of an S3-compatible store.
         ...extra,
     };
-    return stringify(settings, { lineWidth: 0 });
+    return flatYaml(settings);
 }
 
 /**

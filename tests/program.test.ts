@@ -3,6 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { evaluateStack, Evaluation } from "../offline/evaluate";
 import { buildManifests, Manifest } from "../offline/manifests";
 import { parseQuantity } from "../lib/quantity";
@@ -231,6 +232,8 @@ for (const s of STACKS) {
             assert.ok(sts !== undefined);
             const yml = manifests.find((m) => m.kind === "ConfigMap" && m.metadata.name === "elastic-config");
             const settings = String((yml?.["data"] as Record<string, string> | undefined)?.["elasticsearch.yml"] ?? "");
+            // Written by lib/flat-yaml.ts, which must write what the yaml package writes (tests/flat-yaml.test.ts).
+            assert.equal(stringifyYaml(parseYaml(settings), { lineWidth: 0 }), settings, "elasticsearch.yml as the yaml package writes it");
             if (s.snapshots.type === "fs") {
                 assert.match(settings, /path\.repo/, "a file-system repository is declared to every node");
             } else {
