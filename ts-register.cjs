@@ -12,18 +12,20 @@
  * loaded, node_modules included: ~100 ms on every run.)
  *
  * Compiled code is cached too (V8's code cache), for every CommonJS module the process loads, @pulumi/pulumi and the
- * cloud SDKs included: compiling ~1,000-1,400 modules (18 MB of JavaScript, 9 MB of it the TypeScript compiler that
+ * cloud SDKs included: compiling ~900-1,000 modules (~15 MB of JavaScript, 9 MB of it the TypeScript compiler that
  * @pulumi/pulumi loads) was the largest cost of a start. The cache is written at exit, after the program ran, so it
  * holds the functions V8 compiled lazily as well; the next start skips both parsing and compiling them. An entry is
- * keyed by Node's version, the file's path and a hash of its CONTENT (so an upgraded package or an edited file gets a
- * new entry, never a stale one), and V8 checks it again on use: an entry it rejects (other flags, another V8) is
+ * keyed by Node's version, the file's path and its CONTENT, as a hash of the text or, for a .js file read as it is, its
+ * inode and change times (see codeCacheKey; either way an upgraded package or an edited file gets a new entry, never a
+ * stale one), and V8 checks it again on use: an entry it rejects (other flags, another V8) is
  * compiled afresh and rewritten. HERD_CODE_CACHE=off turns it off; HERD_CODE_CACHE_DIR moves it. Each cache keeps at
  * most HERD_CACHE_MAX_ENTRIES files (20000; the oldest half goes past it).
  *
- * One kind of stack is not formatted at all: @pulumi/pulumi's debuggablePromise() records `new Error().stack` for
- * every promise it creates (~50 per resource, thousands per run: formatting them was the largest single cost of an
- * evaluation) and reads that string back only to print leaked promises under PULUMI_DEBUG_PROMISE_LEAKS. Without that
- * variable such a stack is just "Error"; with it, every stack is formatted as before.
+ * One kind of stack is not captured at all: @pulumi/pulumi's debuggablePromise() records `new Error().stack` for
+ * every promise it creates (~50 per resource, thousands per run: walking and formatting those stacks was the largest
+ * single cost of an evaluation) and reads that string back only to print leaked promises under
+ * PULUMI_DEBUG_PROMISE_LEAKS. Without that variable such a stack is just "Error" (see withoutPromiseStacks); with it,
+ * every stack is captured and formatted as before.
  */
 const crypto = require("node:crypto");
 const fs = require("node:fs");
@@ -119,16 +121,31 @@ function formatFrame(site) {
 const KEEP_PROMISE_STACKS = Boolean(process.env.PULUMI_DEBUG_PROMISE_LEAKS);
 const DEBUGGABLE_JS = `${path.sep}@pulumi${path.sep}pulumi${path.sep}runtime${path.sep}debuggable.js`;
 
-/** The stack of the `new Error()` in @pulumi/pulumi's debuggablePromise(): no message, created in that function. */
-function isPromiseDebugStack(error, sites) {
-    const top = sites[0];
-    return (
-        top !== undefined &&
-        error instanceof Error &&
-        error.message === "" &&
-        top.getFunctionName() === "debuggablePromise" &&
-        top.getFileName()?.endsWith(DEBUGGABLE_JS) === true
-    );
+/**
+ * Module.prototype._compile that, once @pulumi/pulumi's runtime/debuggable.js has loaded, wraps its exported
+ * debuggablePromise() so that its `new Error()` captures no frames (Error.stackTraceLimit 0 for that call only): the
+ * stack walk alone was a quarter of an aws stack's evaluation, ~13 us for each of ~7,500 promises. The SDK calls it
+ * through the module's exports object (`debuggable_1.debuggablePromise(...)`), so the wrapper is what every caller
+ * gets; if a later SDK called it some other way, the wrapper would simply go unused.
+ */
+function withoutPromiseStacks(original) {
+    return function _compile(content, filename) {
+        const result = original.call(this, content, filename);
+        const exports = this.exports;
+        if (typeof filename === "string" && filename.endsWith(DEBUGGABLE_JS) && typeof exports?.debuggablePromise === "function") {
+            const debuggablePromise = exports.debuggablePromise;
+            exports.debuggablePromise = function debuggablePromiseWithoutStack(...args) {
+                const limit = Error.stackTraceLimit;
+                Error.stackTraceLimit = 0;
+                try {
+                    return debuggablePromise.apply(this, args);
+                } finally {
+                    Error.stackTraceLimit = limit;
+                }
+            };
+        }
+        return result;
+    };
 }
 
 /**
@@ -142,19 +159,20 @@ function installStackFormatting() {
     }
     const previous = Error.prepareStackTrace;
     const format = (error, sites) => {
-        if (!KEEP_PROMISE_STACKS && isPromiseDebugStack(error, sites)) {
-            return "Error"; // what String(error) is; see the header
+        const header = () => {
+            try {
+                return Error.prototype.toString.call(error);
+            } catch {
+                return "Error";
+            }
+        };
+        if (sites.length === 0) {
+            return header(); // as V8 itself formats it (the promises' stacks: see withoutPromiseStacks)
         }
         if (!sites.some((site) => maps.has(site.getFileName()))) {
             return previous !== undefined ? previous(error, sites) : [String(error), ...sites.map((s) => `    at ${s}`)].join("\n");
         }
-        let header;
-        try {
-            header = Error.prototype.toString.call(error);
-        } catch {
-            header = "Error";
-        }
-        return [header, ...sites.map(formatFrame)].join("\n");
+        return [header(), ...sites.map(formatFrame)].join("\n");
     };
     format.herdStackFormatting = true;
     Error.prepareStackTrace = format;
@@ -175,7 +193,8 @@ const CODE_CACHE_DIR = process.env.HERD_CODE_CACHE_DIR ?? path.join(__dirname, "
  * an experimental option, which prints a warning and is lost when the script comes from the cache (the call then
  * throws). A module whose text mentions `import(` is compiled by Node until esbuild has parsed it (after exit, see
  * verifyInBackground) and found no import() expression, only mentions in strings or comments (TypeScript's 9 MB compiler, which @pulumi/pulumi
- * loads, is one); that verdict is kept as a `<key>.static` marker, and from then on the module is cached too.
+ * loads, is one); that verdict is kept as a `<key>.static` marker, and from then on the module is cached too (a module
+ * that does call import() gets a `<key>.dynamic` marker and is not parsed again).
  */
 const MENTIONS_IMPORT = /\bimport\s*\(/;
 /** Scripts compiled without a usable cache entry in this process, and where their entry goes: written at exit. */
@@ -183,8 +202,30 @@ const uncached = [];
 /** Modules that mention import( and have no verdict yet: parsed after exit by a background child. */
 const unverified = [];
 
+/**
+ * An entry's key. A JavaScript file Node read from disk as it is (its byte length is the file's size) is keyed by
+ * its identity and change times (device, inode, size, mtime, ctime: the kernel updates ctime on every write, and no
+ * tool can set it back), not by hashing its text: hashing ~18 MB on every start cost ~25 ms, 9 MB of it the
+ * TypeScript compiler @pulumi/pulumi loads. Only a file last changed more than STAT_KEY_MIN_AGE_MS ago is keyed so:
+ * on a file system with coarse timestamps (1 s on small-inode ext4, 2 s on FAT) a second write within the same tick
+ * would keep every one of those fields, so a file that recent is keyed by its content, as git treats "racily clean"
+ * files. Anything else (herd's transpiled TypeScript, whose output also depends on esbuild's version) is keyed by a
+ * hash of its content.
+ */
+const STAT_KEY_MIN_AGE_MS = Number(process.env.HERD_CODE_CACHE_STAT_AGE_MS ?? 3000); // tests set 0
 function codeCacheKey(filename, content) {
-    return crypto.createHash("sha1").update(`${process.version}\0${process.arch}\0${filename}\0`).update(content).digest("hex");
+    const hash = crypto.createHash("sha1").update(`${process.version}\0${process.arch}\0${filename}\0`);
+    if (filename.endsWith(".js") || filename.endsWith(".cjs")) {
+        try {
+            const st = fs.statSync(filename);
+            if (st.size === Buffer.byteLength(content) && Date.now() - Math.max(st.ctimeMs, st.mtimeMs) > STAT_KEY_MIN_AGE_MS) {
+                return hash.update(`stat\0${st.dev}\0${st.ino}\0${st.size}\0${st.mtimeMs}\0${st.ctimeMs}`).digest("hex");
+            }
+        } catch {
+            // unreadable or gone: keyed by content below
+        }
+    }
+    return hash.update("content\0").update(content).digest("hex");
 }
 
 /** Whether esbuild's parser finds an import() expression in the module (an unparsable module counts as calling it). */
@@ -222,7 +263,9 @@ function compileWithCodeCache(original) {
             cachedData = fs.readFileSync(file); // only ever written for a module without import()
         } catch {
             if (MENTIONS_IMPORT.test(content) && !fs.existsSync(`${file}.static`)) {
-                unverified.push({ filename, file }); // the child reads the file again: no source kept until exit
+                if (!fs.existsSync(`${file}.dynamic`)) {
+                    unverified.push({ filename, file }); // the child reads the file again: no source kept until exit
+                }
                 return original.call(this, content, filename);
             }
         }
@@ -305,7 +348,10 @@ function verifyInBackground(modules) {
     child.unref();
 }
 
-/** The background child: a `.static` marker for every module whose content is unchanged and calls no import(). */
+/**
+ * The background child: for every module whose content is unchanged, a `.static` marker if it calls no import() and
+ * a `.dynamic` one if it does (it stays with Node's own compiler).
+ */
 function verifyImports(list) {
     try {
         for (const { filename, file } of JSON.parse(fs.readFileSync(list, "utf8"))) {
@@ -316,8 +362,9 @@ function verifyImports(list) {
                 continue; // gone since
             }
             // The same key as when it was loaded, or the file changed in between and its marker would lie.
-            if (path.join(CODE_CACHE_DIR, codeCacheKey(filename, content)) === file && !callsImport(content, filename)) {
-                writeAtomically(`${file}.static`, "");
+            if (path.join(CODE_CACHE_DIR, codeCacheKey(filename, content)) === file) {
+                // Either verdict is kept: a module that does call import() is not parsed again on every run.
+                writeAtomically(`${file}.${callsImport(content, filename) ? "dynamic" : "static"}`, "");
             }
         }
     } finally {
@@ -331,4 +378,8 @@ if (require.main === module && process.argv[2] === "--verify-imports" && process
     Module.prototype._compile = compileWithCodeCache(Module.prototype._compile);
     Module.prototype._compile.herdCodeCache = true;
     process.on("exit", writeCodeCache);
+}
+if (!KEEP_PROMISE_STACKS && !Module.prototype._compile.herdPromiseStacks) {
+    Module.prototype._compile = withoutPromiseStacks(Module.prototype._compile);
+    Module.prototype._compile.herdPromiseStacks = true;
 }

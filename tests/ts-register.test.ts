@@ -49,7 +49,7 @@ describe("ts-register.cjs", () => {
         assert.match(r.stdout, /boom\.ts:5:/);
     });
 
-    it("skips formatting the stack @pulumi/pulumi records per promise, unless PULUMI_DEBUG_PROMISE_LEAKS asks for it", () => {
+    it("captures no stack for the promises @pulumi/pulumi records, unless PULUMI_DEBUG_PROMISE_LEAKS asks for it", () => {
         // debuggablePromise() stores `new Error().stack` on the promise; Pulumi prints it only for leaked promises under
         // PULUMI_DEBUG_PROMISE_LEAKS. The promise is resolved, so no leak is reported at exit.
         const script =
@@ -80,7 +80,7 @@ describe("ts-register.cjs", () => {
         });
         assert.equal(r.status, 0, r.stderr);
         const [promiseStack, frame] = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "[]") as [string, string];
-        assert.equal(promiseStack, "Error", "the per-promise stack is still skipped");
+        assert.equal(promiseStack, "Error", "the per-promise stack is still not captured");
         assert.match(frame, /where\.ts:4:/, "herd's frames still point at the TypeScript");
     });
 
@@ -121,9 +121,12 @@ describe("ts-register.cjs", () => {
             const cacheDir = path.join(dir, "v8");
             const file = path.join(dir, "mod.js");
             fs.writeFileSync(file, source);
+            // A file this new would be keyed by its content (see codeCacheKey): 0 keys it by inode and change times,
+            // as every file in node_modules is, so the runs of a test agree on the key whatever the time between them.
             const run = (env: Record<string, string> = {}) =>
                 node(`require(${JSON.stringify(REGISTER)}); Promise.resolve(require(${JSON.stringify(file)}).value()).then((v) => console.log(v))`, {
                     HERD_CODE_CACHE_DIR: cacheDir,
+                    HERD_CODE_CACHE_STAT_AGE_MS: "0",
                     ...env,
                 });
             const entries = () => (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).map((f) => path.join(cacheDir, f)) : []);
@@ -151,7 +154,12 @@ describe("ts-register.cjs", () => {
             const m = setup("exports.value = () => 'old';\n");
             assert.equal(m.run().stdout, "old");
             fs.writeFileSync(m.file, "exports.value = () => 'new';\n");
-            assert.equal(m.run().stdout, "new");
+            assert.equal(m.run().stdout, "new", "keyed by inode and change times: the write changed ctime");
+            // With the default age rule a file changed this recently is keyed by its content: same result.
+            fs.writeFileSync(m.file, "exports.value = () => 'nu2';\n");
+            assert.equal(m.run({ HERD_CODE_CACHE_STAT_AGE_MS: "3000" }).stdout, "nu2", "keyed by content");
+            fs.writeFileSync(m.file, "exports.value = () => 'nu3';\n");
+            assert.equal(m.run({ HERD_CODE_CACHE_STAT_AGE_MS: "3000" }).stdout, "nu3", "keyed by content");
         });
 
         it("rejects a corrupt entry, compiles afresh and rewrites it", () => {
@@ -185,7 +193,13 @@ describe("ts-register.cjs", () => {
                 assert.doesNotMatch(r.stderr, /ExperimentalWarning/);
                 m.waitFor(() => !m.entries().some((f) => f.endsWith(".json"))); // the verifying child is done
             }
-            assert.deepEqual(m.entries(), [], "neither cached nor marked: esbuild found the import()");
+            const markers = m.entries();
+            assert.deepEqual(markers.map((f) => path.extname(f)), [".dynamic"], "not cached, and marked: esbuild found the import()");
+            const marked = fs.statSync(markers[0]!);
+            assert.equal(m.run().stdout, "ok");
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500); // time for a verifying child, were one started
+            assert.deepEqual(m.entries(), markers, "nothing else written");
+            assert.equal(fs.statSync(markers[0]!).ino, marked.ino, "the verdict stands: no run parses it again");
         });
 
         it("caches a module that only mentions import( in a string or comment, once esbuild has parsed it", () => {
