@@ -129,6 +129,7 @@ export = async () => {
             exposure: platform.exposure,
             hostname: cfg.app.publicHostname,
             tls: cfg.app.tls,
+            hstsMaxAgeSeconds: cfg.app.hstsMaxAgeSeconds,
             replicas: cfg.app.frontend.replicas,
             waits: cfg.waits,
         },

@@ -1,7 +1,9 @@
 /**
  * Frontend: the React app served by unprivileged nginx, which also proxies /api to the ApiService. The way in comes
- * from the platform: an Ingress with its class (TLS from a Secret or a cert-manager issuer), or a LoadBalancer
- * Service with the platform's annotations. Same rollout, probe and security discipline as the API.
+ * from the platform: an Ingress with its class (TLS from a Secret or a cert-manager issuer, or HTTPS the platform's
+ * load balancer ends with a certificate the cloud manages), or a LoadBalancer Service with the platform's annotations
+ * (on 443 with TLS ended at the load balancer, port 80 then answering with a redirect to https). Over HTTPS, nginx
+ * sends Strict-Transport-Security. Same rollout, probe and security discipline as the API.
  */
 import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,6 +17,8 @@ import { numberDefault, waitBudgets } from "../config";
 import { type WaitMinutes, waitOptions } from "../lib/waits";
 
 export const FRONTEND_PORT = 8080;
+/** nginx's redirect server (images/frontend/nginx/server.conf.template): 308 to https://$host$request_uri. */
+export const FRONTEND_REDIRECT_PORT = 8081;
 /** nginx-unprivileged's user. */
 export const FRONTEND_UID = 101;
 
@@ -35,6 +39,12 @@ export interface FrontendArgs {
     readonly hostname?: string;
     /** @default { mode: "none" } */
     readonly tls?: Tls;
+    /**
+     * Strict-Transport-Security max-age nginx sends when the site is served over HTTPS (`tls`, or the exposure's
+     * `https`); 0: no header. Over plain HTTP nothing is sent, whatever this says.
+     * @default config key `hstsMaxAgeSeconds` (one year)
+     */
+    readonly hstsMaxAgeSeconds?: number;
     /** @default config key `frontendReplicas` */
     readonly replicas?: number;
     /** How long `pulumi up` waits for the rollout, the Service and the way in (lib/waits.ts). @default config keys `wait*Minutes` */
@@ -42,24 +52,84 @@ export interface FrontendArgs {
 }
 
 export function frontendDefaults(args: FrontendArgs) {
-    return withDefaults(args, { replicas: numberDefault("frontendReplicas"), tls: { mode: "none" }, waits: waitBudgets(numberDefault) });
+    return withDefaults(args, {
+        replicas: numberDefault("frontendReplicas"),
+        tls: { mode: "none" },
+        hstsMaxAgeSeconds: numberDefault("hstsMaxAgeSeconds"),
+        waits: waitBudgets(numberDefault),
+    });
 }
 
 export type FrontendResolved = ReturnType<typeof frontendDefaults>;
 
 export function frontendProblems(args: FrontendArgs, r: FrontendResolved): Problem[] {
     const problems = replicasProblems(r.replicas);
-    if (args.exposure.kind === "ingress" && args.hostname === undefined) {
+    const platformHttps = args.exposure.https;
+    const hostname = args.hostname ?? platformHttps?.hostname;
+    if (args.exposure.kind === "ingress" && hostname === undefined) {
         problems.push(problem("hostname", "expected the host name the Ingress serves, got nothing"));
     }
-    if (r.tls.mode !== "none" && args.exposure.kind === "loadBalancer") {
-        problems.push(problem("tls", "a LoadBalancer Service passes TCP through and cannot terminate TLS; expose through an Ingress class to use a certificate"));
+    if (platformHttps !== undefined && args.hostname !== undefined && args.hostname !== platformHttps.hostname) {
+        problems.push(problem("hostname", `expected the host name the platform's certificate is for (${platformHttps.hostname}), got ${JSON.stringify(args.hostname)}`));
     }
-    if (r.tls.mode !== "none" && args.hostname === undefined) {
+    if (r.tls.mode !== "none" && platformHttps !== undefined) {
+        problems.push(problem("tls", `expected no certificate of the front end's own: the platform's load balancer already ends HTTPS for ${platformHttps.hostname}; got mode ${JSON.stringify(r.tls.mode)}`));
+    } else if (r.tls.mode !== "none" && args.exposure.kind === "loadBalancer") {
+        problems.push(problem("tls", "a LoadBalancer Service without the platform's HTTPS passes TCP through and cannot use a certificate Secret or issuer; expose through an Ingress class to use one"));
+    }
+    if (r.tls.mode !== "none" && hostname === undefined) {
         problems.push(problem("hostname", "expected the host name the TLS certificate is for, got nothing"));
+    }
+    if (!Number.isInteger(r.hstsMaxAgeSeconds) || r.hstsMaxAgeSeconds < 0) {
+        problems.push(problem("hstsMaxAgeSeconds", `expected a whole number of seconds, 0 or more (0: no header), got ${r.hstsMaxAgeSeconds}`));
     }
     return problems;
 }
+
+/** Whether the site is served over HTTPS: a certificate of the front end's own, or HTTPS the platform ends. */
+export function servedOverHttps(args: FrontendArgs, r: FrontendResolved): boolean {
+    return r.tls.mode !== "none" || args.exposure.https !== undefined;
+}
+
+/**
+ * nginx's environment: the API upstream, and HSTS_MAX_AGE_SECONDS only when the site is served over HTTPS with a
+ * max-age above 0 (absent, nginx sends no Strict-Transport-Security header; see 05-herd-check-env.sh).
+ */
+export function frontendEnv(args: FrontendArgs, r: FrontendResolved): k8s.types.input.core.v1.EnvVar[] {
+    return [
+        { name: "API_UPSTREAM", value: args.apiUpstream },
+        ...(servedOverHttps(args, r) && r.hstsMaxAgeSeconds > 0 ? [{ name: "HSTS_MAX_AGE_SECONDS", value: String(r.hstsMaxAgeSeconds) }] : []),
+    ];
+}
+
+/**
+ * The Service's ports: on a load balancer that ends TLS, 443 to the app and 80 to nginx's redirect server; on a plain
+ * load balancer, 80 to the app; behind an Ingress, the app's own port.
+ */
+export function frontendServicePorts(exposure: Exposure): k8s.types.input.core.v1.ServicePort[] {
+    if (exposure.kind === "loadBalancer" && exposure.https !== undefined) {
+        return [
+            { name: "https", port: 443, targetPort: "http", protocol: "TCP" },
+            { name: "redirect", port: 80, targetPort: "redirect", protocol: "TCP" },
+        ];
+    }
+    return [{ name: "http", port: exposure.kind === "loadBalancer" ? 80 : FRONTEND_PORT, targetPort: "http", protocol: "TCP" }];
+}
+
+/** Whether nginx's redirect port is in use (a load balancer that ends TLS sends its port 80 there). */
+function usesRedirectPort(exposure: Exposure): boolean {
+    return exposure.kind === "loadBalancer" && exposure.https !== undefined;
+}
+
+/**
+ * On the Service or Ingress of a site served over plain HTTP: the policy pack's reviewed-exception annotation for
+ * public-endpoint-tls (policy/policies/services.ts), with the reason. Plain HTTP is the stack's configured choice, so
+ * herd says so where a reviewer sees it: every preview lists the exception and its reason.
+ */
+export const PLAIN_HTTP_EXCEPTION: Readonly<Record<string, string>> = {
+    "herd.dev/policy-exception-public-endpoint-tls":
+        "served over plain HTTP because the stack configures no certificate: set herd:publicHostname (aws, gcp) or herd:tlsSecretName / herd:tlsClusterIssuer (onprem) for HTTPS",
+};
 
 export class Frontend extends pulumi.ComponentResource {
     /** Where users reach the app (https when TLS is configured). */
@@ -74,7 +144,7 @@ export class Frontend extends pulumi.ComponentResource {
         const selector = selectorLabels({ name: "frontend", instance: name });
         const labels = recommendedLabels({ name: "frontend", instance: name, component: "web" });
         this.podSelector = selector;
-        const meta = (annotations?: Record<string, string>) => ({ name, namespace: args.namespace, labels, ...(annotations !== undefined ? { annotations } : {}) });
+        const meta = (annotations?: Record<string, pulumi.Input<string>>) => ({ name, namespace: args.namespace, labels, ...(annotations !== undefined ? { annotations } : {}) });
         const http = { httpGet: { path: "/healthz", port: "http" } };
 
         new k8s.apps.v1.Deployment(
@@ -99,8 +169,11 @@ export class Frontend extends pulumi.ComponentResource {
                                 {
                                     name: "nginx",
                                     image: args.image,
-                                    env: [{ name: "API_UPSTREAM", value: args.apiUpstream }],
-                                    ports: [{ name: "http", containerPort: FRONTEND_PORT, protocol: "TCP" }],
+                                    env: frontendEnv(args, r),
+                                    ports: [
+                                        { name: "http", containerPort: FRONTEND_PORT, protocol: "TCP" },
+                                        ...(usesRedirectPort(args.exposure) ? [{ name: "redirect", containerPort: FRONTEND_REDIRECT_PORT, protocol: "TCP" }] : []),
+                                    ],
                                     resources: resourceRequirements({ cpu: "100m", memory: "128Mi" }),
                                     securityContext: restrictedContainerSecurityContext(),
                                     startupProbe: { ...http, periodSeconds: 2, failureThreshold: 15 },
@@ -127,16 +200,18 @@ export class Frontend extends pulumi.ComponentResource {
 
         const exposure = args.exposure;
         const loadBalancer = exposure.kind === "loadBalancer";
+        const plainHttp = !servedOverHttps(args, r);
+        const serviceAnnotations = loadBalancer ? { ...exposure.annotations, ...(plainHttp ? PLAIN_HTTP_EXCEPTION : {}) } : exposure.serviceAnnotations;
         const service = new k8s.core.v1.Service(
             name,
             {
-                metadata: meta(loadBalancer ? { ...exposure.annotations } : undefined),
+                metadata: meta(serviceAnnotations !== undefined ? { ...serviceAnnotations } : undefined),
                 spec: {
                     type: loadBalancer ? "LoadBalancer" : "ClusterIP",
                     // Keep the client's address (and skip a second hop) on a load balancer.
                     ...(loadBalancer ? { externalTrafficPolicy: "Local" } : {}),
                     selector,
-                    ports: [{ name: "http", port: loadBalancer ? 80 : FRONTEND_PORT, targetPort: "http", protocol: "TCP" }],
+                    ports: frontendServicePorts(exposure),
                 },
             },
             // Created at once; waits for the front end's pods (and, as a LoadBalancer, for the cloud's address).
@@ -150,27 +225,39 @@ export class Frontend extends pulumi.ComponentResource {
                 spec: {
                     podSelector: { matchLabels: selector },
                     policyTypes: ["Ingress", "Egress"],
-                    // The way in: from the ingress controller or the load balancer, wherever they run; only nginx's port.
-                    ingress: [{ ports: [{ protocol: "TCP", port: FRONTEND_PORT }] }],
+                    // The way in: from the ingress controller or the load balancer, wherever they run (no source is
+                    // named, so Google's front ends and health checkers are admitted too); only nginx's ports.
+                    ingress: [
+                        {
+                            ports: [
+                                { protocol: "TCP", port: FRONTEND_PORT },
+                                ...(usesRedirectPort(exposure) ? [{ protocol: "TCP", port: FRONTEND_REDIRECT_PORT }] : []),
+                            ],
+                        },
+                    ],
                     egress: [DNS_EGRESS, { to: [podsWith(args.apiPodSelector)], ports: [{ protocol: "TCP", port: args.apiPort }] }],
                 },
             },
             { parent: this },
         );
 
-        const scheme = r.tls.mode === "none" ? "http" : "https";
+        const scheme = servedOverHttps(args, r) ? "https" : "http";
         if (exposure.kind === "ingress") {
-            const host = args.hostname ?? "";
-            const annotations: Record<string, string> = { ...exposure.annotations };
+            const host = args.hostname ?? exposure.https?.hostname ?? "";
+            const annotations: Record<string, pulumi.Input<string>> = { ...exposure.annotations, ...(plainHttp ? PLAIN_HTTP_EXCEPTION : {}) };
             if (r.tls.mode === "issuer") {
                 annotations["cert-manager.io/cluster-issuer"] = r.tls.clusterIssuer;
+            }
+            if (exposure.https !== undefined) {
+                // The objects the platform's load balancer needs beside the Ingress (its certificate, its redirect).
+                Object.assign(annotations, exposure.https.companions({ name, namespace: args.namespace, labels, parent: this }));
             }
             new k8s.networking.v1.Ingress(
                 name,
                 {
                     metadata: meta(annotations),
                     spec: {
-                        ingressClassName: exposure.className,
+                        ...(exposure.className !== undefined ? { ingressClassName: exposure.className } : {}),
                         ...(r.tls.mode === "none"
                             ? {}
                             : { tls: [{ hosts: [host], secretName: r.tls.mode === "secret" ? r.tls.secretName : `${name}-tls` }] }),
@@ -187,6 +274,14 @@ export class Frontend extends pulumi.ComponentResource {
                 { parent: this, ...waitOptions("ingress", r.waits) },
             );
             this.url = pulumi.output(`${scheme}://${host}`);
+        } else if (exposure.https !== undefined) {
+            const publish = exposure.https.publish;
+            if (publish !== undefined) {
+                // The address the load balancer reports, for the host's DNS record (the platform's to write).
+                const field = exposure.reportsAddressAs;
+                publish(service.status.apply((s) => s?.loadBalancer?.ingress?.[0]?.[field] ?? ""));
+            }
+            this.url = pulumi.output(`https://${exposure.https.hostname}`);
         } else if (args.hostname !== undefined) {
             this.url = pulumi.output(`${scheme}://${args.hostname}`);
         } else {

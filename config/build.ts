@@ -40,7 +40,7 @@ export function build(
         if (platform !== "onprem") {
             problem(
                 certificateKey,
-                `expected no certificate on platform ${platform}: a certificate needs an Ingress to terminate TLS, and the ${platform} load balancer passes TCP through (only onprem with herd:ingressClass has one); got ${describeGiven(tlsSecret ?? issuer, false)}`,
+                `expected no certificate key on platform ${platform} (onprem only): on ${platform}, herd:publicHostname turns HTTPS on with a certificate the cloud manages${platform === "aws" ? " (set herd:awsHostedZoneId, or herd:awsCertificateArn for a certificate you have)" : ""}; got ${describeGiven(tlsSecret ?? issuer, false)}`,
             );
         } else if (set("ingressClass") === undefined) {
             problem(
@@ -88,6 +88,7 @@ export function build(
                     : issuer !== undefined
                       ? { mode: "issuer", clusterIssuer: issuer }
                       : { mode: "none" },
+            hstsMaxAgeSeconds: num("hstsMaxAgeSeconds"),
         },
         waits: waitBudgets(num),
         data: {

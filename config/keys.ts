@@ -8,6 +8,7 @@
 import type { z } from "zod";
 import { GiB, MiB } from "../lib/quantity";
 import type { WaitMinutes } from "../lib/waits";
+import { MAX_WINDOW_HOURS, MIN_WINDOW_HOURS, parseExclusion, START_TIME, WEEKDAYS } from "./gcp-maintenance";
 import {
     boolean,
     bytes,
@@ -37,6 +38,12 @@ export type PlatformName = (typeof PLATFORMS)[number];
 
 /** Snapshot intervals that divide an hour or a day evenly (a cron step would otherwise drift at each boundary). */
 export const SNAPSHOT_INTERVALS: readonly number[] = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440];
+
+/** The retention periods CloudWatch Logs accepts, in days (0, never expire, is not offered). */
+export const CLOUDWATCH_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** An IAM role or user ARN in any partition (paths allowed), as EKS access entries take them. */
+export const IAM_PRINCIPAL_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 
 /** How a key is declared in Pulumi.yaml (`config:` block). */
 export type DeclaredType = "string" | "integer" | "boolean" | "array";
@@ -488,7 +495,7 @@ export const KEYS = {
         type: "string",
         default: "",
         description:
-            "Host name the app is served on (e.g. shop.example.com). Required with an ingress class; with a LoadBalancer, empty means the load balancer's own address.",
+            "Host name the app is served on (e.g. shop.example.com). Required with an ingress class. On aws and gcp it turns HTTPS on (a certificate herd has the cloud manage; aws also needs awsHostedZoneId or awsCertificateArn); empty: the load balancer's own address over plain HTTP.",
         schema: optional(dnsSubdomain("a host name such as shop.example.com")),
     },
     tlsSecretName: {
@@ -502,6 +509,13 @@ export const KEYS = {
         default: "",
         description: "TLS certificate for publicHostname from this cert-manager ClusterIssuer (instead of tlsSecretName).",
         schema: optional(dnsSubdomain("a ClusterIssuer name")),
+    },
+    hstsMaxAgeSeconds: {
+        type: "integer",
+        default: 31536000,
+        description:
+            "Strict-Transport-Security max-age in seconds: how long browsers keep to HTTPS once they have seen the site over it. Sent only when the app is served over HTTPS (aws or gcp with publicHostname, onprem with a certificate). 0: no HSTS header.",
+        schema: integer(0, 63072000),
     },
 
     // --- aws and gcp: the cluster herd creates ----------------------------------------------------------------
@@ -575,15 +589,70 @@ export const KEYS = {
         type: "integer",
         default: 3,
         platforms: ["aws"],
-        description: "aws: nodes the managed node group starts with (between awsNodeMin and awsNodeMax).",
+        description:
+            "aws: nodes the managed node group starts with (between awsNodeMin and awsNodeMax); with awsNodeAutoscaling the autoscaler owns the count afterwards.",
         schema: integer(1, 450),
     },
     awsNodeMax: {
         type: "integer",
         default: 6,
         platforms: ["aws"],
-        description: "aws: maximum nodes in the managed node group.",
+        description: "aws: maximum nodes in the managed node group (with awsNodeAutoscaling, the autoscaler adds nodes up to this).",
         schema: integer(1, 450),
+    },
+    awsNodeDiskGiB: {
+        type: "integer",
+        default: 50,
+        platforms: ["aws"],
+        description: "aws: root volume of each node in GiB (gp3, encrypted): the images, logs and emptyDir scratch of the pods on it.",
+        schema: integer(20, 16384),
+    },
+    awsNodeMaxUnavailablePercent: {
+        type: "integer",
+        default: 33,
+        platforms: ["aws"],
+        description:
+            "aws: percentage of the node group replaced at a time when its nodes are updated (Kubernetes upgrade, new AMI, launch template change); at least one node.",
+        schema: integer(1, 100),
+    },
+    awsNodeAutoscaling: {
+        type: "string",
+        default: "cluster-autoscaler",
+        platforms: ["aws"],
+        description:
+            "aws: cluster-autoscaler (adds nodes up to awsNodeMax when pods cannot be scheduled, removes idle ones down to awsNodeMin) or off (the node group keeps awsNodeDesired nodes).",
+        schema: oneOf(["cluster-autoscaler", "off"]),
+    },
+    awsUpgradeSupportType: {
+        type: "string",
+        default: "STANDARD",
+        platforms: ["aws"],
+        description:
+            "aws: EKS support policy: STANDARD (at the end of standard support EKS upgrades the control plane itself) or EXTENDED (up to 12 more months on the old version, billed extra per cluster hour).",
+        schema: oneOf(["STANDARD", "EXTENDED"]),
+    },
+    awsControlPlaneLogRetentionDays: {
+        type: "integer",
+        default: 90,
+        platforms: ["aws"],
+        description: "aws: days CloudWatch keeps the EKS control-plane logs (api, audit, authenticator): a CloudWatch retention period.",
+        schema: string()
+            .regex(/^\s*\d+\s*$/, "expected a whole number")
+            .transform(Number)
+            .refine((days) => CLOUDWATCH_RETENTION_DAYS.includes(days), `expected a CloudWatch retention period: one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`),
+    },
+    awsAdminPrincipalArns: {
+        type: "array",
+        default: [],
+        platforms: ["aws"],
+        description:
+            "aws: IAM role and user ARNs given cluster-admin on EKS through access entries (AmazonEKSClusterAdminPolicy, cluster scope), besides whoever creates the cluster.",
+        schema: stringArray(
+            string().regex(
+                IAM_PRINCIPAL_ARN,
+                "expected an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-admins (not an assumed-role session or a group)",
+            ),
+        ),
     },
     ecrKeepImages: {
         type: "integer",
@@ -591,6 +660,27 @@ export const KEYS = {
         platforms: ["aws"],
         description: "aws: images each ECR repository keeps; older ones are expired by a lifecycle policy.",
         schema: integer(1, 1000),
+    },
+    awsHostedZoneId: {
+        type: "string",
+        default: "",
+        platforms: ["aws"],
+        description:
+            "aws: ID of the Route 53 public hosted zone of publicHostname (e.g. Z0123456789ABCDEFGHIJ): herd requests an ACM certificate for the host, validates it by DNS in this zone and points the host at the load balancer. Or use awsCertificateArn.",
+        schema: optional(string().regex(/^Z[A-Z0-9]{1,31}$/, "expected a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ (Z and upper-case letters or digits)")),
+    },
+    awsCertificateArn: {
+        type: "string",
+        default: "",
+        platforms: ["aws"],
+        description:
+            "aws: ARN of an issued ACM certificate for publicHostname, in the stack's region (instead of awsHostedZoneId); herd then writes no DNS record: point the host at the load balancer yourself.",
+        schema: optional(
+            string().regex(
+                /^arn:aws(-[a-z]+)*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+                "expected an ACM certificate ARN such as arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>",
+            ),
+        ),
     },
 
     // --- gcp ----------------------------------------------------------------------------------------------------
@@ -672,6 +762,72 @@ export const KEYS = {
         platforms: ["gcp"],
         description: "gcp: maximum nodes per zone.",
         schema: integer(1, 1000),
+    },
+    gcpMaintenanceStart: {
+        type: "string",
+        default: "00:00",
+        platforms: ["gcp"],
+        description: "gcp: start of GKE's weekly maintenance window, HH:MM in UTC (automatic upgrades happen only inside the window).",
+        schema: string().regex(START_TIME, "expected a time of day HH:MM in UTC, such as 00:00 or 22:30"),
+    },
+    gcpMaintenanceHours: {
+        type: "integer",
+        default: 8,
+        platforms: ["gcp"],
+        description: `gcp: length of each maintenance window in hours (${MIN_WINDOW_HOURS}-${MAX_WINDOW_HOURS}: GKE counts only stretches of at least ${MIN_WINDOW_HOURS} h); with gcpMaintenanceDays it must give at least 48 h in any 32 days.`,
+        schema: integer(MIN_WINDOW_HOURS, MAX_WINDOW_HOURS),
+    },
+    gcpMaintenanceDays: {
+        type: "array",
+        default: ["SA", "SU"],
+        platforms: ["gcp"],
+        description: "gcp: days (UTC) the maintenance window starts on: MO TU WE TH FR SA SU. Empty: no window (GKE maintains at any time).",
+        schema: stringArray(oneOf([...WEEKDAYS])),
+    },
+    gcpMaintenanceExclusions: {
+        type: "array",
+        default: [],
+        platforms: ["gcp"],
+        description:
+            'gcp: times GKE must not upgrade, each "name,start,end,scope" (times in UTC, e.g. "black-friday,2025-11-27T00:00:00Z,2025-12-02T00:00:00Z,NO_UPGRADES"); scope NO_UPGRADES (at most 30 days, at most 3), NO_MINOR_UPGRADES or NO_MINOR_OR_NODE_UPGRADES.',
+        schema: stringArray(
+            string().superRefine((v, ctx) => {
+                const parsed = parseExclusion(v);
+                if ("problem" in parsed) {
+                    ctx.addIssue({ code: "custom", message: parsed.problem });
+                }
+            }),
+        ),
+    },
+    gcpRegistryKeepImages: {
+        type: "integer",
+        default: 30,
+        platforms: ["gcp"],
+        description: "gcp: versions of each image herd's Artifact Registry repository keeps; older ones are deleted by its cleanup policy.",
+        schema: integer(1, 1000),
+    },
+    gcpRegistryUntaggedDays: {
+        type: "integer",
+        default: 7,
+        platforms: ["gcp"],
+        description: "gcp: days an untagged image version stays in herd's Artifact Registry repository (unless among the newest kept).",
+        schema: integer(1, 365),
+    },
+    gcpRegionalDisks: {
+        type: "boolean",
+        default: true,
+        platforms: ["gcp"],
+        description:
+            "gcp: data volumes are regional persistent disks, replicated in two zones, so a data pod can restart in the other zone (twice the disk cost); false: zonal disks, a pod stays in its volume's zone.",
+        schema: boolean(),
+    },
+    gcpDnsZone: {
+        type: "string",
+        default: "",
+        platforms: ["gcp"],
+        description:
+            "gcp: name of the Cloud DNS managed zone of publicHostname (in gcpProject): herd writes the host's A record to the load balancer's static IP. Empty: point the host at the IP in the stack outputs yourself.",
+        schema: optional(string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, "expected a Cloud DNS managed zone name (1-63 lower-case letters, digits, '-', starting with a letter)")),
     },
 } as const satisfies Record<string, KeySpec>;
 

@@ -4,6 +4,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { WaitMinutes } from "../lib/waits";
+import type { MaintenanceExclusion, MaintenanceWindow } from "./gcp-maintenance";
 
 export interface RegistryConfig {
     /** host[:port][/path]; images are `${location}/api` and `${location}/frontend`. */
@@ -62,8 +63,42 @@ export interface AwsConfig extends ClusterConfig {
     readonly zoneCount: number;
     readonly vpcCidr: string;
     readonly natGateways: "perZone" | "single";
-    readonly nodes: { readonly instanceType: string; readonly min: number; readonly desired: number; readonly max: number };
+    readonly nodes: {
+        readonly instanceType: string;
+        readonly min: number;
+        readonly desired: number;
+        readonly max: number;
+        /** Root volume of each node, GiB (gp3, encrypted). */
+        readonly diskGiB: number;
+        /** updateConfig.maxUnavailablePercentage of the node group. */
+        readonly maxUnavailablePercent: number;
+        /** Who changes the node count between min and max: the cluster autoscaler, or nobody. */
+        readonly autoscaling: "cluster-autoscaler" | "off";
+    };
+    /** The EKS upgrade policy's support type. */
+    readonly supportType: "STANDARD" | "EXTENDED";
+    /** Days CloudWatch keeps the control-plane logs (one of CLOUDWATCH_RETENTION_DAYS). */
+    readonly controlPlaneLogRetentionDays: number;
+    /** IAM principals given cluster-admin through EKS access entries (besides the cluster's creator). */
+    readonly adminPrincipalArns: readonly string[];
     readonly ecrKeepImages: number;
+    /** HTTPS at the NLB for publicHostname; undefined: no publicHostname, plain HTTP on the NLB's own name. */
+    readonly https: AwsHttpsConfig | undefined;
+}
+
+/** aws HTTPS: the host and where its ACM certificate comes from. */
+export interface AwsHttpsConfig {
+    readonly hostname: string;
+    readonly certificate:
+        | { readonly mode: "dns"; readonly hostedZoneId: string }
+        | { readonly mode: "arn"; readonly arn: string };
+}
+
+/** gcp HTTPS: the host (a Google-managed certificate) and the Cloud DNS zone to write its record in. */
+export interface GcpHttpsConfig {
+    readonly hostname: string;
+    /** Cloud DNS managed zone; undefined: the user points the host at the static IP. */
+    readonly dnsZone: string | undefined;
 }
 
 export interface GcpConfig extends ClusterConfig {
@@ -73,6 +108,14 @@ export interface GcpConfig extends ClusterConfig {
     readonly deletionProtection: boolean;
     readonly network: { readonly subnetCidr: string; readonly podsCidr: string; readonly servicesCidr: string; readonly masterCidr: string };
     readonly nodes: { readonly machineType: string; readonly minPerZone: number; readonly maxPerZone: number };
+    /** When GKE may upgrade on its own: the weekly window (no days: any time) and the exclusions. */
+    readonly maintenance: { readonly window: MaintenanceWindow; readonly exclusions: readonly MaintenanceExclusion[] };
+    /** Artifact Registry cleanup: versions kept per image, and days an untagged version (beyond those) stays. */
+    readonly registry: { readonly keepImages: number; readonly untaggedDays: number };
+    /** Data volumes on regional persistent disks (two zones) instead of zonal ones. */
+    readonly regionalDisks: boolean;
+    /** HTTPS through a GKE Ingress for publicHostname; undefined: no publicHostname, plain HTTP on a LoadBalancer. */
+    readonly https: GcpHttpsConfig | undefined;
 }
 
 /** The app tier's settings. */
@@ -82,6 +125,8 @@ export interface AppConfig {
     /** Host name and certificate of the way in; undefined: the load balancer's own address over HTTP. */
     readonly publicHostname: string | undefined;
     readonly tls: { readonly mode: "none" } | { readonly mode: "secret"; readonly secretName: string } | { readonly mode: "issuer"; readonly clusterIssuer: string };
+    /** Strict-Transport-Security max-age (herd:hstsMaxAgeSeconds), sent only over HTTPS; 0: no header. */
+    readonly hstsMaxAgeSeconds: number;
 }
 
 /** The data tier's settings, the same on every platform. */

@@ -103,8 +103,56 @@ function modelFor(apiVersion: string, kind: string): Model | undefined {
     }
 }
 
+/**
+ * The custom resources herd creates that kubernetes-models has no schema for: GKE's ManagedCertificate and
+ * FrontendConfig (their CRDs ship with every GKE cluster). Each check covers the fields herd sets, as the CRD's
+ * OpenAPI schema constrains them; any field herd does not know is a problem too, so a typo cannot pass.
+ */
+const CUSTOM_SCHEMAS: Readonly<Record<string, (spec: Record<string, unknown>) => string[]>> = {
+    "networking.gke.io/v1 ManagedCertificate": (spec) => {
+        const domains = spec["domains"];
+        const problems = Object.keys(spec).filter((k) => k !== "domains").map((k) => `spec.${k} is not a field of ManagedCertificate`);
+        if (!Array.isArray(domains) || domains.length < 1 || domains.length > 100) {
+            problems.push("spec.domains must list 1 to 100 domain names");
+        } else {
+            for (const d of domains) {
+                if (typeof d !== "string" || d.length > 63 * 4 || !/^(([a-zA-Z0-9]+|[a-zA-Z0-9][-a-zA-Z0-9]*[a-zA-Z0-9])\.)+[a-zA-Z][-a-zA-Z0-9]*[a-zA-Z0-9]\.?$/.test(d)) {
+                    problems.push(`spec.domains: ${JSON.stringify(d)} is not a fully qualified domain name (no wildcard)`);
+                }
+            }
+        }
+        return problems;
+    },
+    "networking.gke.io/v1beta1 FrontendConfig": (spec) => {
+        const problems = Object.keys(spec).filter((k) => k !== "redirectToHttps" && k !== "sslPolicy").map((k) => `spec.${k} is not a field of FrontendConfig`);
+        const redirect = spec["redirectToHttps"];
+        if (redirect !== undefined) {
+            const r = (typeof redirect === "object" && redirect !== null ? redirect : {}) as Record<string, unknown>;
+            if (typeof r["enabled"] !== "boolean") {
+                problems.push("spec.redirectToHttps.enabled must be a boolean");
+            }
+            const codes = ["MOVED_PERMANENTLY_DEFAULT", "FOUND", "SEE_OTHER", "TEMPORARY_REDIRECT", "PERMANENT_REDIRECT"];
+            if (r["responseCodeName"] !== undefined && !codes.includes(String(r["responseCodeName"]))) {
+                problems.push(`spec.redirectToHttps.responseCodeName must be one of ${codes.join(", ")}`);
+            }
+        }
+        if (spec["sslPolicy"] !== undefined && typeof spec["sslPolicy"] !== "string") {
+            problems.push("spec.sslPolicy must be the name of a Compute Engine SSL policy");
+        }
+        return problems;
+    },
+};
+
 /** Validates one manifest; returns the problems, each naming the object and the field. */
 export function validateManifest(m: Manifest): string[] {
+    const custom = CUSTOM_SCHEMAS[`${m.apiVersion} ${m.kind}`];
+    if (custom !== undefined) {
+        const spec = m["spec"];
+        if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
+            return [`${objectName(m)}: spec must be an object`];
+        }
+        return custom(spec as Record<string, unknown>).map((p) => `${objectName(m)}: ${p}`);
+    }
     const model = modelFor(m.apiVersion, m.kind);
     if (model === undefined) {
         return [`${objectName(m)}: no schema for ${m.apiVersion} ${m.kind} in kubernetes-models (unknown or removed API)`];

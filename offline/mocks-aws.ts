@@ -190,6 +190,30 @@ export function awsState(args: pulumi.runtime.MockResourceArgs, { region }: Plac
             id = repoName;
             break;
         }
+        case "aws:acm/certificate:Certificate": {
+            // ACM asks for one CNAME per name, under the name itself, pointing into acm-validations.aws.
+            const domain = String(inputs["domainName"]);
+            const token = suffix(`acm:${args.name}`, 32);
+            state["arn"] = `arn:aws:acm:${region}:${ACCOUNT_ID}:certificate/${uuid(`acm:${args.name}`)}`;
+            state["status"] = "PENDING_VALIDATION";
+            state["domainValidationOptions"] = [
+                {
+                    domainName: domain,
+                    resourceRecordName: `_${token}.${domain}.`,
+                    resourceRecordType: "CNAME",
+                    resourceRecordValue: `_${suffix(`acm-value:${args.name}`, 32)}.mhbtsbpdnt.acm-validations.aws.`,
+                },
+            ];
+            id = String(state["arn"]);
+            break;
+        }
+        case "aws:acm/certificateValidation:CertificateValidation":
+            id = String(inputs["certificateArn"]);
+            break;
+        case "aws:route53/record:Record":
+            state["fqdn"] = String(inputs["name"]).replace(/\.$/, "");
+            id = `${String(inputs["zoneId"])}_${String(state["fqdn"])}_${String(inputs["type"])}`;
+            break;
         case "aws:cloudwatch/logGroup:LogGroup": {
             const logGroup = typeof inputs["name"] === "string" ? inputs["name"] : physical;
             state["name"] = logGroup;
@@ -206,6 +230,7 @@ const ADDON_VERSIONS: Readonly<Record<string, string>> = {
     "aws-ebs-csi-driver": "v1.48.0-eksbuild.2",
     coredns: "v1.12.2-eksbuild.4",
     "kube-proxy": "v1.33.3-eksbuild.6",
+    "metrics-server": "v0.8.0-eksbuild.2",
     "vpc-cni": "v1.20.1-eksbuild.3",
 };
 
@@ -216,6 +241,12 @@ export const AWS_INVOKES: Readonly<Record<string, (inputs: State, placement: Pla
         arn: `arn:aws:iam::${ACCOUNT_ID}:user/offline`,
         userId: "AIDAOFFLINEHARNESS",
         id: ACCOUNT_ID,
+    }),
+    // The canonical hosted zone of the region's load balancers (for Route 53 alias records); a made-up id offline.
+    "aws:lb/getHostedZoneId:getHostedZoneId": (inputs, { region }) => ({
+        id: `Z${suffix(`elb:${region}:${String(inputs["loadBalancerType"] ?? "application")}`, 13).toUpperCase()}`,
+        loadBalancerType: inputs["loadBalancerType"],
+        region,
     }),
     "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com", id: "aws", reverseDnsPrefix: "com.amazonaws" }),
     "aws:index/getRegion:getRegion": (_inputs, { region }) => ({ name: region, region, id: region }),

@@ -90,6 +90,23 @@ const ANSWERS: Readonly<Record<string, Answer>> = {
         state["registryUri"] = `${location}-docker.pkg.dev/${at.project}/${repositoryId}`;
         return id;
     },
+    "gcp:compute/globalAddress:GlobalAddress": (_inputs, name, state, args, at) => {
+        const id = `projects/${at.project}/global/addresses/${name}`;
+        state["selfLink"] = `${COMPUTE}/${id}`;
+        // A documentation address (TEST-NET-2): never a real one.
+        state["address"] = `198.51.100.${parseInt(suffix(`address:${args.name}`, 2), 16) % 250}`;
+        return id;
+    },
+    "gcp:compute/sSLPolicy:SSLPolicy": (_inputs, name, state, args, at) => {
+        const id = `projects/${at.project}/global/sslPolicies/${name}`;
+        state["selfLink"] = `${COMPUTE}/${id}`;
+        state["fingerprint"] = ETAG(args);
+        return id;
+    },
+    "gcp:dns/recordSet:RecordSet": (inputs, _name, state, _args, at) => {
+        state["project"] = text(inputs, "project", at.project);
+        return `projects/${String(state["project"])}/managedZones/${String(inputs["managedZone"])}/rrsets/${String(inputs["name"])}/${String(inputs["type"])}`;
+    },
     "gcp:storage/bucket:Bucket": (_inputs, name, state, _args, at) => {
         state["url"] = `gs://${name}`;
         state["selfLink"] = `https://www.googleapis.com/storage/v1/b/${name}`;

@@ -15,6 +15,8 @@ import type { HerdConfig } from "../config";
 import { MANAGED_BY, PART_OF } from "../lib/labels";
 import { createS3BackupBucket, bindBackupIdentity, s3Repository, s3Uploader } from "./aws/backups";
 import { createCluster } from "./aws/cluster";
+import { createAddons } from "./aws/addons";
+import { createAwsHttps, nlbHttpsExposure } from "./aws/https";
 import { AwsContext, physicalPrefix } from "./aws/common";
 import { createNetwork } from "./aws/network";
 import { createRegistry } from "./aws/registry";
@@ -34,7 +36,7 @@ export function awsDefaultTags(stack: string): Record<string, string> {
  * Balancer Controller; the scheme annotation is what that controller reads, so the NLB stays internet-facing if one is
  * added later (the built-in controller is internet-facing unless told `aws-load-balancer-internal`).
  */
-export function nlbExposure(tags: Readonly<Record<string, string>>): Exposure {
+export function nlbExposure(tags: Readonly<Record<string, string>>): Extract<Exposure, { kind: "loadBalancer" }> {
     return {
         kind: "loadBalancer",
         annotations: {
@@ -89,9 +91,12 @@ export class AwsPlatform extends pulumi.ComponentResource {
             // Workloads wait for nodes to run on and DNS to resolve with: links 2 and 3 of the aws stack's wait chain
             // (tests/wait-chain.test.ts). Without nodes nothing schedules; without CoreDNS nginx cannot resolve the
             // API's name at start and would crash-loop with a growing back-off, costing more than the wait.
-            { parent: this, dependsOn: [cluster.nodeGroup, cluster.coredns] },
+            // And for the VPC CNI's NetworkPolicy enforcement: no pod starts unguarded.
+            { parent: this, dependsOn: [cluster.nodeGroup, cluster.coredns, cluster.vpcCni] },
         );
         const storage = createStorage(ctx, settings, cluster, provider);
+        // metrics-server for the API's autoscaler, and node autoscaling (herd:awsNodeAutoscaling).
+        createAddons(ctx, settings, cluster, provider);
         const storageClassName = storage.storageClass.metadata.name;
 
         const registry = createRegistry(ctx, settings.ecrKeepImages);
@@ -101,6 +106,9 @@ export class AwsPlatform extends pulumi.ComponentResource {
             postgres: registry.repositories.postgres.repositoryUrl,
         };
         const backups = createS3BackupBucket(ctx, cfg.data.backup.retentionDays, cfg.data.protect);
+        // With a host name, TLS ends at the NLB with an ACM certificate (platform/aws/https.ts); without, plain HTTP.
+        const https = settings.https === undefined ? undefined : createAwsHttps(ctx, settings.https);
+        const exposure = https === undefined ? nlbExposure(tags) : nlbHttpsExposure(nlbExposure(tags), https);
 
         this.platform = {
             name: "aws",
@@ -108,7 +116,7 @@ export class AwsPlatform extends pulumi.ComponentResource {
             secretsProvider: provider,
             storageClassName,
             images: { kind: "build", registry: registry.access, repositories },
-            exposure: nlbExposure(tags),
+            exposure,
             backupStore: { kind: "objectStore", uploader: s3Uploader(backups.bucket.bucket, settings.region, undefined) },
             workloadIdentity: { bind: (args) => bindBackupIdentity(ctx, backups, cluster, args) },
             repository: (purpose) => s3Repository(ctx, backups, cluster, purpose),
@@ -121,6 +129,8 @@ export class AwsPlatform extends pulumi.ComponentResource {
                 registry: repositories,
                 backupBucket: backups.bucket.bucket,
                 exposure: "loadBalancer (nlb)",
+                // With a host name: TLS on 443 and a redirect on 80; the host, the certificate, who writes the DNS.
+                ...(https === undefined ? {} : { https: https.outputs }),
             },
         };
         this.registerOutputs({ clusterName: this.clusterName, storageClassName, backupBucket: backups.bucket.bucket });

@@ -37,18 +37,52 @@ export type ImageSource =
           readonly postgres: string;
       };
 
+/** What the front end hands a platform's `companions` hook: where the objects beside its Ingress go. */
+export interface ExposureCompanionArgs {
+    /** The front end's name: the Ingress's and Service's `metadata.name`, and the prefix of child resource names. */
+    readonly name: string;
+    /** The app namespace (an Output of the Namespace resource, so the objects wait for it). */
+    readonly namespace: pulumi.Input<string>;
+    readonly labels: Readonly<Record<string, string>>;
+    /** The front end: the objects' parent, from which they take its Kubernetes provider. */
+    readonly parent: pulumi.Resource;
+}
+
 /** How traffic from outside reaches the front end. */
 export type Exposure =
     | {
           readonly kind: "ingress";
-          readonly className: string;
-          readonly annotations: Readonly<Record<string, string>>;
+          /** `spec.ingressClassName`; undefined: the controller is chosen by an annotation (GKE's reads only that). */
+          readonly className: string | undefined;
+          readonly annotations: Readonly<Record<string, pulumi.Input<string>>>;
+          /** Annotations of the Service behind the Ingress (container-native load balancing, ...). @default none */
+          readonly serviceAnnotations?: Readonly<Record<string, string>>;
+          /**
+           * The platform's load balancer ends HTTPS for `hostname` with a certificate the cloud manages, and redirects
+           * plain HTTP itself; the Ingress then has no `spec.tls`. `companions` creates the objects in the app
+           * namespace that the Ingress must name (a managed certificate, a front-end config) and returns the Ingress
+           * annotations that name them. Undefined: TLS, if any, is the front end's (`spec.tls` from its settings).
+           */
+          readonly https?: {
+              readonly hostname: string;
+              readonly companions: (args: ExposureCompanionArgs) => Readonly<Record<string, pulumi.Input<string>>>;
+          };
       }
     | {
           readonly kind: "loadBalancer";
-          readonly annotations: Readonly<Record<string, string>>;
+          readonly annotations: Readonly<Record<string, pulumi.Input<string>>>;
           /** Which field of `status.loadBalancer.ingress[0]` carries the address on this platform. */
           readonly reportsAddressAs: "ip" | "hostname";
+          /**
+           * The load balancer ends TLS for `hostname` on port 443 (its annotations carry the certificate) and sends
+           * the plain stream to nginx's app port; its port 80 goes to nginx's redirect port, which answers 308 to
+           * https. `publish` is handed the load balancer's reported address once the Service has one (a DNS record
+           * for the host). Undefined: port 80 to the app, plain HTTP.
+           */
+          readonly https?: {
+              readonly hostname: string;
+              readonly publish?: (address: pulumi.Output<string>) => void;
+          };
       };
 
 /**

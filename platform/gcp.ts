@@ -19,6 +19,7 @@ import type { Platform } from "./contract";
 import { bindBackupWriter, createBackupBucket, gcsRepository, gcsUploader } from "./gcp/backups";
 import { clusterKubeconfig, createCluster, createNodePool, createNodeServiceAccount } from "./gcp/cluster";
 import { defaultLabels, GcpOpts } from "./gcp/common";
+import { createGcpHttps } from "./gcp/https";
 import { createNetwork } from "./gcp/network";
 import { createRegistry, registryImageSource } from "./gcp/registry";
 import { createStorage } from "./gcp/storage";
@@ -62,9 +63,11 @@ export class GcpPlatform extends pulumi.ComponentResource {
             { parent: this, dependsOn: [pool] },
         );
 
-        const storageClass = createStorage(name, provider, this);
+        const storageClass = createStorage(name, provider, this, c.regionalDisks);
         const storageClassName = storageClass.metadata.name;
         const images = registryImageSource(c, repo, on);
+        // With a host name: a GKE Ingress with a Google-managed certificate (platform/gcp/https.ts); without, plain HTTP.
+        const https = c.https === undefined ? undefined : createGcpHttps(name, cfg.stack, c, c.https, on);
 
         this.platform = {
             name: "gcp",
@@ -72,7 +75,7 @@ export class GcpPlatform extends pulumi.ComponentResource {
             secretsProvider: provider,
             storageClassName,
             images,
-            exposure: { kind: "loadBalancer", annotations: { ...LOAD_BALANCER_ANNOTATIONS }, reportsAddressAs: "ip" },
+            exposure: https?.exposure ?? { kind: "loadBalancer", annotations: { ...LOAD_BALANCER_ANNOTATIONS }, reportsAddressAs: "ip" },
             backupStore: { kind: "objectStore", uploader: gcsUploader(bucket.name) },
             workloadIdentity: { bind: (args) => bindBackupWriter({ ...args, stack: cfg.stack, project: c.project, bucket, cluster: gke, provider: gcpProvider }) },
             repository: (purpose) => gcsRepository(purpose, { stack: cfg.stack, project: c.project, bucket, cluster: gke, provider: gcpProvider }),
@@ -85,6 +88,9 @@ export class GcpPlatform extends pulumi.ComponentResource {
                 storageClass: storageClassName,
                 registry: images.repositories,
                 backupBucket: bucket.name,
+                ...(https === undefined
+                    ? {}
+                    : { exposure: "ingress (gce: HTTPS with a Google-managed certificate, HTTP redirects to https)", https: https.outputs }),
             },
         };
         this.registerOutputs({ clusterName: gke.name, kubeconfig: this.kubeconfig, storageClassName });

@@ -196,16 +196,24 @@ describe("ApiService", () => {
 });
 
 describe("Frontend", () => {
-    it("defaults: 2 pods, no TLS", () => assert.deepEqual(frontendDefaults(FRONTEND_ARGS), { replicas: 2, tls: { mode: "none" }, waits: DEFAULT_WAITS }));
+    it("defaults: 2 pods, no TLS, HSTS a year once served over HTTPS", () =>
+        assert.deepEqual(frontendDefaults(FRONTEND_ARGS), { replicas: 2, tls: { mode: "none" }, hstsMaxAgeSeconds: 31536000, waits: DEFAULT_WAITS }));
     it("overrides", () => {
         const waits = { ...DEFAULT_WAITS, ingress: 45 };
-        assert.deepEqual(frontendDefaults({ ...FRONTEND_ARGS, replicas: 4, tls: { mode: "secret", secretName: "t" }, waits }), { replicas: 4, tls: { mode: "secret", secretName: "t" }, waits });
+        assert.deepEqual(frontendDefaults({ ...FRONTEND_ARGS, replicas: 4, tls: { mode: "secret", secretName: "t" }, hstsMaxAgeSeconds: 600, waits }), {
+            replicas: 4,
+            tls: { mode: "secret", secretName: "t" },
+            hstsMaxAgeSeconds: 600,
+            waits,
+        });
     });
     it("rejects an Ingress without a host name, and TLS on a pass-through load balancer", () => {
         const ingress = { ...FRONTEND_ARGS, exposure: { kind: "ingress" as const, className: "nginx", annotations: {} } };
         assert.match(frontendProblems(ingress, frontendDefaults(ingress)).map(problemText).join("\n"), /hostname: expected the host name the Ingress serves/);
         const tls = { ...FRONTEND_ARGS, hostname: "a.example.com", tls: { mode: "issuer" as const, clusterIssuer: "le" } };
-        assert.match(frontendProblems(tls, frontendDefaults(tls)).map(problemText).join("\n"), /tls: a LoadBalancer Service passes TCP through/);
+        assert.match(frontendProblems(tls, frontendDefaults(tls)).map(problemText).join("\n"), /tls: a LoadBalancer Service without the platform's HTTPS passes TCP through/);
+        const hsts = { ...FRONTEND_ARGS, hstsMaxAgeSeconds: -1 };
+        assert.match(frontendProblems(hsts, frontendDefaults(hsts)).map(problemText).join("\n"), /hstsMaxAgeSeconds: expected a whole number of seconds, 0 or more \(0: no header\), got -1/);
     });
     it("the component refuses bad arguments with one InvalidArgumentsError whose errors name each property", async () => {
         const exposure = { kind: "ingress" as const, className: "nginx", annotations: {} };

@@ -8,13 +8,21 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { parseConfig } from "../config";
+import { KEYS, parseConfig } from "../config";
 import { AwsPlatform, nlbExposure } from "../platform/aws";
 import { AWS_CLI_IMAGE, backupAccessPolicy, BACKUP_KEY_ACTIONS, BACKUP_OBJECT_ACTIONS, REPOSITORY_NONCURRENT_DAYS, REPOSITORY_OBJECT_ACTIONS, repositoryAccessPolicy } from "../platform/aws/backups";
 import { DUMP_PREFIX } from "../platform/repository";
 import { backupPrefix } from "../components/postgres-backup";
 import type { IdentityBinding, Platform } from "../platform/contract";
-import { amiTypeFor, CONTROL_PLANE_LOG_TYPES, endpointAccess, NODE_METADATA_OPTIONS } from "../platform/aws/cluster";
+import { adminAccessEntries, amiTypeFor, CONTROL_PLANE_LOG_TYPES, endpointAccess, NODE_METADATA_OPTIONS } from "../platform/aws/cluster";
+import {
+    CLUSTER_AUTOSCALER_CHART,
+    CLUSTER_AUTOSCALER_READ_ACTIONS,
+    CLUSTER_AUTOSCALER_WRITE_ACTIONS,
+    clusterAutoscalerImageTag,
+    clusterAutoscalerPolicy,
+} from "../platform/aws/addons";
+import { CLUSTER_AUTOSCALER_IMAGE_TAGS } from "../config/build-aws";
 import { physicalPrefix } from "../platform/aws/common";
 import { pickZones, subnetLayout } from "../platform/aws/network";
 import { ecrLifecyclePolicy } from "../platform/aws/registry";
@@ -44,6 +52,7 @@ const T = {
     launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
     nodeGroup: "aws:eks/nodeGroup:NodeGroup",
     addon: "aws:eks/addon:Addon",
+    release: "kubernetes:helm.sh/v3:Release",
     storageClass: "kubernetes:storage.k8s.io/v1:StorageClass",
     k8sProvider: "pulumi:providers:kubernetes",
     repo: "aws:ecr/repository:Repository",
@@ -301,7 +310,7 @@ describe("stack aws: EKS cluster", () => {
         assert.deepEqual(logs, [...CONTROL_PLANE_LOG_TYPES]);
         const group = one(e, T.logGroup);
         assert.equal(group.inputs["name"], "/aws/eks/herd-aws/cluster");
-        assert.equal(typeof group.inputs["retentionInDays"], "number");
+        assert.equal(group.inputs["retentionInDays"], 90, "herd:awsControlPlaneLogRetentionDays' default");
         assert.deepEqual(cluster.options.dependsOn, [group.name], "created before EKS would create it without expiry");
         assert.deepEqual(cluster.inputs["clusterTags"], { "herd:control-plane-logs": "/aws/eks/herd-aws/cluster" }, "an input, so the cluster inside waits too");
     });
@@ -332,6 +341,7 @@ describe("stack aws: EKS cluster", () => {
         const root = (template.inputs["blockDeviceMappings"] as { ebs: Inputs }[])[0].ebs;
         assert.equal(root["encrypted"], "true");
         assert.equal(root["volumeType"], "gp3");
+        assert.equal(root["volumeSize"], 50, "herd:awsNodeDiskGiB's default");
         assert.equal(template.inputs["vpcSecurityGroupIds"], undefined, "EKS attaches the cluster security group");
         const nodes = one(e, T.nodeGroup, "aws-nodes");
         assert.deepEqual(nodes.inputs["launchTemplate"], { id: idOf(e, T.launchTemplate, "aws-node-template"), version: "1" });
@@ -584,7 +594,7 @@ describe("stack aws: Kubernetes provider, outputs and secrets", () => {
         assert.equal(provider.parent, "aws");
         assert.equal(provider.inputs["kubeconfig"], "[secret]");
         assert.ok(provider.inputs["enableServerSideApply"] === true || provider.inputs["enableServerSideApply"] === "true");
-        assert.deepEqual([...provider.options.dependsOn].sort(), ["aws-coredns", "aws-nodes"]);
+        assert.deepEqual([...provider.options.dependsOn].sort(), ["aws-coredns", "aws-nodes", "aws-vpc-cni"]);
     });
     it("every Kubernetes resource uses the cluster's provider", async () => {
         const e = await awsStack();
@@ -634,6 +644,184 @@ describe("stack aws: Kubernetes provider, outputs and secrets", () => {
         assert.ok(fs.existsSync(path.join(out, "manifests.yaml")));
         const resources = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as { type: string }[];
         assert.ok(resources.some((r) => r.type === T.eks));
+    });
+});
+
+describe("stack aws: NetworkPolicy enforcement, metrics, node autoscaling, upgrades, admin access (issue 15)", () => {
+    /** Every setting of issue 15 away from its default, autoscaling off. */
+    let changed: Promise<Evaluation> | undefined;
+    const changedStack = (): Promise<Evaluation> =>
+        (changed ??= variant({
+            "herd:awsNodeAutoscaling": "off",
+            "herd:awsUpgradeSupportType": "EXTENDED",
+            "herd:awsNodeMaxUnavailablePercent": 50,
+            "herd:awsNodeDiskGiB": 120,
+            "herd:awsControlPlaneLogRetentionDays": 365,
+            "herd:awsAdminPrincipalArns": ["arn:aws:iam::123456789012:role/platform-admins", "arn:aws:iam::210987654321:user/ops/alice"],
+        }));
+
+    it("the VPC CNI enforces NetworkPolicies: herd's vpc-cni add-on with the network policy agent on, whatever else the stack sets", async () => {
+        for (const e of [await awsStack(), await changedStack()]) {
+            const cni = one(e, T.addon, "aws-vpc-cni");
+            assert.equal(cni.inputs["addonName"], "vpc-cni");
+            assert.equal(cni.inputs["clusterName"], e === (await awsStack()) ? "herd-aws" : "herd-test");
+            assert.deepEqual(json(cni.inputs["configurationValues"]), { enableNetworkPolicy: "true" });
+            assert.match(String(cni.inputs["addonVersion"]), /^v\d+\.\d+\.\d+-eksbuild\.\d+$/);
+            assert.equal(cni.inputs["resolveConflictsOnCreate"], "OVERWRITE", "adopts the CNI EKS bootstrapped");
+            assert.equal(cni.inputs["preserve"], true, "removing the resource never removes pod networking");
+            const cluster = one(e, T.eks);
+            assert.equal(cluster.inputs["useDefaultVpcCni"], true, "pulumi-eks adds no second vpc-cni add-on");
+            assert.equal(cluster.inputs["vpcCniOptions"], undefined);
+            // Workloads (everything on the cluster's provider) start only once it is configured.
+            assert.ok(one(e, T.k8sProvider).options.dependsOn.includes("aws-vpc-cni"));
+        }
+        // No key can turn it off: none mentions network policies or the CNI.
+        assert.deepEqual(Object.keys(KEYS).filter((k) => /network ?polic|cni/i.test(`${k} ${(KEYS as Record<string, { description: string }>)[k].description}`)), []);
+        // ...and there are policies for it to enforce.
+        assert.ok(buildManifests(await awsStack()).manifests.filter((m) => m.kind === "NetworkPolicy").length >= 6);
+    });
+    it("the API's HorizontalPodAutoscaler has metrics: the metrics-server add-on, at EKS's default version, once there are nodes", async () => {
+        const e = await awsStack();
+        assert.ok(buildManifests(e).manifests.some((m) => m.kind === "HorizontalPodAutoscaler"));
+        const addon = one(e, T.addon, "aws-metrics-server");
+        assert.equal(addon.inputs["addonName"], "metrics-server");
+        assert.equal(addon.inputs["clusterName"], "herd-aws");
+        assert.match(String(addon.inputs["addonVersion"]), /^v\d+\.\d+\.\d+-eksbuild\.\d+$/);
+        assert.equal(addon.inputs["serviceAccountRoleArn"], undefined, "it calls no AWS API: no role");
+        assert.deepEqual(addon.options.dependsOn, ["aws-nodes"]);
+        assert.equal(addon.options.customTimeouts?.create, "40m");
+        assert.equal(one(await changedStack(), T.addon, "aws-metrics-server").inputs["addonName"], "metrics-server", "with autoscaling off too");
+    });
+    it("cluster-autoscaler (default): the pinned chart from the autoscaler project, in kube-system, an image of the cluster's minor version", async () => {
+        const e = await awsStack();
+        const release = one(e, T.release, "aws-cluster-autoscaler");
+        assert.equal(release.parent, "aws");
+        assert.equal(release.options.provider, "aws-k8s");
+        assert.equal(release.inputs["chart"], "cluster-autoscaler");
+        assert.equal(release.inputs["version"], CLUSTER_AUTOSCALER_CHART.version);
+        assert.match(String(release.inputs["version"]), /^\d+\.\d+\.\d+$/, "an exact chart version, never a range");
+        assert.deepEqual(release.inputs["repositoryOpts"], { repo: "https://kubernetes.github.io/autoscaler" });
+        assert.equal(release.inputs["namespace"], "kube-system");
+        assert.equal(release.inputs["name"], "cluster-autoscaler");
+        assert.equal(release.inputs["atomic"], true);
+        const values = release.inputs["values"] as Inputs;
+        assert.deepEqual(values["image"], { repository: "registry.k8s.io/autoscaling/cluster-autoscaler", tag: "v1.33.6", pullPolicy: "IfNotPresent" });
+        assert.equal(values["cloudProvider"], "aws");
+        assert.equal(values["awsRegion"], "eu-west-1");
+        assert.deepEqual(values["autoDiscovery"], { clusterName: "herd-aws" }, "finds the groups tagged for this cluster");
+        assert.equal((values["extraArgs"] as Inputs)["skip-nodes-with-local-storage"], false, "emptyDir scratch does not pin a node");
+        assert.equal(release.inputs["timeout"], 40 * 60);
+        assert.equal(release.options.customTimeouts?.create, "40m");
+    });
+    it("cluster-autoscaler runs restricted: non-root, RuntimeDefault seccomp, no capabilities, read-only root, requests and limits", async () => {
+        const values = one(await awsStack(), T.release).inputs["values"] as Inputs;
+        assert.deepEqual(values["securityContext"], { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } });
+        assert.deepEqual(values["containerSecurityContext"], {
+            allowPrivilegeEscalation: false,
+            privileged: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ["ALL"] },
+        });
+        const resources = values["resources"] as { requests: Inputs; limits: Inputs };
+        assert.deepEqual(resources.requests, { cpu: "100m", memory: "600Mi" });
+        assert.deepEqual(resources.limits, { cpu: "200m", memory: "600Mi" });
+    });
+    it("cluster-autoscaler's IRSA role: trusted for kube-system:cluster-autoscaler only, annotated on the chart's ServiceAccount", async () => {
+        const e = await awsStack();
+        const eks = answer(e, T.eks, "aws-eks").state;
+        const issuer = String(eks["oidcIssuer"]);
+        const trust = json(one(e, T.role, "aws-cluster-autoscaler-role").inputs["assumeRolePolicy"]) as { Statement: Inputs[] };
+        assert.deepEqual(trust.Statement, [
+            {
+                Effect: "Allow",
+                Principal: { Federated: eks["oidcProviderArn"] },
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: { StringEquals: { [`${issuer}:sub`]: "system:serviceaccount:kube-system:cluster-autoscaler", [`${issuer}:aud`]: "sts.amazonaws.com" } },
+            },
+        ]);
+        const values = one(e, T.release).inputs["values"] as { rbac: { serviceAccount: Inputs } };
+        assert.equal(values.rbac.serviceAccount["name"], "cluster-autoscaler");
+        assert.equal(values.rbac.serviceAccount["create"], true);
+        assert.deepEqual(values.rbac.serviceAccount["annotations"], { "eks.amazonaws.com/role-arn": arnOf(e, T.role, "aws-cluster-autoscaler-role") });
+        assert.deepEqual(one(e, T.release).options.dependsOn, ["aws-cluster-autoscaler-policy"], "permissions before its first scan");
+    });
+    it("cluster-autoscaler's policy: reads, its own node group, and resizing only groups tagged for this cluster", async () => {
+        const e = await awsStack();
+        const policy = one(e, T.rolePolicy, "aws-cluster-autoscaler-policy");
+        assert.equal(policy.inputs["role"], answer(e, T.role, "aws-cluster-autoscaler-role").state["name"]);
+        const statements = (json(policy.inputs["policy"]) as { Statement: { Action: string[]; Resource: string; Condition?: Inputs }[] }).Statement;
+        assert.deepEqual(
+            statements.map((s) => [s.Action, s.Resource, s.Condition]),
+            [
+                [[...CLUSTER_AUTOSCALER_READ_ACTIONS], "*", undefined],
+                [["eks:DescribeNodegroup"], arnOf(e, T.nodeGroup, "aws-nodes"), undefined],
+                [
+                    ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                    "arn:aws:autoscaling:eu-west-1:*:autoScalingGroup:*:autoScalingGroupName/*",
+                    { StringEquals: { "aws:ResourceTag/k8s.io/cluster-autoscaler/herd-aws": "owned", "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true" } },
+                ],
+            ],
+        );
+        const unscoped = statements.filter((s) => s.Resource === "*").flatMap((s) => s.Action);
+        assert.ok(unscoped.every((a) => /:(Describe|Get)/.test(a)), `only reads on every resource: ${unscoped.join(", ")}`);
+        assert.ok(!statements.some((s) => s.Action.some((a) => a.includes("*"))), "no wildcard actions");
+    });
+    it("with the autoscaler the node count is its own: pulumi up does not reset desiredSize; without it, pulumi does", async () => {
+        assert.deepEqual(one(await awsStack(), T.nodeGroup).options.ignoreChanges, ["scalingConfig.desiredSize"]);
+        const off = await changedStack();
+        assert.deepEqual(one(off, T.nodeGroup).options.ignoreChanges, []);
+        assert.deepEqual(all(off, T.release), [], "awsNodeAutoscaling off: no autoscaler");
+        assert.equal(off.resources.filter((r) => r.name.includes("cluster-autoscaler")).length, 0, "nor its role and policy");
+    });
+    it("the autoscaler's image follows herd:kubernetesVersion", async () => {
+        const e = await variant({ "herd:kubernetesVersion": "1.31" });
+        assert.equal(((one(e, T.release).inputs["values"] as Inputs)["image"] as Inputs)["tag"], "v1.31.5");
+        assert.equal(one(e, T.eks).inputs["version"], "1.31");
+    });
+    it("upgrades: STANDARD support said explicitly (EKS's default is the billed EXTENDED), a third of the nodes at a time", async () => {
+        const e = await awsStack();
+        assert.deepEqual(one(e, T.eks).inputs["upgradePolicy"], { supportType: "STANDARD" });
+        assert.deepEqual(one(e, T.nodeGroup).inputs["updateConfig"], { maxUnavailablePercentage: 33 });
+        const changedOne = await changedStack();
+        assert.deepEqual(one(changedOne, T.eks).inputs["upgradePolicy"], { supportType: "EXTENDED" });
+        assert.deepEqual(one(changedOne, T.nodeGroup).inputs["updateConfig"], { maxUnavailablePercentage: 50 });
+    });
+    it("node disk size and control-plane log retention follow config", async () => {
+        const e = await changedStack();
+        const root = (one(e, T.launchTemplate).inputs["blockDeviceMappings"] as { ebs: Inputs }[])[0].ebs;
+        assert.deepEqual(root, { volumeSize: 120, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" });
+        assert.equal(one(e, T.logGroup).inputs["retentionInDays"], 365);
+    });
+    it("admin principals: none by default (the creator's own entry only); each listed ARN a cluster-scoped cluster-admin access entry", async () => {
+        assert.deepEqual(one(await awsStack(), T.eks).inputs["accessEntries"], {});
+        const entries = one(await changedStack(), T.eks).inputs["accessEntries"] as Record<string, Inputs>;
+        const admin = { policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } };
+        assert.deepEqual(entries, {
+            "admin-123456789012-role-platform-admins": { principalArn: "arn:aws:iam::123456789012:role/platform-admins", accessPolicies: { admin } },
+            "admin-210987654321-user-ops-alice": { principalArn: "arn:aws:iam::210987654321:user/ops/alice", accessPolicies: { admin } },
+        });
+        assert.equal(one(await changedStack(), T.eks).inputs["authenticationMode"], "API");
+    });
+    it("pure: an access entry's key depends on its ARN only, not on its place in the list", () => {
+        const a = "arn:aws:iam::123456789012:role/a";
+        const b = "arn:aws:iam::123456789012:role/b";
+        assert.deepEqual(Object.keys(adminAccessEntries([a, b], "p")).sort(), Object.keys(adminAccessEntries([b, a], "p")).sort());
+        assert.deepEqual(Object.keys(adminAccessEntries([b], "p")), Object.keys(adminAccessEntries([a, b], "p")).filter((k) => k.endsWith("-b")));
+    });
+    it("pure: each pinned autoscaler image is of its own Kubernetes minor; an unpinned minor is a herd bug, said so", () => {
+        for (const [minor, tag] of Object.entries(CLUSTER_AUTOSCALER_IMAGE_TAGS)) {
+            assert.match(tag, new RegExp(`^v${minor.replace(".", "\\.")}\\.\\d+$`), minor);
+            assert.equal(clusterAutoscalerImageTag(minor), tag);
+        }
+        assert.throws(() => clusterAutoscalerImageTag("1.39"), /no cluster-autoscaler release is pinned for Kubernetes 1\.39/);
+    });
+    it("pure: the autoscaler's policy names the cluster and partition it is given", () => {
+        const policy = json(clusterAutoscalerPolicy("herd-prod", "arn:aws-cn:eks:cn-north-1:1:nodegroup/herd-prod/ng/x", "aws-cn", "cn-north-1")) as { Statement: { Action: string[]; Resource: string; Condition?: { StringEquals: Inputs } }[] };
+        const scale = policy.Statement.find((s) => s.Action.includes("autoscaling:SetDesiredCapacity"));
+        assert.equal(scale?.Resource, "arn:aws-cn:autoscaling:cn-north-1:*:autoScalingGroup:*:autoScalingGroupName/*");
+        assert.deepEqual(Object.keys(scale?.Condition?.StringEquals ?? {}), ["aws:ResourceTag/k8s.io/cluster-autoscaler/herd-prod", "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled"]);
+        assert.deepEqual(scale?.Action, [...CLUSTER_AUTOSCALER_WRITE_ACTIONS]);
     });
 });
 

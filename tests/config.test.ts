@@ -195,6 +195,7 @@ describe("app tier", () => {
             frontend: { replicas: 2 },
             publicHostname: undefined,
             tls: { mode: "none" },
+            hstsMaxAgeSeconds: 31536000,
         });
     });
     it("overrides, with a certificate from a Secret or from cert-manager", () => {
@@ -215,6 +216,7 @@ describe("app tier", () => {
             frontend: { replicas: 4 },
             publicHostname: "shop.example.com",
             tls: { mode: "secret", secretName: "shop-tls" },
+            hstsMaxAgeSeconds: 31536000,
         });
         const issuer = parse({ ...MINIMAL_ONPREM, "herd:ingressClass": "nginx", "herd:publicHostname": "shop.example.com", "herd:tlsClusterIssuer": "letsencrypt" }).app.tls;
         assert.deepEqual(issuer, { mode: "issuer", clusterIssuer: "letsencrypt" });
@@ -279,8 +281,12 @@ describe("overrides", () => {
             zoneCount: 3,
             vpcCidr: "10.0.0.0/16",
             natGateways: "perZone",
-            nodes: { instanceType: "m6i.large", min: 3, desired: 3, max: 6 },
+            nodes: { instanceType: "m6i.large", min: 3, desired: 3, max: 6, diskGiB: 50, maxUnavailablePercent: 33, autoscaling: "cluster-autoscaler" },
+            supportType: "STANDARD",
+            controlPlaneLogRetentionDays: 90,
+            adminPrincipalArns: [],
             ecrKeepImages: 30,
+            https: undefined,
         });
     });
     it("aws: every key overridden", () => {
@@ -297,6 +303,12 @@ describe("overrides", () => {
             "herd:awsNodeMin": "2",
             "herd:awsNodeDesired": "4",
             "herd:awsNodeMax": "10",
+            "herd:awsNodeDiskGiB": "120",
+            "herd:awsNodeMaxUnavailablePercent": "50",
+            "herd:awsNodeAutoscaling": "off",
+            "herd:awsUpgradeSupportType": "EXTENDED",
+            "herd:awsControlPlaneLogRetentionDays": "365",
+            "herd:awsAdminPrincipalArns": '["arn:aws:iam::123456789012:role/platform-admins","arn:aws:iam::123456789012:user/ops/alice"]',
             "herd:ecrKeepImages": "5",
         });
         assert.deepEqual(aws.platform === "aws" && aws.aws, {
@@ -306,8 +318,12 @@ describe("overrides", () => {
             zoneCount: 2,
             vpcCidr: "10.50.0.0/16",
             natGateways: "single",
-            nodes: { instanceType: "t3.xlarge", min: 2, desired: 4, max: 10 },
+            nodes: { instanceType: "t3.xlarge", min: 2, desired: 4, max: 10, diskGiB: 120, maxUnavailablePercent: 50, autoscaling: "off" },
+            supportType: "EXTENDED",
+            controlPlaneLogRetentionDays: 365,
+            adminPrincipalArns: ["arn:aws:iam::123456789012:role/platform-admins", "arn:aws:iam::123456789012:user/ops/alice"],
             ecrKeepImages: 5,
+            https: undefined,
         });
     });
     it("gcp: defaults for everything but project and region", () => {
@@ -321,6 +337,10 @@ describe("overrides", () => {
             deletionProtection: true,
             network: { subnetCidr: "10.10.0.0/20", podsCidr: "10.20.0.0/14", servicesCidr: "10.24.0.0/20", masterCidr: "172.16.0.0/28" },
             nodes: { machineType: "e2-standard-4", minPerZone: 1, maxPerZone: 3 },
+            maintenance: { window: { start: "00:00", hours: 8, days: ["SA", "SU"] }, exclusions: [] },
+            registry: { keepImages: 30, untaggedDays: 7 },
+            regionalDisks: true,
+            https: undefined,
         });
     });
     it("gcp: every key overridden", () => {
@@ -458,7 +478,7 @@ describe("validation errors name the key, what was expected and what was given",
         { name: "max_connections too low", values: { ...MINIMAL_ONPREM, "herd:postgresMaxConnections": "5" }, key: "herd:postgresMaxConnections", expected: /from 10 to 5000/ },
         { name: "protectData not a boolean", values: { ...MINIMAL_ONPREM, "herd:protectData": "no" }, key: "herd:protectData", expected: /true or false/ },
         { name: "autoscaler ceiling below the floor", values: { ...MINIMAL_ONPREM, "herd:apiReplicas": "4", "herd:apiMaxReplicas": "2" }, key: "herd:apiMaxReplicas", expected: /at least herd:apiReplicas \(4\), got 2/ },
-        { name: "a certificate without an Ingress to terminate it", values: { "herd:platform": "aws", "herd:awsRegion": "eu-west-1", "herd:publicHostname": "a.example.com", "herd:tlsSecretName": "t" }, key: "herd:tlsSecretName", expected: /needs an Ingress to terminate TLS/ },
+        { name: "a certificate Secret on a cloud (its load balancer ends HTTPS itself)", values: { "herd:platform": "aws", "herd:awsRegion": "eu-west-1", "herd:publicHostname": "a.example.com", "herd:awsHostedZoneId": "Z0123456789ABCDEFGHIJ", "herd:tlsSecretName": "t" }, key: "herd:tlsSecretName", expected: /onprem only\): on aws, herd:publicHostname turns HTTPS on/ },
         { name: "both a TLS Secret and an issuer", values: { ...MINIMAL_ONPREM, "herd:ingressClass": "nginx", "herd:publicHostname": "a.example.com", "herd:tlsSecretName": "t", "herd:tlsClusterIssuer": "i" }, key: "herd:tlsClusterIssuer", expected: /not both/ },
         { name: "a certificate without a host name", values: { ...MINIMAL_ONPREM, "herd:tlsSecretName": "t" }, key: "herd:publicHostname", expected: /required with herd:tlsSecretName/ },
         { name: "an ingress class without a host name", values: { ...MINIMAL_ONPREM, "herd:ingressClass": "nginx" }, key: "herd:publicHostname", expected: /required with herd:ingressClass/ },
@@ -711,8 +731,8 @@ describe("every problem, once, and only real ones (issue 10)", () => {
             ]);
         });
         it("a certificate on a cloud says what was given", () => {
-            assert.deepEqual(lines({ ...AWS, "herd:publicHostname": "a.example.com", "herd:tlsSecretName": "shop-tls" }), [
-                'herd:tlsSecretName: expected no certificate on platform aws: a certificate needs an Ingress to terminate TLS, and the aws load balancer passes TCP through (only onprem with herd:ingressClass has one); got "shop-tls"',
+            assert.deepEqual(lines({ ...AWS, "herd:publicHostname": "a.example.com", "herd:awsHostedZoneId": "Z0123456789ABCDEFGHIJ", "herd:tlsSecretName": "shop-tls" }), [
+                'herd:tlsSecretName: expected no certificate key on platform aws (onprem only): on aws, herd:publicHostname turns HTTPS on with a certificate the cloud manages (set herd:awsHostedZoneId, or herd:awsCertificateArn for a certificate you have); got "shop-tls"',
             ]);
         });
     });
@@ -754,5 +774,283 @@ describe("every problem, once, and only real ones (issue 10)", () => {
             const dir = tempDir();
             assert.throws(() => readStackConfig({ stack: "aws", configFile: dir }), { message: `--config-file ${dir}: not a file` });
         });
+    });
+});
+
+describe("aws: node autoscaling, upgrades, node disk, log retention, admin access entries (issue 15)", () => {
+    const aws = (extra: Record<string, string>) => {
+        const cfg = parse({ ...AWS, ...extra });
+        assert.ok(cfg.platform === "aws");
+        return cfg.aws;
+    };
+    const problems = (extra: Record<string, string>) => lines({ ...AWS, ...extra });
+
+    it("defaults: cluster-autoscaler on, STANDARD support, a third of the nodes at a time, 50 GiB disks, 90 days of logs, no extra admins", () => {
+        const a = aws({});
+        assert.equal(a.nodes.autoscaling, "cluster-autoscaler");
+        assert.equal(a.supportType, "STANDARD");
+        assert.equal(a.nodes.maxUnavailablePercent, 33);
+        assert.equal(a.nodes.diskGiB, 50);
+        assert.equal(a.controlPlaneLogRetentionDays, 90);
+        assert.deepEqual(a.adminPrincipalArns, []);
+    });
+    it("awsNodeAutoscaling: cluster-autoscaler or off, nothing else", () => {
+        assert.equal(aws({ "herd:awsNodeAutoscaling": "off" }).nodes.autoscaling, "off");
+        assert.deepEqual(problems({ "herd:awsNodeAutoscaling": "karpenter" }), ['herd:awsNodeAutoscaling: expected one of cluster-autoscaler, off, got "karpenter"']);
+    });
+    it("awsNodeAutoscaling: cluster-autoscaler only for a Kubernetes version herd pins an autoscaler release for", () => {
+        assert.equal(aws({ "herd:kubernetesVersion": "1.28" }).nodes.autoscaling, "cluster-autoscaler");
+        assert.equal(aws({ "herd:kubernetesVersion": "1.35" }).nodes.autoscaling, "cluster-autoscaler");
+        assert.deepEqual(problems({ "herd:kubernetesVersion": "1.37" }), [
+            "herd:awsNodeAutoscaling: cluster-autoscaler must match the cluster's Kubernetes minor version: expected herd:kubernetesVersion from 1.28, 1.29, 1.30, 1.31, 1.32, 1.33, 1.34, 1.35 (the releases herd pins), or herd:awsNodeAutoscaling off; got kubernetesVersion 1.37",
+        ]);
+        assert.equal(aws({ "herd:kubernetesVersion": "1.37", "herd:awsNodeAutoscaling": "off" }).kubernetesVersion, "1.37");
+        // A malformed version is reported once, on its own key.
+        assert.deepEqual(keysOf(problemsOf({ ...AWS, "herd:kubernetesVersion": "1.3" })), ["herd:kubernetesVersion"]);
+    });
+    it("awsUpgradeSupportType: STANDARD or EXTENDED", () => {
+        assert.equal(aws({ "herd:awsUpgradeSupportType": "EXTENDED" }).supportType, "EXTENDED");
+        assert.deepEqual(problems({ "herd:awsUpgradeSupportType": "standard" }), ['herd:awsUpgradeSupportType: expected one of STANDARD, EXTENDED, got "standard"']);
+    });
+    it("awsNodeMaxUnavailablePercent: 1 to 100", () => {
+        assert.equal(aws({ "herd:awsNodeMaxUnavailablePercent": "100" }).nodes.maxUnavailablePercent, 100);
+        assert.deepEqual(problems({ "herd:awsNodeMaxUnavailablePercent": "0" }), ["herd:awsNodeMaxUnavailablePercent: expected a whole number from 1 to 100, got 0"]);
+        assert.deepEqual(problems({ "herd:awsNodeMaxUnavailablePercent": "33%" }), ['herd:awsNodeMaxUnavailablePercent: expected a whole number, got "33%"']);
+    });
+    it("awsNodeDiskGiB: at least the AMI's 20 GiB, at most gp3's 16 TiB", () => {
+        assert.equal(aws({ "herd:awsNodeDiskGiB": "20" }).nodes.diskGiB, 20);
+        assert.deepEqual(problems({ "herd:awsNodeDiskGiB": "10" }), ["herd:awsNodeDiskGiB: expected a whole number from 20 to 16384, got 10"]);
+        assert.deepEqual(problems({ "herd:awsNodeDiskGiB": "50Gi" }), ['herd:awsNodeDiskGiB: expected a whole number, got "50Gi"']);
+    });
+    it("awsControlPlaneLogRetentionDays: only a period CloudWatch accepts, never 'forever'", () => {
+        assert.equal(aws({ "herd:awsControlPlaneLogRetentionDays": "731" }).controlPlaneLogRetentionDays, 731);
+        const expected = "expected a CloudWatch retention period: one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653";
+        assert.deepEqual(problems({ "herd:awsControlPlaneLogRetentionDays": "100" }), [`herd:awsControlPlaneLogRetentionDays: ${expected}, got 100`]);
+        assert.deepEqual(problems({ "herd:awsControlPlaneLogRetentionDays": "0" }), [`herd:awsControlPlaneLogRetentionDays: ${expected}, got 0`]);
+        assert.deepEqual(problems({ "herd:awsControlPlaneLogRetentionDays": "ninety" }), ['herd:awsControlPlaneLogRetentionDays: expected a whole number, got "ninety"']);
+    });
+    it("awsAdminPrincipalArns: IAM role and user ARNs, paths allowed", () => {
+        const arns = ["arn:aws:iam::123456789012:role/platform-admins", "arn:aws:iam::123456789012:role/teams/ops/OnCall", "arn:aws:iam::210987654321:user/alice"];
+        assert.deepEqual(aws({ "herd:awsAdminPrincipalArns": JSON.stringify(arns) }).adminPrincipalArns, arns);
+    });
+    it("awsAdminPrincipalArns: a session, a group, a malformed ARN or a non-list is refused, naming the entry", () => {
+        const wrong = "expected an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-admins (not an assumed-role session or a group)";
+        for (const arn of [
+            "arn:aws:sts::123456789012:assumed-role/admins/alice",
+            "arn:aws:iam::123456789012:group/admins",
+            "arn:aws:iam::12345:role/admins",
+            "platform-admins",
+        ]) {
+            const found = problems({ "herd:awsAdminPrincipalArns": JSON.stringify([arn]) });
+            assert.equal(found.length, 1, arn);
+            assert.match(found[0], /^herd:awsAdminPrincipalArns/);
+            assert.ok(found[0].includes(wrong) && found[0].includes(arn), found[0]);
+        }
+        assert.deepEqual(keysOf(problemsOf({ ...AWS, "herd:awsAdminPrincipalArns": "arn:aws:iam::123456789012:role/a" })), ["herd:awsAdminPrincipalArns"]);
+    });
+    it("awsAdminPrincipalArns: each once, and in the region's partition", () => {
+        const arn = "arn:aws:iam::123456789012:role/platform-admins";
+        assert.deepEqual(problems({ "herd:awsAdminPrincipalArns": JSON.stringify([arn, arn]) }), [
+            `herd:awsAdminPrincipalArns: expected each ARN once (one access entry per principal), got ${arn} more than once`,
+        ]);
+        assert.deepEqual(problems({ "herd:awsAdminPrincipalArns": JSON.stringify(["arn:aws-cn:iam::123456789012:role/a"]) }), [
+            "herd:awsAdminPrincipalArns: expected ARNs in partition aws (that of region eu-west-1), got arn:aws-cn:iam::123456789012:role/a",
+        ]);
+        assert.deepEqual(aws({ "herd:awsRegion": "cn-north-1", "herd:awsAdminPrincipalArns": '["arn:aws-cn:iam::123456789012:role/a"]' }).adminPrincipalArns, ["arn:aws-cn:iam::123456789012:role/a"]);
+    });
+    it("the new aws keys are refused on other platforms", () => {
+        assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:awsNodeAutoscaling": "off" }), [
+            'herd:awsNodeAutoscaling: applies only to platform aws, but this stack\'s platform is onprem: expected it removed, got "off"',
+        ]);
+    });
+});
+
+describe("gcp: maintenance window and exclusions, registry cleanup, regional disks (issue 15)", () => {
+    const gcpOf = (extra: Record<string, string>) => {
+        const cfg = parse({ ...GCP, ...extra });
+        assert.ok(cfg.platform === "gcp");
+        return cfg.gcp;
+    };
+    it("defaults: a weekend night window (Saturday and Sunday 00:00-08:00 UTC), no exclusions, 30 images, 7 days, regional disks", () => {
+        const g = gcpOf({});
+        assert.deepEqual(g.maintenance, { window: { start: "00:00", hours: 8, days: ["SA", "SU"] }, exclusions: [] });
+        assert.deepEqual(g.registry, { keepImages: 30, untaggedDays: 7 });
+        assert.equal(g.regionalDisks, true);
+    });
+    it("every key overridden", () => {
+        const g = gcpOf({
+            "herd:gcpMaintenanceStart": "22:30",
+            "herd:gcpMaintenanceHours": "4",
+            "herd:gcpMaintenanceDays": '["MO","WE","FR"]',
+            "herd:gcpMaintenanceExclusions": '["black-friday,2025-11-27T00:00:00Z,2025-12-02T00:00:00Z,NO_UPGRADES","freeze-1-34,2026-01-01T00:00:00Z,2026-06-30T00:00:00Z,NO_MINOR_UPGRADES"]',
+            "herd:gcpRegistryKeepImages": "5",
+            "herd:gcpRegistryUntaggedDays": "1",
+            "herd:gcpRegionalDisks": "false",
+        });
+        assert.deepEqual(g.maintenance, {
+            window: { start: "22:30", hours: 4, days: ["MO", "WE", "FR"] },
+            exclusions: [
+                { name: "black-friday", start: "2025-11-27T00:00:00Z", end: "2025-12-02T00:00:00Z", scope: "NO_UPGRADES" },
+                { name: "freeze-1-34", start: "2026-01-01T00:00:00Z", end: "2026-06-30T00:00:00Z", scope: "NO_MINOR_UPGRADES" },
+            ],
+        });
+        assert.deepEqual(g.registry, { keepImages: 5, untaggedDays: 1 });
+        assert.equal(g.regionalDisks, false);
+    });
+    it("no window days: no window (GKE may maintain at any time)", () => {
+        assert.deepEqual(gcpOf({ "herd:gcpMaintenanceDays": "[]" }).maintenance.window.days, []);
+    });
+    it("GKE's 48 hours in any 32 days: one day of 8 h is refused, one day of 12 h or four days of 4 h pass", () => {
+        assert.deepEqual(lines({ ...GCP, "herd:gcpMaintenanceDays": '["SU"]' }), [
+            "herd:gcpMaintenanceHours: expected a window that leaves GKE at least 48 hours for maintenance in any 32 days (GKE refuses less): 1 day(s) a week (herd:gcpMaintenanceDays) of 8 h guarantee only 32 h; lengthen the window or add days, got 8",
+        ]);
+        assert.equal(gcpOf({ "herd:gcpMaintenanceDays": '["SU"]', "herd:gcpMaintenanceHours": "12" }).maintenance.window.hours, 12);
+        assert.equal(gcpOf({ "herd:gcpMaintenanceDays": '["MO","TU","WE","TH"]', "herd:gcpMaintenanceHours": "4" }).maintenance.window.days.length, 4);
+    });
+    it("a window shorter than 4 hours (GKE ignores it) or longer than a day is refused", () => {
+        assert.deepEqual(lines({ ...GCP, "herd:gcpMaintenanceHours": "3" }), ["herd:gcpMaintenanceHours: expected a whole number from 4 to 24, got 3"]);
+        assert.deepEqual(lines({ ...GCP, "herd:gcpMaintenanceHours": "25" }), ["herd:gcpMaintenanceHours: expected a whole number from 4 to 24, got 25"]);
+    });
+    it("a start that is not HH:MM, a day that is not a day, a day given twice", () => {
+        assert.deepEqual(lines({ ...GCP, "herd:gcpMaintenanceStart": "1am" }), ['herd:gcpMaintenanceStart: expected a time of day HH:MM in UTC, such as 00:00 or 22:30, got "1am"']);
+        assert.deepEqual(lines({ ...GCP, "herd:gcpMaintenanceStart": "24:00" }), ['herd:gcpMaintenanceStart: expected a time of day HH:MM in UTC, such as 00:00 or 22:30, got "24:00"']);
+        assert.deepEqual(lines({ ...GCP, "herd:gcpMaintenanceDays": '["SA","Sunday"]' }), [
+            'herd:gcpMaintenanceDays[1]: expected one of MO, TU, WE, TH, FR, SA, SU, got "Sunday"',
+        ]);
+        assert.deepEqual(lines({ ...GCP, "herd:gcpMaintenanceDays": '["SA","SU","SA"]' }), [
+            'herd:gcpMaintenanceDays: expected each day once, got ["SA","SU","SA"] (SA more than once)',
+        ]);
+    });
+    it("each exclusion: its format, its times in UTC, end after start, its scope, NO_UPGRADES at most 30 days", () => {
+        const bad = (entry: string) => lines({ ...GCP, "herd:gcpMaintenanceExclusions": JSON.stringify([entry]) });
+        const format = 'expected "name,start,end,scope" such as "black-friday,2025-11-27T00:00:00Z,2025-12-02T00:00:00Z,NO_UPGRADES"';
+        assert.deepEqual(bad("black-friday,2025-11-27T00:00:00Z,NO_UPGRADES"), [
+            `herd:gcpMaintenanceExclusions[0]: ${format} (4 fields separated by commas), got "black-friday,2025-11-27T00:00:00Z,NO_UPGRADES"`,
+        ]);
+        assert.deepEqual(bad("Black Friday,2025-11-27T00:00:00Z,2025-12-02T00:00:00Z,NO_UPGRADES"), [
+            `herd:gcpMaintenanceExclusions[0]: ${format}: the name in lowercase letters, digits and '-' (at most 63), got "Black Friday,2025-11-27T00:00:00Z,2025-12-02T00:00:00Z,NO_UPGRADES"`,
+        ]);
+        for (const time of ["2025-11-27T00:00:00+01:00", "2025-11-27", "2025-02-30T00:00:00Z"]) {
+            assert.deepEqual(bad(`x,${time},2025-12-02T00:00:00Z,NO_UPGRADES`), [
+                `herd:gcpMaintenanceExclusions[0]: ${format}: start and end as RFC 3339 times in UTC, YYYY-MM-DDTHH:MM:SSZ, got "x,${time},2025-12-02T00:00:00Z,NO_UPGRADES"`,
+            ]);
+        }
+        assert.deepEqual(bad("x,2025-12-02T00:00:00Z,2025-11-27T00:00:00Z,NO_UPGRADES"), [
+            'herd:gcpMaintenanceExclusions[0]: expected an exclusion whose end comes after its start, got "x,2025-12-02T00:00:00Z,2025-11-27T00:00:00Z,NO_UPGRADES"',
+        ]);
+        assert.deepEqual(bad("x,2025-11-27T00:00:00Z,2025-12-02T00:00:00Z,NO_PATCHES"), [
+            `herd:gcpMaintenanceExclusions[0]: ${format}: the scope one of NO_UPGRADES, NO_MINOR_UPGRADES, NO_MINOR_OR_NODE_UPGRADES, got "x,2025-11-27T00:00:00Z,2025-12-02T00:00:00Z,NO_PATCHES"`,
+        ]);
+        assert.deepEqual(bad("x,2025-11-01T00:00:00Z,2025-12-15T12:00:00Z,NO_UPGRADES"), [
+            'herd:gcpMaintenanceExclusions[0]: expected a NO_UPGRADES exclusion of at most 30 days (GKE\'s limit; NO_MINOR_UPGRADES or NO_MINOR_OR_NODE_UPGRADES may last longer), got "x,2025-11-01T00:00:00Z,2025-12-15T12:00:00Z,NO_UPGRADES" (44.5 days)',
+        ]);
+        // Exactly 30 days passes; a longer freeze of minor versions passes.
+        assert.equal(gcpOf({ "herd:gcpMaintenanceExclusions": '["x,2025-11-01T00:00:00Z,2025-12-01T00:00:00Z,NO_UPGRADES"]' }).maintenance.exclusions.length, 1);
+        assert.equal(gcpOf({ "herd:gcpMaintenanceExclusions": '["x,2025-11-01T00:00:00Z,2026-03-01T00:00:00Z,NO_MINOR_OR_NODE_UPGRADES"]' }).maintenance.exclusions.length, 1);
+    });
+    it("across exclusions: distinct names, at most 3 NO_UPGRADES, and none without a window", () => {
+        const entry = (name: string, month: number, scope = "NO_UPGRADES") =>
+            `${name},2026-${String(month).padStart(2, "0")}-01T00:00:00Z,2026-${String(month).padStart(2, "0")}-05T00:00:00Z,${scope}`;
+        assert.deepEqual(lines({ ...GCP, "herd:gcpMaintenanceExclusions": JSON.stringify([entry("a", 1), entry("a", 2)]) }), [
+            'herd:gcpMaintenanceExclusions: expected a distinct name for each exclusion (GKE keys them by name), got "a" more than once',
+        ]);
+        assert.deepEqual(lines({ ...GCP, "herd:gcpMaintenanceExclusions": JSON.stringify([entry("a", 1), entry("b", 2), entry("c", 3), entry("d", 4)]) }), [
+            "herd:gcpMaintenanceExclusions: expected at most 3 NO_UPGRADES exclusions (GKE's limit on that scope; NO_MINOR_UPGRADES still lets patches through), got 4",
+        ]);
+        assert.equal(gcpOf({ "herd:gcpMaintenanceExclusions": JSON.stringify([entry("a", 1), entry("b", 2), entry("c", 3), entry("d", 4, "NO_MINOR_UPGRADES")]) }).maintenance.exclusions.length, 4);
+        const many = Array.from({ length: 21 }, (_, i) => entry(`m${i}`, (i % 12) + 1, "NO_MINOR_UPGRADES"));
+        assert.deepEqual(lines({ ...GCP, "herd:gcpMaintenanceExclusions": JSON.stringify(many) }), [
+            "herd:gcpMaintenanceExclusions: expected at most 20 exclusions (GKE's limit per cluster), got 21",
+        ]);
+        assert.deepEqual(lines({ ...GCP, "herd:gcpMaintenanceDays": "[]", "herd:gcpMaintenanceExclusions": JSON.stringify([entry("a", 1)]) }), [
+            `herd:gcpMaintenanceExclusions: expected no exclusions while herd:gcpMaintenanceDays is empty (exclusions carve time out of a maintenance window; give the window days), got ${JSON.stringify([entry("a", 1)])}`,
+        ]);
+    });
+    it("registry cleanup and disks: bad values name the key", () => {
+        assert.deepEqual(lines({ ...GCP, "herd:gcpRegistryKeepImages": "0" }), ["herd:gcpRegistryKeepImages: expected a whole number from 1 to 1000, got 0"]);
+        assert.deepEqual(lines({ ...GCP, "herd:gcpRegistryUntaggedDays": "400" }), ["herd:gcpRegistryUntaggedDays: expected a whole number from 1 to 365, got 400"]);
+        assert.deepEqual(lines({ ...GCP, "herd:gcpRegionalDisks": "yes" }), ['herd:gcpRegionalDisks: expected true or false, got "yes"']);
+    });
+    it("the gcp keys are refused on another platform", () => {
+        assert.deepEqual(lines({ ...AWS, "herd:gcpRegionalDisks": "false" }), [
+            `herd:gcpRegionalDisks: applies only to platform gcp, but this stack's platform is aws: expected it removed, got "false"`,
+        ]);
+    });
+});
+
+describe("HTTPS on aws and gcp, and HSTS (issue 15)", () => {
+    const ZONE = "Z0123456789ABCDEFGHIJ";
+    const ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
+    const HOST = { "herd:publicHostname": "shop.example.com" };
+
+    it("defaults: no host name, no HTTPS on either cloud; HSTS a year wherever the site is HTTPS", () => {
+        const aws = parse(AWS);
+        assert.equal(aws.platform === "aws" && aws.aws.https, undefined);
+        const gcp = parse(GCP);
+        assert.equal(gcp.platform === "gcp" && gcp.gcp.https, undefined);
+        assert.equal(aws.app.hstsMaxAgeSeconds, 31536000);
+        assert.equal(parse({ ...AWS, "herd:hstsMaxAgeSeconds": "0" }).app.hstsMaxAgeSeconds, 0);
+    });
+    it("aws: a host name with a hosted zone (herd requests the certificate) or an existing certificate's ARN", () => {
+        const zone = parse({ ...AWS, ...HOST, "herd:awsHostedZoneId": ZONE });
+        assert.deepEqual(zone.platform === "aws" && zone.aws.https, { hostname: "shop.example.com", certificate: { mode: "dns", hostedZoneId: ZONE } });
+        const arn = parse({ ...AWS, ...HOST, "herd:awsCertificateArn": ARN });
+        assert.deepEqual(arn.platform === "aws" && arn.aws.https, { hostname: "shop.example.com", certificate: { mode: "arn", arn: ARN } });
+    });
+    it("aws: a host name needs exactly one certificate source, and neither means anything without a host", () => {
+        assert.deepEqual(lines({ ...AWS, ...HOST }), [
+            "herd:publicHostname: on aws a host name is served over HTTPS: expected herd:awsHostedZoneId (the Route 53 zone of shop.example.com, where herd validates an ACM certificate) or herd:awsCertificateArn (an issued ACM certificate for it), got neither",
+        ]);
+        assert.deepEqual(lines({ ...AWS, ...HOST, "herd:awsHostedZoneId": ZONE, "herd:awsCertificateArn": ARN }), [
+            "herd:awsCertificateArn: expected either herd:awsHostedZoneId (herd requests the certificate) or herd:awsCertificateArn (yours), not both; got both",
+        ]);
+        assert.deepEqual(lines({ ...AWS, "herd:awsHostedZoneId": ZONE }), [
+            `herd:awsHostedZoneId: expected herd:publicHostname set as well (the certificate is for that host), got "${ZONE}" without a host name`,
+        ]);
+        assert.deepEqual(lines({ ...AWS, "herd:awsCertificateArn": ARN }), [
+            `herd:awsCertificateArn: expected herd:publicHostname set as well (the certificate is for that host), got "${ARN}" without a host name`,
+        ]);
+    });
+    it("aws: the certificate must be in the stack's region (a load balancer uses only its own region's)", () => {
+        assert.deepEqual(lines({ ...AWS, ...HOST, "herd:awsCertificateArn": ARN.replace("eu-west-1", "us-east-1") }), [
+            "herd:awsCertificateArn: expected a certificate in the stack's region eu-west-1 (a load balancer uses only certificates of its own region), got one in us-east-1",
+        ]);
+    });
+    it("aws: malformed zone ids and ARNs name the key, what was expected and what was given", () => {
+        assert.deepEqual(lines({ ...AWS, ...HOST, "herd:awsHostedZoneId": "example.com" }), [
+            'herd:awsHostedZoneId: expected a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ (Z and upper-case letters or digits), got "example.com"',
+        ]);
+        assert.deepEqual(lines({ ...AWS, ...HOST, "herd:awsCertificateArn": "arn:aws:iam::123456789012:server-certificate/shop" }), [
+            'herd:awsCertificateArn: expected an ACM certificate ARN such as arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>, got "arn:aws:iam::123456789012:server-certificate/shop"',
+        ]);
+    });
+    it("gcp: a host name turns HTTPS on; the DNS zone is optional, and refused without a host", () => {
+        const plain = parse({ ...GCP, ...HOST });
+        assert.deepEqual(plain.platform === "gcp" && plain.gcp.https, { hostname: "shop.example.com", dnsZone: undefined });
+        const zoned = parse({ ...GCP, ...HOST, "herd:gcpDnsZone": "example-com" });
+        assert.deepEqual(zoned.platform === "gcp" && zoned.gcp.https, { hostname: "shop.example.com", dnsZone: "example-com" });
+        assert.deepEqual(lines({ ...GCP, "herd:gcpDnsZone": "example-com" }), [
+            'herd:gcpDnsZone: expected herd:publicHostname set as well (the zone gets that host\'s record), got "example-com" without a host name',
+        ]);
+        assert.deepEqual(lines({ ...GCP, ...HOST, "herd:gcpDnsZone": "example.com." }), [
+            'herd:gcpDnsZone: expected a Cloud DNS managed zone name (1-63 lower-case letters, digits, \'-\', starting with a letter), got "example.com."',
+        ]);
+    });
+    it("the cloud keys are refused on another platform", () => {
+        assert.deepEqual(lines({ ...GCP, ...HOST, "herd:awsHostedZoneId": ZONE }), [
+            `herd:awsHostedZoneId: applies only to platform aws, but this stack's platform is gcp: expected it removed, got "${ZONE}"`,
+        ]);
+        assert.deepEqual(lines({ ...AWS, ...HOST, "herd:awsHostedZoneId": ZONE, "herd:gcpDnsZone": "example-com" }), [
+            `herd:gcpDnsZone: applies only to platform gcp, but this stack's platform is aws: expected it removed, got "example-com"`,
+        ]);
+    });
+    it("the certificate keys of onprem are refused on gcp, pointing at publicHostname", () => {
+        assert.deepEqual(lines({ ...GCP, ...HOST, "herd:tlsClusterIssuer": "letsencrypt" }), [
+            'herd:tlsClusterIssuer: expected no certificate key on platform gcp (onprem only): on gcp, herd:publicHostname turns HTTPS on with a certificate the cloud manages; got "letsencrypt"',
+        ]);
+    });
+    it("hstsMaxAgeSeconds: a whole number of seconds from 0 to two years", () => {
+        assert.deepEqual(lines({ ...AWS, "herd:hstsMaxAgeSeconds": "-1" }), ["herd:hstsMaxAgeSeconds: expected a whole number from 0 to 63072000, got -1"]);
+        assert.deepEqual(lines({ ...AWS, "herd:hstsMaxAgeSeconds": "1y" }), ['herd:hstsMaxAgeSeconds: expected a whole number, got "1y"']);
     });
 });

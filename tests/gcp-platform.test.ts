@@ -8,10 +8,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { parseConfig } from "../config";
+import { KEYS, parseConfig } from "../config";
 import { GcpPlatform } from "../platform/gcp";
 import { BACKUP_BUCKET_ROLES, GCLOUD_IMAGE, REPOSITORY_ROLE, repositoryCondition } from "../platform/gcp/backups";
-import { controlPlaneAccess, gkeKubeconfig, NODE_PROJECT_ROLES } from "../platform/gcp/cluster";
+import { controlPlaneAccess, gkeKubeconfig, maintenancePolicy, NODE_PROJECT_ROLES } from "../platform/gcp/cluster";
+import { registryCleanupPolicies } from "../platform/gcp/registry";
+import { gkeStorageClassArgs } from "../platform/gcp/storage";
+import { guaranteedAvailabilityHours, recurringWindow } from "../config/gcp-maintenance";
 import { gcpId, serviceAccountId } from "../platform/gcp/common";
 import type { IdentityBinding, Platform } from "../platform/contract";
 import { evaluateStack, evaluateUnderMocks, Evaluation, RecordedResource } from "../offline/evaluate";
@@ -116,12 +119,15 @@ describe("gcp stack: provider, names and parents", () => {
         assert.deepEqual(platform.map((r) => `${r.type}::${r.name}`).sort(), [
             "gcp:artifactregistry/repository:Repository::gcp-registry",
             "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember::gcp-node-sa-registry-reader",
+            "gcp:compute/globalAddress:GlobalAddress::gcp-https-address",
             "gcp:compute/network:Network::gcp-network",
             "gcp:compute/router:Router::gcp-router",
             "gcp:compute/routerNat:RouterNat::gcp-nat",
+            "gcp:compute/sSLPolicy:SSLPolicy::gcp-https-ssl-policy",
             "gcp:compute/subnetwork:Subnetwork::gcp-subnet",
             "gcp:container/cluster:Cluster::gcp-cluster",
             "gcp:container/nodePool:NodePool::gcp-nodes",
+            "gcp:dns/recordSet:RecordSet::gcp-https-record",
             "gcp:projects/iAMMember:IAMMember::gcp-node-sa-container-default-node-service-account",
             "gcp:serviceaccount/account:Account::gcp-node-sa",
             "gcp:storage/bucket:Bucket::gcp-backups",
@@ -363,12 +369,13 @@ describe("gcp registry", () => {
 });
 
 describe("gcp storage class", () => {
-    it("is pd-balanced on the PD CSI driver: Retain, expandable, WaitForFirstConsumer, and the default class", async () => {
+    it("is pd-balanced on the PD CSI driver, regional by default: Retain, expandable, WaitForFirstConsumer, and the default class", async () => {
         const e = await gcpStack();
         const sc = one(e, STORAGE_CLASS);
         assert.equal(at(sc, "metadata", "name"), "herd-pd-balanced");
         assert.equal(sc.inputs["provisioner"], "pd.csi.storage.gke.io");
-        assert.deepEqual(sc.inputs["parameters"], { type: "pd-balanced" });
+        assert.deepEqual(sc.inputs["parameters"], { type: "pd-balanced", "replication-type": "regional-pd" }, "a data pod can restart in a second zone");
+        assert.equal(sc.inputs["allowedTopologies"], undefined, "regional cluster: the pod's zone plus any other of the cluster's (GKE's documented default)");
         assert.equal(sc.inputs["reclaimPolicy"], "Retain");
         assert.equal(sc.inputs["allowVolumeExpansion"], true);
         assert.equal(sc.inputs["volumeBindingMode"], "WaitForFirstConsumer");
@@ -622,6 +629,140 @@ describe("gcp kubeconfig and Kubernetes provider", () => {
         for (const r of kube) {
             assert.equal(r.options.provider, "gcp-k8s", `${r.type} ${r.name}`);
         }
+    });
+});
+
+describe("gcp regional disks (herd:gcpRegionalDisks)", () => {
+    it("false: zonal pd-balanced disks, same class name (claim templates untouched), still WaitForFirstConsumer", async () => {
+        const sc = one(await evaluate({ ...BASE, "herd:gcpRegionalDisks": false }), STORAGE_CLASS);
+        // Needs platform/gcp.ts to pass the stack's setting: createStorage(name, provider, this, c.regionalDisks).
+        assert.deepEqual(sc.inputs["parameters"], { type: "pd-balanced" }, "platform/gcp.ts must pass c.regionalDisks to createStorage");
+        assert.equal(at(sc, "metadata", "name"), "herd-pd-balanced");
+        assert.equal(sc.inputs["volumeBindingMode"], "WaitForFirstConsumer");
+    });
+    it("the pure class args: regional adds only replication-type; nothing else about the class changes", () => {
+        const regional = gkeStorageClassArgs(true);
+        const zonal = gkeStorageClassArgs(false);
+        assert.deepEqual(regional.parameters, { type: "pd-balanced", "replication-type": "regional-pd" });
+        assert.deepEqual({ ...regional, parameters: undefined }, { ...zonal, parameters: undefined });
+    });
+    it("every data StatefulSet claims its volumes from that class", async () => {
+        const { manifests } = buildManifests(await gcpStack());
+        const sets = manifests.filter((m) => m.kind === "StatefulSet") as unknown as { metadata: { name: string }; spec: { volumeClaimTemplates?: { spec: { storageClassName?: string } }[] } }[];
+        const claimed = sets.flatMap((s) => (s.spec.volumeClaimTemplates ?? []).map((t) => `${s.metadata.name}:${t.spec.storageClassName}`));
+        assert.ok(claimed.length >= 3, claimed.join(", "));
+        for (const c of claimed) {
+            assert.match(c, /:herd-pd-balanced$/);
+        }
+    });
+});
+
+describe("gcp maintenance policy (herd:gcpMaintenance*)", () => {
+    it("default: a weekly window Saturday and Sunday 00:00-08:00 UTC, as GKE's recurringWindow in Zulu times, no exclusions", async () => {
+        const policy = at(one(await gcpStack(), CLUSTER), "maintenancePolicy") as Inputs;
+        assert.deepEqual(policy, {
+            recurringWindow: { startTime: "2025-01-11T00:00:00Z", endTime: "2025-01-11T08:00:00Z", recurrence: "FREQ=WEEKLY;BYDAY=SA,SU" },
+            maintenanceExclusions: [],
+        });
+        assert.equal(new Date("2025-01-11T00:00:00Z").getUTCDay(), 6, "the first occurrence is itself a Saturday (RFC 5545: DTSTART in the rule)");
+    });
+    it("takes the window and the exclusions, each with its scope, from config", async () => {
+        const cluster = one(
+            await evaluate({
+                ...BASE,
+                "herd:gcpMaintenanceStart": "22:30",
+                "herd:gcpMaintenanceHours": 6,
+                "herd:gcpMaintenanceDays": ["FR", "TU"],
+                "herd:gcpMaintenanceExclusions": [
+                    "black-friday,2025-11-27T00:00:00Z,2025-12-02T00:00:00Z,NO_UPGRADES",
+                    "hold-1-33,2026-01-05T00:00:00Z,2026-05-01T00:00:00Z,NO_MINOR_OR_NODE_UPGRADES",
+                ],
+            }),
+            CLUSTER,
+        );
+        assert.deepEqual(at(cluster, "maintenancePolicy"), {
+            // Crosses midnight: the end is the next day; the first occurrence is a Tuesday, the earlier of the days.
+            recurringWindow: { startTime: "2025-01-07T22:30:00Z", endTime: "2025-01-08T04:30:00Z", recurrence: "FREQ=WEEKLY;BYDAY=TU,FR" },
+            maintenanceExclusions: [
+                { exclusionName: "black-friday", startTime: "2025-11-27T00:00:00Z", endTime: "2025-12-02T00:00:00Z", exclusionOptions: { scope: "NO_UPGRADES" } },
+                { exclusionName: "hold-1-33", startTime: "2026-01-05T00:00:00Z", endTime: "2026-05-01T00:00:00Z", exclusionOptions: { scope: "NO_MINOR_OR_NODE_UPGRADES" } },
+            ],
+        });
+    });
+    it("no window days: no maintenance policy at all (GKE's default: any time)", async () => {
+        assert.equal(at(one(await evaluate({ ...BASE, "herd:gcpMaintenanceDays": [] }), CLUSTER), "maintenancePolicy"), undefined);
+    });
+    it("the same config always renders the same window (no diff on every run)", () => {
+        const w = { start: "03:15", hours: 5, days: ["SU", "WE"] as const };
+        assert.deepEqual(recurringWindow({ ...w, days: [...w.days] }), recurringWindow({ ...w, days: ["WE", "SU"] }));
+        assert.deepEqual(recurringWindow({ ...w, days: [...w.days] }), { startTime: "2025-01-08T03:15:00Z", endTime: "2025-01-08T08:15:00Z", recurrence: "FREQ=WEEKLY;BYDAY=WE,SU" });
+        assert.deepEqual(maintenancePolicy({ start: "00:00", hours: 8, days: [] }, []), undefined);
+    });
+    it("GKE's availability rule, as herd counts it: whole occurrences in any 32 days", () => {
+        assert.equal(guaranteedAvailabilityHours({ hours: 8, days: ["SA", "SU"] }), 64);
+        assert.equal(guaranteedAvailabilityHours({ hours: 12, days: ["SU"] }), 48);
+        assert.equal(guaranteedAvailabilityHours({ hours: 8, days: ["SU"] }), 32);
+    });
+    it("surge upgrades on the node pool: one extra node, none taken away, automatic upgrades on (inside the window)", async () => {
+        const pool = one(await gcpStack(), NODE_POOL);
+        assert.deepEqual(pool.inputs["upgradeSettings"], { strategy: "SURGE", maxSurge: 1, maxUnavailable: 0 });
+        assert.equal(at(pool, "management", "autoUpgrade"), true);
+        assert.deepEqual(at(one(await gcpStack(), CLUSTER), "releaseChannel"), { channel: "REGULAR" }, "a release channel: the NO_MINOR scopes need one");
+    });
+});
+
+describe("gcp registry cleanup (herd:gcpRegistryKeepImages, herd:gcpRegistryUntaggedDays)", () => {
+    it("default: keep the newest 30 versions of each image, delete untagged ones after 7 days and tagged ones beyond those; not a dry run", async () => {
+        const repo = one(await gcpStack(), "gcp:artifactregistry/repository:Repository");
+        assert.equal(repo.inputs["cleanupPolicyDryRun"], false);
+        assert.deepEqual(repo.inputs["cleanupPolicies"], [
+            { id: "keep-newest", action: "KEEP", mostRecentVersions: { keepCount: 30 } },
+            { id: "delete-untagged", action: "DELETE", condition: { tagState: "UNTAGGED", olderThan: "604800s" } },
+            { id: "delete-tagged-beyond-newest", action: "DELETE", condition: { tagState: "TAGGED" } },
+        ]);
+    });
+    it("takes both numbers from config", async () => {
+        const repo = one(await evaluate({ ...BASE, "herd:gcpRegistryKeepImages": 5, "herd:gcpRegistryUntaggedDays": 1 }), "gcp:artifactregistry/repository:Repository");
+        assert.deepEqual(repo.inputs["cleanupPolicies"], registryCleanupPolicies(5, 1));
+        assert.deepEqual(registryCleanupPolicies(5, 1)[0], { id: "keep-newest", action: "KEEP", mostRecentVersions: { keepCount: 5 } });
+        assert.deepEqual(registryCleanupPolicies(5, 1)[1]?.condition, { tagState: "UNTAGGED", olderThan: "86400s" });
+    });
+    it("keeps as many as ECR keeps on aws by default", () => {
+        assert.equal(KEYS.gcpRegistryKeepImages.default, KEYS.ecrKeepImages.default);
+    });
+});
+
+describe("gcp: what enforces NetworkPolicy and what feeds the autoscaler", () => {
+    it("Dataplane V2 (ADVANCED_DATAPATH) enforces herd's NetworkPolicies: no Calico add-on, no network-policy config beside it", async () => {
+        const e = await gcpStack();
+        const cluster = one(e, CLUSTER);
+        assert.equal(cluster.inputs["datapathProvider"], "ADVANCED_DATAPATH");
+        assert.equal(cluster.inputs["networkPolicy"], undefined);
+        assert.equal(at(cluster, "addonsConfig", "networkPolicyConfig"), undefined);
+        const { manifests } = buildManifests(e);
+        type Policy = { metadata: { name: string }; spec: { podSelector: { matchLabels?: Record<string, string> }; policyTypes?: string[] } };
+        const policies = manifests.filter((m) => m.kind === "NetworkPolicy") as unknown as Policy[];
+        for (const p of policies) {
+            assert.deepEqual(p.spec.policyTypes, ["Ingress", "Egress"], `${p.metadata.name}: all else denied both ways`);
+        }
+        // Every long-running workload is selected by a policy, so with an enforcing dataplane nothing runs unfenced.
+        type Workload = { kind: string; metadata: { name: string }; spec: { template: { metadata: { labels: Record<string, string> } } } };
+        const workloads = manifests.filter((m) => m.kind === "Deployment" || m.kind === "StatefulSet") as unknown as Workload[];
+        assert.ok(workloads.length >= 5);
+        for (const w of workloads) {
+            const labels = w.spec.template.metadata.labels;
+            const selected = policies.some((p) => Object.entries(p.spec.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v));
+            assert.ok(selected, `${w.kind} ${w.metadata.name} is selected by a NetworkPolicy`);
+        }
+    });
+    it("the API's HorizontalPodAutoscaler uses only CPU (metrics.k8s.io, served by GKE's own metrics-server); herd installs no metrics server or adapter", async () => {
+        const e = await gcpStack();
+        const { manifests } = buildManifests(e);
+        const hpas = manifests.filter((m) => m.kind === "HorizontalPodAutoscaler") as unknown as { spec: { metrics: { type: string; resource?: { name: string } }[] } }[];
+        assert.equal(hpas.length, 1);
+        assert.deepEqual(hpas[0]?.spec.metrics.map((m) => `${m.type}:${m.resource?.name ?? ""}`), ["Resource:cpu"], "no Pods/Object/External metrics that would need an adapter");
+        assert.ok(!manifests.some((m) => m.kind === "APIService"), "no APIService: metrics.k8s.io stays GKE's");
+        assert.ok(!manifests.some((m) => /metrics-server|prometheus-adapter/.test(m.metadata.name)), "no metrics server of herd's own");
     });
 });
 

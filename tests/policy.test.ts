@@ -809,6 +809,78 @@ describe("eks-cluster-hardening", () => {
     });
 });
 
+describe("public-endpoint-tls", () => {
+    const P = "public-endpoint-tls";
+    const frontendLabels = { ...LABELS, ...LOAD_BALANCER_ALLOWED_LABELS };
+    const lb = (annotations: Json = {}): Res => {
+        const r = service("frontend", "LoadBalancer", frontendLabels);
+        return { ...r, props: set(clone(r.props), "metadata.annotations", annotations) };
+    };
+    const ingress = (spec: Json, annotations: Json = {}): Res =>
+        k8s("kubernetes:networking.k8s.io/v1:Ingress", "frontend", { metadata: { ...meta("frontend"), annotations }, spec: { rules: [{ host: "shop.example.com" }], ...spec } });
+    it("fails on a load balancer or an Ingress serving plain HTTP", async () => {
+        await assertFails(P, [lb()], /Service herd\/frontend: its load balancer serves plain HTTP: no certificate \(service\.beta\.kubernetes\.io\/aws-load-balancer-ssl-cert\)/);
+        await assertFails(P, [lb({ "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": "" })], /serves plain HTTP/);
+        await assertFails(P, [ingress({})], /Ingress herd\/frontend: serves plain HTTP: no spec\.tls and no certificate annotation/);
+        await assertFails(P, [ingress({ tls: [] }, { "networking.gke.io/managed-certificates": "" })], /serves plain HTTP/);
+    });
+    it("passes an ACM certificate on the NLB, an Ingress with spec.tls or a GKE certificate, and Services without a load balancer", async () => {
+        await assertPasses(P, [lb({ "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": "arn:aws:acm:eu-west-1:123456789012:certificate/abc" })]);
+        await assertPasses(P, [ingress({ tls: [{ hosts: ["shop.example.com"], secretName: "shop-tls" }] })]);
+        await assertPasses(P, [ingress({}, { "networking.gke.io/managed-certificates": "frontend" })]);
+        await assertPasses(P, [service("api", "ClusterIP"), service("db-headless", "ClusterIP")]);
+    });
+    it("passes plain HTTP only with a reasoned exception on the object, which the report lists", async () => {
+        const exempt = lb({ "herd.dev/policy-exception-public-endpoint-tls": "no herd:publicHostname: served over plain HTTP at the load balancer's address" });
+        await assertPasses(P, [exempt]);
+        assert.ok((await messages("policy-exceptions", [exempt])).some((m) => /exception to public-endpoint-tls granted: no herd:publicHostname/.test(m)));
+    });
+});
+
+describe("addons-pinned", () => {
+    const P = "addons-pinned";
+    const release = (props: Json): Res => ({
+        type: "kubernetes:helm.sh/v3:Release",
+        name: "aws-cluster-autoscaler",
+        provider: K8S_PROVIDER,
+        props: { name: "cluster-autoscaler", chart: "cluster-autoscaler", version: "9.46.6", repositoryOpts: { repo: "https://kubernetes.github.io/autoscaler" }, ...props },
+    });
+    const addon = (props: Json): Res => ({ type: "aws:eks/addon:Addon", name: "aws-metrics-server", props: { addonName: "metrics-server", clusterName: "herd-aws", ...props } });
+    it("fails on an unpinned or ranged chart version, a chart from plain HTTP or the local helm repositories, and an EKS add-on without a version", async () => {
+        await assertFails(P, [release({ version: undefined })], /Helm release cluster-autoscaler: version is unset: pin the chart to an exact version/);
+        await assertFails(P, [release({ version: "^9.46.0" })], /version is "\^9\.46\.0": pin the chart/);
+        await assertFails(P, [release({ version: "9.x" })], /version is "9\.x"/);
+        await assertFails(P, [release({ repositoryOpts: { repo: "http://charts.example.com" } })], /the chart comes from "http:\/\/charts\.example\.com": fetch it from an https:\/\/ repository/);
+        await assertFails(P, [release({ repositoryOpts: undefined })], /the chart comes from "cluster-autoscaler"/);
+        await assertFails(P, [addon({})], /EKS add-on metrics-server: addonVersion is not set/);
+    });
+    it("passes an exact version from https or OCI, a vendored chart, and an EKS add-on with its version", async () => {
+        await assertPasses(P, [release({}), release({ version: "v1.2.3-rc.1" }), release({ chart: "oci://public.ecr.aws/karpenter/karpenter", repositoryOpts: undefined, version: "1.5.0" })]);
+        await assertPasses(P, [release({ chart: "./charts/own", repositoryOpts: undefined })]);
+        await assertPasses(P, [addon({ addonVersion: "v0.7.2-eksbuild.1" })]);
+    });
+});
+
+describe("eks-network-policy-enforced (stack)", () => {
+    const P = "eks-network-policy-enforced";
+    const cluster: Res = { type: "eks:index:Cluster", name: "aws-eks", props: { name: "herd-aws" } };
+    const cni = (configurationValues: string | undefined): Res => ({
+        type: "aws:eks/addon:Addon",
+        name: "aws-vpc-cni",
+        props: { addonName: "vpc-cni", clusterName: "herd-aws", addonVersion: "v1.19.5-eksbuild.1", ...(configurationValues === undefined ? {} : { configurationValues }) },
+    });
+    it("fails on an EKS cluster whose VPC CNI does not enforce NetworkPolicy", async () => {
+        await assertFails(P, [cluster], /EKS cluster herd-aws: no vpc-cni add-on with "enableNetworkPolicy": "true" in the stack/);
+        await assertFails(P, [cluster, cni(undefined)], /EKS add-on vpc-cni \(aws-vpc-cni\): configurationValues unset does not set "enableNetworkPolicy": "true"/);
+        await assertFails(P, [cluster, cni(JSON.stringify({ enableNetworkPolicy: "false" }))], /does not set "enableNetworkPolicy": "true"/);
+    });
+    it("passes the add-on with enableNetworkPolicy, pulumi-eks's own option, and stacks without EKS", async () => {
+        await assertPasses(P, [cluster, cni(JSON.stringify({ enableNetworkPolicy: "true", env: { ENABLE_PREFIX_DELEGATION: "true" } }))]);
+        await assertPasses(P, [{ ...cluster, props: { name: "herd-aws", vpcCniOptions: { enableNetworkPolicy: true } } }]);
+        await assertPasses(P, [service("web", "ClusterIP")]);
+    });
+});
+
 describe("ecr-scan-on-push", () => {
     it("fails without scan on push, passes with it", async () => {
         const repo = (props: Json): Res => ({ type: "aws:ecr/repository:Repository", name: "aws-api-repo", props: { name: "herd-aws/api", ...props } });

@@ -1,10 +1,12 @@
 /**
  * The EKS cluster: pulumi-eks's Cluster (control plane, OIDC provider for IRSA, access entries, kube-proxy and VPC CNI
- * add-ons) with no default node group, plus herd's own managed node group in the private subnets (IMDSv2 only,
- * encrypted gp3 root volumes) and the CoreDNS add-on once there are nodes to run it.
+ * add-ons, the CNI enforcing NetworkPolicies) with no default node group and an explicit upgrade policy, plus herd's
+ * own managed node group in the private subnets (IMDSv2 only, encrypted gp3 root volumes, rolling updates a share of
+ * the nodes at a time) and the CoreDNS add-on once there are nodes to run it.
  */
 import * as aws from "./sdk";
 import * as eks from "./eks-sdk";
+import type { AccessEntryArgs } from "@pulumi/eks/types/input";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsConfig } from "../../config";
 import { AwsContext, awsOpts, managedPolicyArn } from "./common";
@@ -13,8 +15,17 @@ import { waitOptions } from "../../lib/waits";
 
 /** Control-plane logs sent to CloudWatch: API calls, the audit trail, and who authenticated as whom. */
 export const CONTROL_PLANE_LOG_TYPES: readonly string[] = ["api", "audit", "authenticator"];
-/** Days CloudWatch keeps them (EKS would otherwise create the log group with no expiry at all). */
-export const CONTROL_PLANE_LOG_RETENTION_DAYS = 90;
+
+/**
+ * The VPC CNI add-on's configuration: its network policy agent on. Without it EKS accepts NetworkPolicy objects and
+ * enforces none of them (the CNI's default is off). Fixed, not a setting: herd's policies are part of its security
+ * model. herd manages the add-on itself (pulumi-eks's own is turned off), so the setting is in herd's program, where a
+ * preview, the policy pack and the offline tests see it.
+ */
+export const VPC_CNI_CONFIGURATION = { enableNetworkPolicy: "true" } as const;
+
+/** The AWS-managed access policy an admin principal gets, cluster-wide. */
+export const CLUSTER_ADMIN_ACCESS_POLICY = "AmazonEKSClusterAdminPolicy";
 
 /**
  * Instance metadata on nodes: IMDSv2 only (session tokens; no IMDSv1 request/response SSRF), and a hop limit of 1 so
@@ -28,9 +39,6 @@ export const NODE_METADATA_OPTIONS = {
     httpPutResponseHopLimit: 1,
     instanceMetadataTags: "disabled",
 } as const;
-
-/** Root volume of each node: images and logs of every pod on it (data lives on its own EBS volumes). */
-export const NODE_ROOT_VOLUME_GIB = 50;
 
 /** AWS-managed policies the node role needs: join the cluster, run the VPC CNI, pull images from ECR. */
 const NODE_POLICIES: Readonly<Record<string, string>> = {
@@ -69,6 +77,20 @@ export function addonVersion(ctx: AwsContext, addonName: string, kubernetesVersi
     return aws.eks.getAddonVersionOutput({ addonName, kubernetesVersion, mostRecent: false }, { parent: ctx.parent, provider: ctx.provider }).version;
 }
 
+/**
+ * EKS access entries for herd:awsAdminPrincipalArns: cluster-admin, cluster-wide, each keyed by its ARN's account and
+ * name (stable when the list is reordered or grows, unlike a position; pulumi-eks names the entry after the key).
+ */
+export function adminAccessEntries(arns: readonly string[], policyArn: pulumi.Input<string>): Record<string, AccessEntryArgs> {
+    return Object.fromEntries(
+        arns.map((principalArn) => {
+            const [, , , , account, resource] = principalArn.split(":");
+            const key = `admin-${account}-${resource.replace(/[^A-Za-z0-9]+/g, "-")}`;
+            return [key, { principalArn, accessPolicies: { admin: { policyArn, accessScope: { type: "cluster" } } } }];
+        }),
+    );
+}
+
 export interface Cluster {
     readonly cluster: eks.Cluster;
     readonly clusterName: pulumi.Output<string>;
@@ -78,6 +100,8 @@ export interface Cluster {
     readonly oidcIssuer: pulumi.Output<string>;
     readonly nodeGroup: aws.eks.NodeGroup;
     readonly coredns: aws.eks.Addon;
+    /** The VPC CNI, enforcing NetworkPolicies: workloads wait for it. */
+    readonly vpcCni: aws.eks.Addon;
     /** Always a secret Output (pulumi-eks does not mark it). */
     readonly kubeconfig: pulumi.Output<string>;
 }
@@ -98,7 +122,7 @@ export function createCluster(ctx: AwsContext, cfg: AwsConfig, network: Network,
     // Created before the cluster (EKS would create it itself, without expiry, the moment logging is on).
     const logGroup = new aws.cloudwatch.LogGroup(
         `${name}-control-plane-logs`,
-        { name: `/aws/eks/${clusterName}/cluster`, retentionInDays: CONTROL_PLANE_LOG_RETENTION_DAYS },
+        { name: `/aws/eks/${clusterName}/cluster`, retentionInDays: cfg.controlPlaneLogRetentionDays },
         awsOpts(ctx),
     );
 
@@ -115,8 +139,14 @@ export function createCluster(ctx: AwsContext, cfg: AwsConfig, network: Network,
             skipDefaultNodeGroup: true,
             // Nodes and control plane share the security group EKS creates (tagged for the cloud controller).
             skipDefaultSecurityGroups: true,
-            // Access entries only (no aws-auth ConfigMap); the creator gets cluster admin through one.
+            // Access entries only (no aws-auth ConfigMap); the creator gets cluster admin through one, and so does
+            // each of herd:awsAdminPrincipalArns.
             authenticationMode: eks.AuthenticationMode.Api,
+            accessEntries: adminAccessEntries(cfg.adminPrincipalArns, pulumi.interpolate`arn:${ctx.partition}:eks::aws:cluster-access-policy/${CLUSTER_ADMIN_ACCESS_POLICY}`),
+            // Said explicitly: EKS's own default is EXTENDED, which bills every hour past standard support.
+            upgradePolicy: { supportType: cfg.supportType },
+            // No vpc-cni add-on from pulumi-eks (the one EKS bootstraps runs until herd's below adopts it).
+            useDefaultVpcCni: true,
             createOidcProvider: true,
             encryptionConfigKeyArn: secretsKey.arn,
             enabledClusterLogTypes: [...CONTROL_PLANE_LOG_TYPES],
@@ -158,7 +188,7 @@ export function createCluster(ctx: AwsContext, cfg: AwsConfig, network: Network,
             blockDeviceMappings: [
                 {
                     deviceName: "/dev/xvda",
-                    ebs: { volumeSize: NODE_ROOT_VOLUME_GIB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+                    ebs: { volumeSize: cfg.nodes.diskGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
                 },
             ],
             // Instances and volumes are launched by the node group's Auto Scaling group: provider tags don't reach them.
@@ -179,12 +209,40 @@ export function createCluster(ctx: AwsContext, cfg: AwsConfig, network: Network,
             // Set, so that raising herd:kubernetesVersion upgrades the nodes right after the control plane.
             version: cfg.kubernetesVersion,
             scalingConfig: { minSize: cfg.nodes.min, desiredSize: cfg.nodes.desired, maxSize: cfg.nodes.max },
-            // Rolling updates drain one node at a time (StatefulSets keep their quorum).
-            updateConfig: { maxUnavailable: 1 },
+            // A rolling update (new Kubernetes version, AMI or launch template) replaces this share of the nodes at a
+            // time, at least one; each node is drained, and the data tier's disruption budgets let one pod go at once.
+            updateConfig: { maxUnavailablePercentage: cfg.nodes.maxUnavailablePercent },
             launchTemplate: { id: template.id, version: template.latestVersion.apply((v) => String(v)) },
         },
-        // The role's policies must be attached before nodes try to join, and detached only after they are gone.
-        awsOpts(ctx, { dependsOn: nodePolicies, ...waitOptions("cluster", ctx.waits) }),
+        awsOpts(ctx, {
+            // The role's policies must be attached before nodes try to join, and detached only after they are gone.
+            dependsOn: nodePolicies,
+            // With an autoscaler the node count is its to change: a later `pulumi up` must not reset it.
+            ignoreChanges: cfg.nodes.autoscaling === "off" ? [] : ["scalingConfig.desiredSize"],
+            ...waitOptions("cluster", ctx.waits),
+        }),
+    );
+
+    // The VPC CNI, adopting (OVERWRITE) what EKS bootstrapped, with NetworkPolicy enforcement; beside the node group,
+    // not before it (nodes join with the bootstrapped CNI; the add-on then rolls its agent onto them), and before any
+    // workload (the Kubernetes provider waits for it).
+    const vpcCni = new aws.eks.Addon(
+        `${name}-vpc-cni`,
+        {
+            clusterName: eksClusterName,
+            addonName: "vpc-cni",
+            addonVersion: addonVersion(ctx, "vpc-cni", cfg.kubernetesVersion),
+            configurationValues: JSON.stringify(VPC_CNI_CONFIGURATION),
+            resolveConflictsOnCreate: "OVERWRITE",
+            resolveConflictsOnUpdate: "OVERWRITE",
+            // Deleting the resource (a destroy, a move) must not take pod networking out of a running cluster.
+            preserve: true,
+        },
+        awsOpts(ctx, {
+            // A stack created while pulumi-eks managed the add-on: the same add-on, updated in place, not a second one.
+            aliases: [{ name: `${name}-eks-vpc-cni`, parent: cluster.urn.apply((urn) => urn.replace(/::[^:]+$/, () => `$eks:index:VpcCniAddon::${name}-eks-vpc-cni`)) }],
+            ...waitOptions("cluster", ctx.waits),
+        }),
     );
 
     // pulumi-eks skips the CoreDNS add-on without its default node group, and creating it before any node exists
@@ -208,6 +266,7 @@ export function createCluster(ctx: AwsContext, cfg: AwsConfig, network: Network,
         oidcIssuer: cluster.oidcIssuer,
         nodeGroup,
         coredns,
+        vpcCni,
         kubeconfig: pulumi.secret(cluster.kubeconfigJson),
     };
 }

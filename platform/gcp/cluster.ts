@@ -9,6 +9,7 @@ import type { GcpConfig } from "../../config";
 import { GcpOpts, gcpId, roleSlug, serviceAccountId } from "./common";
 import { Network, PODS_RANGE, SERVICES_RANGE } from "./network";
 import { type WaitMinutes, waitOptions } from "../../lib/waits";
+import { type MaintenanceExclusion, type MaintenanceWindow, recurringWindow } from "../../config/gcp-maintenance";
 
 /** Node and Workload Identity API access is governed by IAM, not by legacy access scopes. */
 export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
@@ -60,6 +61,30 @@ export function nodeConfig(machineType: string, serviceAccountEmail: pulumi.Inpu
         diskType: "pd-balanced",
         diskSizeGb: 100,
         metadata: { "disable-legacy-endpoints": "true" },
+    };
+}
+
+/**
+ * GKE's maintenance policy: the weekly window (config/gcp-maintenance.ts renders it as a first occurrence and an
+ * RRULE, in UTC) and the exclusions, each with its scope. No window days: no policy at all, GKE's default of
+ * maintaining at any time (the config refuses exclusions without a window).
+ */
+export function maintenancePolicy(
+    window: MaintenanceWindow,
+    exclusions: readonly MaintenanceExclusion[],
+): gcp.types.input.container.ClusterMaintenancePolicy | undefined {
+    const recurring = recurringWindow(window);
+    if (recurring === undefined) {
+        return undefined;
+    }
+    return {
+        recurringWindow: recurring,
+        maintenanceExclusions: exclusions.map((e) => ({
+            exclusionName: e.name,
+            startTime: e.start,
+            endTime: e.end,
+            exclusionOptions: { scope: e.scope },
+        })),
     };
 }
 
@@ -159,6 +184,8 @@ export function createCluster(
             datapathProvider: "ADVANCED_DATAPATH",
             enableShieldedNodes: true,
             deletionProtection: c.deletionProtection,
+            // When GKE may upgrade the control plane and nodes on its own (herd:gcpMaintenance*).
+            maintenancePolicy: maintenancePolicy(c.maintenance.window, c.maintenance.exclusions),
             ...controlPlaneAccess(c.apiAccessCidrs, c.network.masterCidr),
             addonsConfig: {
                 gcePersistentDiskCsiDriverConfig: { enabled: true },

@@ -1,6 +1,6 @@
 /**
  * Artifact Registry: one Docker repository for the api, frontend and postgres images, readable by the node service account
- * only, and the short-lived credentials images are pushed with.
+ * only, cleaned up by its own policies (the newest versions kept), and the short-lived credentials images are pushed with.
  */
 import * as gcp from "./sdk";
 import * as pulumi from "@pulumi/pulumi";
@@ -9,6 +9,22 @@ import type { ImageSource } from "../contract";
 import { GcpOpts, gcpId } from "./common";
 
 export const REGISTRY_READER_ROLE = "roles/artifactregistry.reader";
+const SECONDS_PER_DAY = 86_400;
+
+/**
+ * The repository's cleanup policies, like ECR's lifecycle rule on aws (herd:ecrKeepImages): each image (api,
+ * frontend, postgres: a package each) keeps its newest `keepImages` versions, whatever their tags; beyond those, a
+ * tagged version is deleted and an untagged one once it is `untaggedDays` old (a grace period for a push still in
+ * progress). KEEP wins over DELETE in Artifact Registry, so the newest versions (normally the deployed ones) stay.
+ * Ages are whole seconds, the API's own form of a duration, so a later read shows no diff.
+ */
+export function registryCleanupPolicies(keepImages: number, untaggedDays: number): gcp.types.input.artifactregistry.RepositoryCleanupPolicy[] {
+    return [
+        { id: "keep-newest", action: "KEEP", mostRecentVersions: { keepCount: keepImages } },
+        { id: "delete-untagged", action: "DELETE", condition: { tagState: "UNTAGGED", olderThan: `${untaggedDays * SECONDS_PER_DAY}s` } },
+        { id: "delete-tagged-beyond-newest", action: "DELETE", condition: { tagState: "TAGGED" } },
+    ];
+}
 
 /** The Artifact Registry host for Docker repositories in a region. */
 export function registryHost(region: string): string {
@@ -29,6 +45,9 @@ export function createRegistry(
             location: cfg.region,
             format: "DOCKER",
             description: `herd ${stack}: api, frontend and postgres images`,
+            cleanupPolicies: registryCleanupPolicies(cfg.registry.keepImages, cfg.registry.untaggedDays),
+            // The policies delete for real: a dry run only logs what they would delete.
+            cleanupPolicyDryRun: false,
         },
         opts,
     );

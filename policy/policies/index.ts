@@ -5,6 +5,7 @@
  * import it directly; only policy/index.ts constructs the PolicyPack (which starts the analyzer server).
  */
 import type { Policies } from "@pulumi/policy";
+import { addonsPinned, eksNetworkPolicyEnforced } from "./addons";
 import { eksClusterHardening, ecrScanOnPush, s3BucketEncryption, s3PublicAccessBlock } from "./aws";
 import { containerResources, imagePinned, noLiteralSecretEnv, readinessProbe } from "./containers";
 import { Rule, toPolicy } from "./define";
@@ -12,13 +13,13 @@ import { exceptionReport } from "./exceptions";
 import { gkeHardening } from "./gcp";
 import { recommendedLabels } from "./labels";
 import { podSecurityRestricted, readOnlyRootFilesystem } from "./pod-security";
-import { serviceExposure } from "./services";
+import { publicEndpointTls, serviceExposure } from "./services";
 import { networkPolicyCoverage, podDisruptionBudget, replicaSpread } from "./stack";
 import { statefulSetDataSafety, storageClassRetain } from "./storage";
 
 export const PACK_NAME = "herd-guardrails";
 export const PACK_DESCRIPTION =
-    "herd's guardrails: Pod Security 'restricted' and herd's workload rules, data safety, one way in, and hardened EKS, ECR, S3 and GKE.";
+    "herd's guardrails: Pod Security 'restricted' and herd's workload rules, data safety, one way in over TLS, pinned add-ons, and hardened EKS (NetworkPolicy enforced), ECR, S3 and GKE.";
 
 const CHECKS: readonly Rule[] = [
     podSecurityRestricted,
@@ -32,11 +33,14 @@ const CHECKS: readonly Rule[] = [
     statefulSetDataSafety,
     storageClassRetain,
     serviceExposure,
+    publicEndpointTls,
     eksClusterHardening,
     ecrScanOnPush,
     s3BucketEncryption,
     s3PublicAccessBlock,
     gkeHardening,
+    addonsPinned,
+    eksNetworkPolicyEnforced,
     recommendedLabels,
     replicaSpread,
 ];

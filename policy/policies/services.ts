@@ -55,3 +55,38 @@ export const serviceExposure: ResourceRule = {
         return problems;
     },
 };
+
+/** Annotations that put a certificate on a GKE Ingress's load balancer (Google-managed, or uploaded beforehand). */
+const GKE_CERTIFICATE_ANNOTATIONS = ["networking.gke.io/managed-certificates", "ingress.gcp.kubernetes.io/pre-shared-cert"];
+/** The AWS load balancer controllers' annotation that terminates TLS on the NLB/CLB with an ACM certificate. */
+export const AWS_CERTIFICATE_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert";
+
+export const publicEndpointTls: ResourceRule = {
+    kind: "resource",
+    name: "public-endpoint-tls",
+    description:
+        "The way in terminates TLS: an Ingress has a certificate (spec.tls, or a GKE managed or pre-shared certificate), " +
+        "and a LoadBalancer Service has one on its load balancer (an ACM certificate on AWS). Plain HTTP takes an explicit, " +
+        "reasoned exception, which herd writes itself only when the stack's config asks for no certificate.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    remediation:
+        "Set herd:publicHostname (with herd:awsHostedZoneId or herd:awsCertificateArn on aws; a Google-managed certificate " +
+        "on gcp), or herd:tlsSecretName / herd:tlsClusterIssuer on onprem.",
+    appliesTo: (type) => isKind(type, ["Service"], ["core"]) || isKind(type, ["Ingress"], ["networking.k8s.io"]),
+    check: (r) => {
+        const label = describe(r.type, r.props, r.name);
+        const annotations = stringMap(at(r.props, "metadata", "annotations"));
+        if (isKind(r.type, ["Ingress"], ["networking.k8s.io"])) {
+            const tls = list(at(r.props, "spec", "tls")).length > 0;
+            const gke = GKE_CERTIFICATE_ANNOTATIONS.some((a) => (annotations[a] ?? "") !== "");
+            return tls || gke ? [] : [`${label}: serves plain HTTP: no spec.tls and no certificate annotation (${GKE_CERTIFICATE_ANNOTATIONS.join(", ")})`];
+        }
+        if ((text(at(r.props, "spec", "type")) ?? "ClusterIP") !== "LoadBalancer") {
+            return [];
+        }
+        return (annotations[AWS_CERTIFICATE_ANNOTATION] ?? "") !== ""
+            ? []
+            : [`${label}: its load balancer serves plain HTTP: no certificate (${AWS_CERTIFICATE_ANNOTATION}) on it`];
+    },
+};

@@ -47,9 +47,14 @@ export function connectSection(c: RunbookContext): string[] {
 
 /** 2. The app, the API inside the cluster, and a table of the data services. */
 export function endpointsSection(c: RunbookContext): string[] {
-    const { app, config } = c;
+    const { app, config, platform } = c;
     const lines = ["## 2. Endpoints", "", `- **The app:** ${str(app["url"]) ?? "the front end's address"}.`];
-    if (config?.app.publicHostname !== undefined) {
+    // aws and gcp with a host name: HTTPS at the cloud's load balancer, and the platform says who writes the DNS.
+    const https = platform["https"];
+    const dns = typeof https === "object" && https !== null ? str((https as Record<string, unknown>)["dns"]) : undefined;
+    if (dns !== undefined) {
+        lines.push(`  HTTPS with a certificate the cloud manages (plain HTTP redirects to it). DNS: ${dns}. The load balancer:`);
+    } else if (config?.app.publicHostname !== undefined) {
         lines.push(`  Point DNS for \`${config.app.publicHostname}\` at the address the ingress or load balancer reports:`);
     } else {
         lines.push("  The address is the one the ingress or load balancer reports:");

@@ -5,16 +5,15 @@
  * is e2e.test.ts.)
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as zlib from "node:zlib";
 import { freePort, IS_ROOT, skipUnlessAvailable } from "./support/env";
 import { request } from "./support/http";
 import {
-    CHECK_ENV_SCRIPT,
     envsubst,
     makeRunDir,
     MAIN_CONF,
@@ -22,6 +21,7 @@ import {
     NOBODY,
     renderConfig,
     replaceCounted,
+    runCheckEnv,
     SERVER_TEMPLATE,
     startNginx,
     testConfig,
@@ -64,7 +64,44 @@ describe("the template as the image's entrypoint renders it", () => {
 });
 
 describe("05-herd-check-env.sh (runs before the template is rendered)", () => {
-    const run = (env: Record<string, string>) => spawnSync("sh", [CHECK_ENV_SCRIPT], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", ...env } });
+    /** Runs the script with its /tmp/herd moved to a temp dir; returns the status, output and the HSTS include written. */
+    const run = (env: Record<string, string>) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "herd-check-env-"));
+        try {
+            const res = runCheckEnv(dir, env);
+            const file = path.join(dir, "hsts.conf");
+            return { ...res, include: fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    };
+    const runWithHsts = (hsts: string | undefined) =>
+        run({ API_UPSTREAM: "api:8000", NGINX_ENVSUBST_OUTPUT_DIR: "/tmp", ...(hsts === undefined ? {} : { HSTS_MAX_AGE_SECONDS: hsts }) });
+
+    it("HSTS_MAX_AGE_SECONDS > 0 (herd sets it only over HTTPS): the server block includes a Strict-Transport-Security line", () => {
+        const res = runWithHsts("31536000");
+        assert.equal(res.status, 0, res.stderr);
+        assert.equal(res.include, 'add_header Strict-Transport-Security "max-age=31536000" always;\n');
+        assert.match(res.stdout, /Strict-Transport-Security max-age=31536000/);
+    });
+
+    it("HSTS_MAX_AGE_SECONDS unset (docker compose, plain HTTP), empty or 0: an empty include, so no header", () => {
+        for (const hsts of [undefined, "", "0"]) {
+            const res = runWithHsts(hsts);
+            assert.equal(res.status, 0, res.stderr);
+            assert.equal(res.include, "", String(hsts));
+            assert.match(res.stdout, /no Strict-Transport-Security header/);
+        }
+    });
+
+    it("fails, saying why, on an HSTS_MAX_AGE_SECONDS that is not a whole number of seconds", () => {
+        for (const bad of ["-1", "1y", "31536000; includeSubDomains", "0123", "1234567890"]) {
+            const res = runWithHsts(bad);
+            assert.equal(res.status, 1, bad);
+            assert.match(res.stderr, /HSTS_MAX_AGE_SECONDS='.*' is not a whole number of seconds/);
+            assert.equal(res.include, undefined, "nothing written");
+        }
+    });
 
     it("passes with a host:port upstream and NGINX_ENVSUBST_OUTPUT_DIR=/tmp", () => {
         for (const upstream of ["api.herd.svc.cluster.local:8000", "api:8000", "10.0.0.7:8000"]) {
@@ -190,6 +227,7 @@ describe("nginx serving the app and proxying /api/", { skip }, () => {
         assert.equal(res.headers["cache-control"], "no-cache");
         assertSecurityHeaders(res.headers);
         assert.match(String(res.headers["x-request-id"]), /^[0-9a-f]{32}$/);
+        assert.equal(res.headers["strict-transport-security"], undefined, "no HSTS unless herd says the site is HTTPS");
     });
 
     it("any other path is the SPA's index.html (no-cache)", async () => {
@@ -312,5 +350,54 @@ describe("nginx serving the app and proxying /api/", { skip }, () => {
         const again = await request(`${nginx.url}/api/items`);
         assert.equal(again.status, 502);
         assert.match(nginx.log(), /connect\(\) failed \(111: Connection refused\)/);
+    });
+});
+
+describe("behind TLS at the load balancer: HSTS on every response, and the redirect server on the image's port 8081", { skip }, () => {
+    let nginx: NginxServer;
+    let runDir: string;
+
+    before(async () => {
+        runDir = makeRunDir();
+        const root = path.join(runDir, "dist");
+        fs.mkdirSync(root, { recursive: true });
+        fs.writeFileSync(path.join(root, "index.html"), "<!doctype html><title>herd</title>\n");
+        // No API behind it: the API's error path shows the header is sent on nginx's own errors too.
+        nginx = await startNginx({ runDir, port: await freePort(), root, apiUpstream: `127.0.0.1:${await freePort()}`, hstsMaxAgeSeconds: "31536000" });
+    });
+
+    after(async () => {
+        await nginx?.stop("SIGQUIT");
+        if (runDir !== undefined) {
+            fs.rmSync(runDir, { recursive: true, force: true });
+        }
+    });
+
+    it("sends Strict-Transport-Security with the configured max-age on pages, 404s and API errors", async () => {
+        for (const [url, status] of [["/", 200], ["/assets/gone.js", 404], ["/api/items", 502]] as const) {
+            const res = await request(`${nginx.url}${url}`);
+            assert.equal(res.status, status, url);
+            assert.equal(res.headers["strict-transport-security"], "max-age=31536000", url);
+            // The include sits beside the other security headers: they are all still sent.
+            assert.equal(res.headers["x-frame-options"], "DENY", url);
+        }
+    });
+
+    it("port 8081 answers every request with 308 to the same host and path over https, query kept", async () => {
+        const res = await request(`${nginx.redirectUrl}/items/42?q=milk%20%26%20honey`, { headers: { Host: "shop.example.com" } });
+        assert.equal(res.status, 308);
+        assert.equal(res.headers["location"], "https://shop.example.com/items/42?q=milk%20%26%20honey");
+        assert.equal(res.headers["strict-transport-security"], undefined, "browsers ignore HSTS over plain HTTP");
+    });
+
+    it("a POST to port 8081 is answered 308, not 301: the client resends it to https with its method and body", async () => {
+        const res = await request(`${nginx.redirectUrl}/api/items`, { method: "POST", headers: { Host: "shop.example.com", "Content-Type": "application/json" }, body: "{}" });
+        assert.equal(res.status, 308);
+        assert.equal(res.headers["location"], "https://shop.example.com/api/items");
+    });
+
+    it("port 8081 still answers the load balancer's /healthz with 200", async () => {
+        const res = await request(`${nginx.redirectUrl}/healthz`);
+        assert.deepEqual([res.status, res.text], [200, "ok\n"]);
     });
 });

@@ -3,17 +3,19 @@
  *
  * The template is rendered exactly as the image's entrypoint does (envsubst of the defined environment variables
  * only), then the few container-fixed facts are moved, each by an exact, counted replacement:
- *   /tmp/ (pid, temp paths, rendered server.conf)  -> a private run directory
- *   listen 8080                                    -> 127.0.0.1:<free port>
+ *   /tmp/ (pid, temp paths, rendered server.conf,
+ *         the HSTS include)                        -> a private run directory
+ *   listen 8080 / listen 8081 (redirect)           -> 127.0.0.1:<free ports>
  *   root /usr/share/nginx/html                     -> the freshly built dist
- * and mime.types comes from Debian's /etc/nginx (the image ships its own). Everything else is byte for byte the file
- * the image runs.
+ * and mime.types comes from Debian's /etc/nginx (the image ships its own). The HSTS include is written by running the
+ * image's own 05-herd-check-env.sh (its /tmp/herd moved the same way) with the test's environment. Everything else
+ * is byte for byte the file the image runs.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { IS_ROOT, NGINX_DIR, which } from "./env";
+import { freePort, IS_ROOT, NGINX_DIR, which } from "./env";
 import { httpOk, type Service, startProcess, waitFor } from "./process";
 
 export const MAIN_CONF = path.join(NGINX_DIR, "nginx.conf");
@@ -60,6 +62,20 @@ export interface RenderOptions {
     root: string;
     /** host:port of the API (uwsgi's http-socket). */
     apiUpstream: string;
+    /** The redirect server's port (the image's 8081). @default port + 1 (enough for `nginx -t`, which binds nothing) */
+    redirectPort?: number;
+    /** HSTS_MAX_AGE_SECONDS as the pod gets it; undefined: not set (no Strict-Transport-Security header). */
+    hstsMaxAgeSeconds?: string;
+}
+
+/**
+ * Runs the image's 05-herd-check-env.sh as the entrypoint does, with its /tmp/herd moved to `confDir` (so a test
+ * never writes to the real /tmp/herd). Returns the exit status and output.
+ */
+export function runCheckEnv(confDir: string, env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+    const script = replaceCounted(fs.readFileSync(CHECK_ENV_SCRIPT, "utf8"), "\nHERD_CONF_DIR=/tmp/herd\n", `\nHERD_CONF_DIR=${confDir}\n`, 1, "05-herd-check-env.sh");
+    const res = spawnSync("sh", ["-c", script, CHECK_ENV_SCRIPT], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", ...env } });
+    return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
 export interface RenderedConfig {
@@ -81,8 +97,18 @@ export function renderConfig(o: RenderOptions): RenderedConfig {
     fs.writeFileSync(confFile, main);
     fs.copyFileSync("/etc/nginx/mime.types", path.join(confDir, "mime.types"));
 
+    const env: Record<string, string> = { API_UPSTREAM: o.apiUpstream, NGINX_ENVSUBST_OUTPUT_DIR: "/tmp" };
+    if (o.hstsMaxAgeSeconds !== undefined) {
+        env["HSTS_MAX_AGE_SECONDS"] = o.hstsMaxAgeSeconds;
+    }
+    const check = runCheckEnv(renderDir, env);
+    if (check.status !== 0) {
+        throw new Error(`05-herd-check-env.sh failed (${check.status}): ${check.stderr}`);
+    }
     let server = envsubst(fs.readFileSync(SERVER_TEMPLATE, "utf8"), { API_UPSTREAM: o.apiUpstream });
     server = replaceCounted(server, "listen 8080 default_server;", `listen 127.0.0.1:${o.port} default_server;`, 1, "server.conf.template");
+    server = replaceCounted(server, "listen 8081;", `listen 127.0.0.1:${o.redirectPort ?? o.port + 1};`, 1, "server.conf.template");
+    server = replaceCounted(server, "include /tmp/herd/hsts.conf;", `include ${renderDir}/hsts.conf;`, 1, "server.conf.template");
     server = replaceCounted(server, "root /usr/share/nginx/html;", `root ${o.root};`, 1, "server.conf.template");
     const serverConf = path.join(renderDir, "server.conf");
     fs.writeFileSync(serverConf, server);
@@ -129,6 +155,8 @@ export function testConfig(confFile: string, runDir: string): string {
 export interface NginxServer extends Service {
     readonly port: number;
     readonly url: string;
+    /** The redirect server (the image's port 8081). */
+    readonly redirectUrl: string;
     readonly runDir: string;
 }
 
@@ -138,7 +166,8 @@ export async function startNginx(o: RenderOptions): Promise<NginxServer> {
     if (bin === undefined) {
         throw new Error("nginx is not installed");
     }
-    const { confFile } = renderConfig(o);
+    const redirectPort = o.redirectPort ?? (await freePort());
+    const { confFile } = renderConfig({ ...o, redirectPort });
     testConfig(confFile, o.runDir);
     const service = startProcess("nginx", bin, ["-c", confFile, "-p", `${o.runDir}/`, "-e", "stderr", "-g", "daemon off;"], {
         logFile: path.join(o.runDir, "nginx.log"),
@@ -146,5 +175,5 @@ export async function startNginx(o: RenderOptions): Promise<NginxServer> {
     });
     const url = `http://127.0.0.1:${o.port}`;
     await waitFor(service, "/healthz", () => httpOk(`${url}/healthz`), 15_000);
-    return { ...service, port: o.port, url, runDir: o.runDir };
+    return { ...service, port: o.port, url, redirectUrl: `http://127.0.0.1:${redirectPort}`, runDir: o.runDir };
 }
