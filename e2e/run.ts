@@ -3,10 +3,12 @@
  * random and tls provider plugins (built from Go modules by e2e/build-pulumi.sh, or the user's own `pulumi` when one
  * is on PATH), a local Kubernetes control plane with fake nodes (e2e/cluster.sh), a file backend and a passphrase
  * secrets provider in a temporary directory, and the onprem stack (e2e/stack.yaml) taken through:
+ *   0. npm run preflight: passes, then each blocker fails (e2e/preflight-steps.ts)
  *   1. preview --diff with the policy pack       5. a replacement of PostgreSQL refused by protect, nothing changed
- *   2. up: every resource created and ready       6. outputs -> handoff bundle, no secret in it or in the export
- *   3. a second preview with no changes           7. teardown as the README says; the claims survive and re-bind
+ *   2. up: every resource created and ready       6. outputs -> handoff bundle, no secret in it or in the export;
+ *   3. a second preview with no changes              npm run support-bundle: logs and events, no secret value
  *   4. a change previewed, saved as a plan, applied with --plan
+ *   7. teardown as the README says; the claims survive and re-bind
  *   8. the render-to-directory mode, applied with kubectl --dry-run=server
  * (each in e2e/steps.ts, on the cluster reads of e2e/cluster-state.ts) and a summary: resources created, the time of
  * each step, the changes on the second preview (must be 0). This file is the runner: options, steps in order, summary.
@@ -20,9 +22,10 @@ import { Outcome, setUpStack, STEPS } from "./steps";
 const USAGE = `usage: npm run e2e [-- --keep]
 
 Builds (cached) the Pulumi CLI, its Node.js language host, the kubernetes/random/tls plugins and a local Kubernetes
-control plane from Go modules, then applies the onprem stack (e2e/stack.yaml) to it with the real engine: preview
-with the policy pack, up, a no-change preview, a plan-locked change, a refused replacement, the handoff, teardown
-and re-up, and the render-to-directory mode. Everything runs on 127.0.0.1 in a temporary directory.
+control plane from Go modules, then applies the onprem stack (e2e/stack.yaml) to it with the real engine: preflight
+(passing, then each blocker failing), preview with the policy pack, up, a no-change preview, a plan-locked change, a
+refused replacement, the handoff and a support bundle, teardown and re-up, and the render-to-directory mode.
+Everything runs on 127.0.0.1 in a temporary directory.
 
   --keep       keep the temporary directory and leave the control plane running (prints how to reach it)
   -h, --help   this text

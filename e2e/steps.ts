@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { assertReady, Ctx, engineWaitChain, K8sList, kubectl, kubectlJson, Meta, pulumi, pvcs, resourceCount, waitFor } from "./cluster-state";
 import { copyProject, E2eError, Engine, lastingWarnings, must, PROJECT_DIR, secretPlaintexts, tail } from "./engine";
+import { PREFLIGHT_STEPS, SUPPORT_BUNDLE_STEP } from "./preflight-steps";
 
 const STACK = "e2e";
 const RENDER_STACK = "e2e-render";
@@ -40,6 +41,8 @@ export function setUpStack(tmp: string, engine: Engine): Ctx {
 }
 
 export const STEPS: readonly Step[] = [
+    ...PREFLIGHT_STEPS,
+
     step("pulumi preview --diff --policy-pack policy", (ctx) => {
         const r = pulumi(ctx, ["preview", "--diff", "--stack", STACK, "--policy-pack", "policy"]);
         if (/mandatory/.test(r.stdout) && !/0 mandatory/.test(r.stdout) && /violation/i.test(r.stdout)) {
@@ -165,6 +168,8 @@ export const STEPS: readonly Step[] = [
         const outputs = JSON.parse(fs.readFileSync(path.join(bundle, "outputs.json"), "utf8")) as { app?: { url?: string } };
         return `bundle: ${files.map(([f]) => f).join(", ")}; app.url ${outputs.app?.url ?? "?"}; ${secrets.size} secrets, none in plaintext`;
     }),
+
+    SUPPORT_BUNDLE_STEP,
 
     step("teardown as the README says; namespace, claims and volumes stay; a new up re-binds them", (ctx) => {
         const before = new Map(pvcs(ctx).map((c) => [c.metadata.name, c.metadata.uid]));
