@@ -8,6 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { API_PORT, ApiService, appImages, createAppNamespace, ElasticCluster, Frontend, PostgresStateful, RedisCache, selectorLabels } from "./components";
 import { loadConfig } from "./config";
 import { createPlatform } from "./platform";
+import { HerdAlerts } from "./components/alerts";
+import { imageMirrorTransform } from "./lib/image-mirror-transform";
 
 /** The pods that may reach the data tier: the API's (ApiService "api": its server and its migration Job). */
 const DATA_CLIENT_LABELS = selectorLabels({ name: "api", instance: "api" });
@@ -16,11 +18,21 @@ const API_CLIENT_LABELS = selectorLabels({ name: "frontend", instance: "frontend
 
 export = async () => {
     const cfg = loadConfig();
+    // herd:imageRegistryMirror, registered before any resource: every pod template's images, whichever component adds
+    // them, are pulled from the mirror (lib/image-mirror.ts's rule); those in the registry herd pushes its builds to
+    // stay. The transform runs as each resource registers, so the platform exists by then.
+    if (cfg.imageRegistryMirror !== undefined) {
+        pulumi.runtime.registerResourceTransform(
+            imageMirrorTransform(cfg.imageRegistryMirror, () => (platform.images.kind === "build" ? [platform.images.registry.server] : [])),
+        );
+    }
     const platform = createPlatform(cfg);
     const namespace = createAppNamespace(cfg.namespace, platform.provider);
 
     const data = cfg.data;
     const tier = { providers: [platform.provider] };
+    const monitoring = cfg.monitoring;
+    const metrics = { enabled: monitoring.enabled, prometheusOperator: monitoring.prometheusOperator, namespace: monitoring.namespace };
     const common = {
         namespace: namespace.metadata.name,
         storageClassName: platform.storageClassName,
@@ -28,6 +40,7 @@ export = async () => {
         protect: data.protect,
         secretsProvider: platform.secretsProvider,
         waits: cfg.waits,
+        metrics,
     };
     // Built (or taken prebuilt) first: the PostgreSQL server runs the herd PostgreSQL image (pgBackRest).
     const images = appImages(platform.images, { waits: cfg.waits });
@@ -115,9 +128,25 @@ export = async () => {
             cpu: cfg.app.api.cpu,
             memory: cfg.app.api.memory,
             waits: cfg.waits,
+            metrics,
         },
         tier,
     );
+    // The alert rules, with metrics on: a PrometheusRule for the Operator, or the rules file in a ConfigMap.
+    if (monitoring.enabled) {
+        new HerdAlerts(
+            "herd-alerts",
+            {
+                namespace: namespace.metadata.name,
+                prometheusOperator: monitoring.prometheusOperator,
+                backups: postgres.backupCronJobs,
+                api5xxPercent: monitoring.alerts.api5xxPercent,
+                apiLatencyP95Ms: monitoring.alerts.apiLatencyP95Ms,
+                runbookUrl: monitoring.alerts.runbookUrl,
+            },
+            tier,
+        );
+    }
     const frontend = new Frontend(
         "frontend",
         {

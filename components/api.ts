@@ -15,6 +15,7 @@ import { checkSizing, Problem, problem, throwIfProblems } from "./validation";
 import { withDefaults } from "./defaults";
 import { numberDefault, stringDefault, waitBudgets } from "../config";
 import { type WaitMinutes, waitMinutes, waitOptions } from "../lib/waits";
+import { API_METRICS_PORT, metricsDefaults, metricsIngress, metricsProblems, MetricsOptions, METRICS_PORT_NAME, podMonitor, scrapeAnnotations } from "./metrics";
 
 export const API_PORT = 8000;
 /** The API image's user (images/api/Dockerfile). */
@@ -65,9 +66,16 @@ export interface ApiServiceArgs {
     readonly memory?: string;
     /** How long `pulumi up` waits for the migration, the rollout and the Service (lib/waits.ts). @default config keys `wait*Minutes` */
     readonly waits?: WaitMinutes;
+    /** Prometheus metrics on port 9102 (images/api/herd_api/metrics.py) and how Prometheus finds them. @default config keys `metrics`, `prometheusOperator`, `monitoringNamespace` */
+    readonly metrics?: MetricsOptions;
 }
 
 export function apiDefaults(args: ApiServiceArgs) {
+    // metrics field by field: a partial `metrics` keeps the other fields' defaults.
+    return { ...apiScalarDefaults(args), metrics: metricsDefaults(args.metrics) };
+}
+
+function apiScalarDefaults(args: ApiServiceArgs) {
     return withDefaults(args, {
         replicas: numberDefault("apiReplicas"),
         maxReplicas: numberDefault("apiMaxReplicas"),
@@ -89,6 +97,7 @@ export function apiProblems(r: ApiResolved, postgres?: PostgresEndpoint): Proble
     if (!Number.isInteger(r.cpuTargetPercent) || r.cpuTargetPercent < 10 || r.cpuTargetPercent > 100) {
         problems.push(problem("cpuTargetPercent", `expected a whole number from 10 to 100, got ${r.cpuTargetPercent}`));
     }
+    problems.push(...metricsProblems(r.metrics).map((p) => problem(p.field, p.message)));
     if (postgres !== undefined && postgres.owner.user === postgres.user) {
         problems.push(problem("postgres.owner.user", `expected the schema owner's own role, not the API's (${JSON.stringify(postgres.user)})`));
     }
@@ -160,8 +169,8 @@ export class ApiService extends pulumi.ComponentResource {
             volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
             ...c,
         });
-        const pod = (podLabels: Record<string, string>, spec: Partial<k8s.types.input.core.v1.PodSpec> & { containers: Container[] }) => ({
-            metadata: { labels: podLabels },
+        const pod = (podLabels: Record<string, string>, spec: Partial<k8s.types.input.core.v1.PodSpec> & { containers: Container[] }, annotations: Record<string, string> = {}) => ({
+            metadata: { labels: podLabels, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
             spec: {
                 serviceAccountName: serviceAccount.metadata.name,
                 automountServiceAccountToken: false,
@@ -217,24 +226,32 @@ export class ApiService extends pulumi.ComponentResource {
                     selector: { matchLabels: selector },
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
                     revisionHistoryLimit: 5,
-                    template: pod(labels, {
-                        containers: [
-                            container({
-                                name: "api",
-                                env: apiEnv(args),
-                                ports: [{ name: "http", containerPort: API_PORT, protocol: "TCP" }],
-                                startupProbe: { ...http("/healthz"), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
-                                readinessProbe: { ...http("/readyz"), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
-                                livenessProbe: { ...http("/healthz"), periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 3 },
-                                lifecycle: { preStop: { exec: { command: ["sleep", String(API_PRESTOP_SECONDS)] } } },
-                            }),
-                        ],
-                        terminationGracePeriodSeconds: API_PRESTOP_SECONDS + API_REQUEST_TIMEOUT_SECONDS + 5,
-                        topologySpreadConstraints: [
-                            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
-                            { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
-                        ],
-                    }),
+                    template: pod(
+                        labels,
+                        {
+                            containers: [
+                                container({
+                                    name: "api",
+                                    env: [...apiEnv(args), ...(r.metrics.enabled ? [{ name: "HERD_METRICS_PORT", value: String(API_METRICS_PORT) }] : [])],
+                                    ports: [
+                                        { name: "http", containerPort: API_PORT, protocol: "TCP" },
+                                        // uwsgi listens here either way; declared (and admitted) only with metrics on.
+                                        ...(r.metrics.enabled ? [{ name: METRICS_PORT_NAME, containerPort: API_METRICS_PORT, protocol: "TCP" }] : []),
+                                    ],
+                                    startupProbe: { ...http("/healthz"), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
+                                    readinessProbe: { ...http("/readyz"), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
+                                    livenessProbe: { ...http("/healthz"), periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 3 },
+                                    lifecycle: { preStop: { exec: { command: ["sleep", String(API_PRESTOP_SECONDS)] } } },
+                                }),
+                            ],
+                            terminationGracePeriodSeconds: API_PRESTOP_SECONDS + API_REQUEST_TIMEOUT_SECONDS + 5,
+                            topologySpreadConstraints: [
+                                { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+                                { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+                            ],
+                        },
+                        scrapeAnnotations(r.metrics, API_METRICS_PORT),
+                    ),
                 },
             },
             // The one link in the app tier's chain: a pod of a new image must not serve before its schema exists.
@@ -277,12 +294,15 @@ export class ApiService extends pulumi.ComponentResource {
                     podSelector: { matchLabels: base },
                     policyTypes: ["Ingress", "Egress"],
                     // The migration Job's pods take no traffic; the server takes it only from the front end.
-                    ingress: [{ from: [podsWith(args.clientLabels)], ports: [{ protocol: "TCP", port: API_PORT }] }],
+                    // The metrics port: from the monitoring namespace only, and only to the server's pods (the Job has none).
+                    ingress: [{ from: [podsWith(args.clientLabels)], ports: [{ protocol: "TCP", port: API_PORT }] }, ...metricsIngress(r.metrics, API_METRICS_PORT)],
                     egress: [DNS_EGRESS, ...dataEgress],
                 },
             },
             { parent: this },
         );
+
+        podMonitor(this, r.metrics, name, args.namespace, labels, selector);
 
         // From the Service's fixed name and the namespace, not from the Service's outputs: the front end need not
         // wait for the API Service, and nothing it is given is assigned by the cluster (a pod template that held

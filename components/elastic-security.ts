@@ -48,6 +48,18 @@ export function apiRole(index: string): { cluster: string[]; indices: { names: s
     };
 }
 
+/** The metrics exporter's user and role (with metrics on). */
+export const ELASTIC_METRICS_USER = "herd_metrics";
+export const ELASTIC_METRICS_ROLE = "herd_metrics";
+
+/**
+ * The exporter's role: `monitor` on the cluster (health, node stats) and on every index (index stats), read-only
+ * statistics. No document can be read or written, and nothing configured.
+ */
+export function metricsRole(): { cluster: string[]; indices: { names: string[]; privileges: string[]; allow_restricted_indices: boolean }[] } {
+    return { cluster: ["monitor"], indices: [{ names: ["*"], privileges: ["monitor"], allow_restricted_indices: false }] };
+}
+
 /**
  * What both Jobs start with: `es METHOD PATH [BODY_FILE]` (the answer in /tmp/es-out, the HTTP status in $status,
  * 000 when nothing answered; returns 0 on a 2xx answer), `fail MESSAGE` and `retry WHAT COMMAND...`. The `elastic`
@@ -101,6 +113,16 @@ export function elasticSetupScript(): string {
         'retry "creating the user $API_USER" es PUT "/_security/user/$API_USER" /tmp/user.json',
         "rm -f /tmp/user.json",
         'echo "herd: user $API_USER holds role $API_ROLE: $ROLE_JSON"',
+        // The metrics exporter's user, with metrics on (herd:metrics).
+        'if [ -n "${METRICS_USER:-}" ]; then',
+        '    case "$METRICS_PASSWORD" in "" | *[!A-Za-z0-9]*) echo "herd: METRICS_PASSWORD must be letters and digits (it goes into a JSON body as is)" >&2; exit 1 ;; esac',
+        "    printf '%s' \"$METRICS_ROLE_JSON\" > /tmp/metrics-role.json",
+        '    retry "creating the role $METRICS_ROLE" es PUT "/_security/role/$METRICS_ROLE" /tmp/metrics-role.json',
+        `    printf '{"password":"%s","roles":["%s"],"full_name":"herd metrics exporter","metadata":{"managed_by":"herd"}}' "$METRICS_PASSWORD" "$METRICS_ROLE" > /tmp/metrics-user.json`,
+        '    retry "creating the user $METRICS_USER" es PUT "/_security/user/$METRICS_USER" /tmp/metrics-user.json',
+        "    rm -f /tmp/metrics-user.json",
+        '    echo "herd: user $METRICS_USER holds role $METRICS_ROLE: $METRICS_ROLE_JSON"',
+        "fi",
         'if [ -n "${SNAPSHOT_REPOSITORY:-}" ]; then',
         "    printf '%s' \"$REPOSITORY_JSON\" > /tmp/repository.json",
         // PUT _snapshot verifies the repository from every node: a store the nodes cannot write to fails here, loudly.
@@ -181,6 +203,8 @@ export interface SetupArgs {
     readonly elasticSecret: k8s.core.v1.Secret;
     readonly passwordKey: string;
     readonly snapshots: SnapshotSetup | undefined;
+    /** The metrics exporter's Secret (`username`, `password`): the setup Job creates that user; undefined: no user. */
+    readonly metricsSecret?: k8s.core.v1.Secret;
 }
 
 export interface ElasticSetup {
@@ -270,6 +294,14 @@ export function createSetupJobs(args: SetupArgs): ElasticSetup {
             { name: "API_ROLE", value: ELASTIC_API_ROLE },
             { name: "API_PASSWORD", valueFrom: { secretKeyRef: { name: apiSecret.metadata.name, key: "password" } } },
             { name: "ROLE_JSON", value: JSON.stringify(apiRole(r.apiIndex)) },
+            ...(args.metricsSecret === undefined
+                ? []
+                : [
+                      { name: "METRICS_USER", value: ELASTIC_METRICS_USER },
+                      { name: "METRICS_ROLE", value: ELASTIC_METRICS_ROLE },
+                      { name: "METRICS_PASSWORD", valueFrom: { secretKeyRef: { name: args.metricsSecret.metadata.name, key: "password" } } },
+                      { name: "METRICS_ROLE_JSON", value: JSON.stringify(metricsRole()) },
+                  ]),
             ...snapshotEnv,
         ],
         // After the shrink Job: a shrink's exclusions are set before this Job looks for them. It does not wait for

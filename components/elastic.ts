@@ -44,12 +44,20 @@ import {
     elasticsearchYml,
 } from "./elastic-settings";
 import { transportTls } from "./elastic-tls";
-import { createSetupJobs } from "./elastic-security";
+import { createSetupJobs, ELASTIC_METRICS_USER } from "./elastic-security";
+import { ELASTIC_EXPORTER_IMAGE, ELASTIC_EXPORTER_PORT, exporterContainer, metricsDefaults, metricsIngress, metricsProblems, MetricsOptions, podMonitor, scrapeAnnotations } from "./metrics";
+import { problem } from "./validation";
 import { snapshotSetup } from "./elastic-snapshots";
 
 export * from "./elastic-settings";
 export * from "./elastic-security";
 export * from "./elastic-snapshots";
+
+/** ElasticCluster's arguments: the settings' (elastic-settings.ts) and how its metrics are exposed. */
+export interface ElasticArgs extends ElasticClusterArgs {
+    /** The exporter sidecar (user `herd_metrics`, monitor privileges only) and how Prometheus finds it. @default config keys `metrics`, `prometheusOperator`, `monitoringNamespace` */
+    readonly metrics?: MetricsOptions;
+}
 export { elasticNodeDnsNames } from "./elastic-tls";
 
 const HOME = "/usr/share/elasticsearch";
@@ -98,10 +106,11 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
     readonly statefulSetName: pulumi.Output<string>;
     readonly podSelector: Readonly<Record<string, string>>;
 
-    constructor(name: string, args: ElasticClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: ElasticArgs, opts?: pulumi.ComponentResourceOptions) {
         super("herd:index:ElasticCluster", name, {}, opts);
         const r = elasticDefaults(args);
-        throwIfProblems("ElasticCluster", name, elasticProblems(r), this);
+        const metrics = metricsDefaults(args.metrics);
+        throwIfProblems("ElasticCluster", name, [...elasticProblems(r), ...metricsProblems(metrics).map((p) => problem(p.field, p.message))], this);
 
         const scope = dataScope(this, name, { name: "elasticsearch", component: "search" }, args, r.protect);
         const { labels, selector } = scope;
@@ -110,7 +119,9 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
         const { secret } = credentials(scope, { username: ELASTIC_USER }, this.passwordKey);
         const probe = probeCredentials(scope);
         const snapshots = r.snapshots === undefined ? undefined : snapshotSetup(scope, r.snapshots, r.protect);
-        const setup = createSetupJobs({ scope, r, elasticSecret: secret, passwordKey: this.passwordKey, snapshots });
+        // The exporter's user (monitor privileges only), created by the setup Job.
+        const metricsSecret = metrics.enabled ? credentials({ ...scope, name: `${name}-metrics` }, { username: ELASTIC_METRICS_USER }, this.passwordKey).secret : undefined;
+        const setup = createSetupJobs({ scope, r, elasticSecret: secret, passwordKey: this.passwordKey, snapshots, metricsSecret });
         services(
             scope,
             [
@@ -164,7 +175,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                         metadata: {
                             labels: { ...labels },
                             // A changed elasticsearch.yml rolls the pods (the ConfigMap alone would not).
-                            annotations: { "checksum/config": createHash("sha256").update(yml).digest("hex") },
+                            annotations: { "checksum/config": createHash("sha256").update(yml).digest("hex"), ...scrapeAnnotations(metrics, ELASTIC_EXPORTER_PORT) },
                         },
                         spec: {
                             securityContext: restrictedPodSecurityContext(ELASTIC_UID),
@@ -219,6 +230,20 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                                     // restart every node.
                                     livenessProbe: { exec: { command: elasticLivenessCommand() }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
                                 },
+                                ...(metricsSecret === undefined
+                                    ? []
+                                    : [
+                                          exporterContainer({
+                                              name: "metrics",
+                                              image: ELASTIC_EXPORTER_IMAGE,
+                                              port: ELASTIC_EXPORTER_PORT,
+                                              args: [`--es.uri=http://127.0.0.1:${ELASTIC_HTTP_PORT}`, "--es.timeout=10s", `--web.listen-address=:${ELASTIC_EXPORTER_PORT}`],
+                                              env: [
+                                                  { name: "ES_USERNAME", value: ELASTIC_METRICS_USER },
+                                                  { name: "ES_PASSWORD", valueFrom: { secretKeyRef: { name: metricsSecret.metadata.name, key: this.passwordKey } } },
+                                              ],
+                                          }),
+                                      ]),
                             ],
                             volumes: [
                                 scratchVolume("config", "64Mi"),
@@ -246,6 +271,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
             [
                 { from: [podsWith(args.clientLabels)], ports: [{ protocol: "TCP", port: ELASTIC_HTTP_PORT }] },
                 { from: [podsWith(setup.podSelector)], ports: [{ protocol: "TCP", port: ELASTIC_HTTP_PORT }] },
+                ...metricsIngress(metrics, ELASTIC_EXPORTER_PORT),
                 {
                     from: [peers],
                     ports: [
@@ -267,6 +293,8 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                 ...(snapshots?.egress ?? []),
             ],
         );
+
+        podMonitor(this, metrics, name, args.namespace, labels, selector);
 
         this.host = serviceHost(scope);
         this.url = pulumi.interpolate`${this.scheme}://${this.host}:${this.port}`;

@@ -25,6 +25,9 @@ import { createBackup } from "./postgres-backup";
 import { RolePasswordFiles, rolesDriftSql, rolesSql, rolesSyncScript } from "./postgres-roles";
 import { archiveSettings } from "./postgres-archive";
 import { ArchivePod, createArchive, createPitrJobs, PGDATA } from "./postgres-pitr";
+import { exporterContainer, metricsDefaults, metricsIngress, metricsProblems, MetricsOptions, podMonitor, POSTGRES_EXPORTER_IMAGE, POSTGRES_EXPORTER_PORT, scrapeAnnotations } from "./metrics";
+import { POSTGRES_MONITOR_USER } from "./postgres-roles";
+import { problem } from "./validation";
 
 export * from "./postgres-settings";
 export * from "./postgres-roles";
@@ -36,6 +39,13 @@ export * from "./postgres-pitr";
 const ROLES_SQL_DIR = "/etc/herd/postgres-roles";
 const ROLE_PASSWORDS_DIR = "/etc/herd/postgres-role-passwords";
 const ROLE_PASSWORD_FILES: RolePasswordFiles = { owner: `${ROLE_PASSWORDS_DIR}/owner`, app: `${ROLE_PASSWORDS_DIR}/app`, backup: `${ROLE_PASSWORDS_DIR}/backup` };
+const MONITOR_PASSWORD_FILE = `${ROLE_PASSWORDS_DIR}/monitor`;
+
+/** PostgresStateful's arguments: the settings' (postgres-settings.ts) and how its metrics are exposed. */
+export interface PostgresArgs extends PostgresStatefulArgs {
+    /** The exporter sidecar (the `herd_monitor` role, pg_monitor only) and how Prometheus finds it. @default config keys `metrics`, `prometheusOperator`, `monitoringNamespace` */
+    readonly metrics?: MetricsOptions;
+}
 const ROLES_READY_FILE = "/tmp/roles-in-step";
 /** Seconds between the sidecar's checks once the roles are in step (a read-only query; see rolesDriftSql). */
 export const ROLES_SYNC_INTERVAL_SECONDS = 30;
@@ -54,11 +64,14 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
     /** Name of the StatefulSet (fixed: `<name>`). */
     readonly statefulSetName: pulumi.Output<string>;
     readonly podSelector: Readonly<Record<string, string>>;
+    /** The CronJobs that take backups, with their schedules: what the backup alerts watch (alerts.ts). */
+    readonly backupCronJobs: readonly { readonly name: string; readonly schedule: string }[];
 
-    constructor(name: string, args: PostgresStatefulArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         super("herd:index:PostgresStateful", name, {}, opts);
         const r = postgresDefaults(args);
-        throwIfProblems("PostgresStateful", name, postgresProblems(r, args.backup), this);
+        const metrics = metricsDefaults(args.metrics);
+        throwIfProblems("PostgresStateful", name, [...postgresProblems(r, args.backup), ...metricsProblems(metrics).map((p) => problem(p.field, p.message))], this);
 
         const scope = dataScope(this, name, { name: "postgres", component: "database" }, args, r.protect);
         const { labels, selector } = scope;
@@ -71,6 +84,8 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
             secret: credentials(scope, { username: user, database: r.database }, this.passwordKey, role).secret,
         });
         const logins = { owner: login("owner", r.ownerUser), app: login("app", r.user), backup: login("backup", r.backupUser) };
+        // The exporter's login: pg_monitor only (statistics and settings, no table's rows).
+        const monitorSecret = metrics.enabled ? credentials(scope, { username: POSTGRES_MONITOR_USER, database: r.database }, this.passwordKey, "monitor").secret : undefined;
         services(scope, [{ name: "postgres", port: PORT }]);
         const env: k8s.types.input.core.v1.EnvVar[] = [
             { name: "POSTGRES_USER", value: r.superuser },
@@ -83,12 +98,13 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
             { name: "PGDATABASE", value: r.database },
         ];
         // The roles' SQL in a ConfigMap, not in the pod template: changing it re-applies without restarting the server.
-        const roleNames = { database: r.database, owner: r.ownerUser, app: r.user, backup: r.backupUser };
+        const roleNames = { database: r.database, owner: r.ownerUser, app: r.user, backup: r.backupUser, ...(metrics.enabled ? { monitor: POSTGRES_MONITOR_USER } : {}) };
+        const passwordFiles = { ...ROLE_PASSWORD_FILES, ...(metrics.enabled ? { monitor: MONITOR_PASSWORD_FILE } : {}) };
         const rolesConfig = new k8s.core.v1.ConfigMap(
             `${name}-roles`,
             {
                 metadata: { name: `${name}-roles`, namespace: args.namespace, labels },
-                data: { "apply.sql": rolesSql(roleNames, ROLE_PASSWORD_FILES), "drift.sql": rolesDriftSql(roleNames) },
+                data: { "apply.sql": rolesSql(roleNames, passwordFiles), "drift.sql": rolesDriftSql(roleNames) },
             },
             { parent: this },
         );
@@ -111,7 +127,14 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                         metadata: {
                             labels: { ...labels },
                             // A change of the repository's settings (read at start) restarts the server.
-                            ...(archive === undefined ? {} : { annotations: { "herd.dev/pgbackrest-config": archive.configHash } }),
+                            ...(archive === undefined && !scrapeAnnotated(metrics)
+                                ? {}
+                                : {
+                                      annotations: {
+                                          ...(archive === undefined ? {} : { "herd.dev/pgbackrest-config": archive.configHash }),
+                                          ...scrapeAnnotations(metrics, POSTGRES_EXPORTER_PORT),
+                                      },
+                                  }),
                         },
                         spec: {
                             securityContext: restrictedPodSecurityContext(POSTGRES_UID),
@@ -164,7 +187,7 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                                 {
                                     name: "roles",
                                     image: r.image,
-                                    command: ["/bin/sh", "-c", rolesSyncScript({ sqlDir: ROLES_SQL_DIR, passwords: ROLE_PASSWORD_FILES, readyFile: ROLES_READY_FILE })],
+                                    command: ["/bin/sh", "-c", rolesSyncScript({ sqlDir: ROLES_SQL_DIR, passwords: passwordFiles, readyFile: ROLES_READY_FILE })],
                                     env: [
                                         { name: "PGHOST", value: "/var/run/postgresql" },
                                         { name: "PGPORT", value: String(PORT) },
@@ -183,6 +206,22 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                                     ],
                                     readinessProbe: { exec: { command: ["test", "-f", ROLES_READY_FILE] }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 1 },
                                 },
+                                // The metrics exporter, as herd_monitor over 127.0.0.1 (pg_hba's host rule, as any client).
+                                ...(monitorSecret === undefined
+                                    ? []
+                                    : [
+                                          exporterContainer({
+                                              name: "metrics",
+                                              image: POSTGRES_EXPORTER_IMAGE,
+                                              port: POSTGRES_EXPORTER_PORT,
+                                              args: [`--web.listen-address=:${POSTGRES_EXPORTER_PORT}`],
+                                              env: [
+                                                  { name: "DATA_SOURCE_URI", value: `127.0.0.1:${PORT}/${r.database}?sslmode=disable` },
+                                                  { name: "DATA_SOURCE_USER", value: POSTGRES_MONITOR_USER },
+                                                  { name: "DATA_SOURCE_PASS", valueFrom: { secretKeyRef: { name: monitorSecret.metadata.name, key: this.passwordKey } } },
+                                              ],
+                                          }),
+                                      ]),
                             ],
                             volumes: [
                                 scratchVolume("run", "16Mi"),
@@ -194,9 +233,12 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                                     name: "role-passwords",
                                     projected: {
                                         defaultMode: 0o440,
-                                        sources: (["owner", "app", "backup"] as const).map((role) => ({
-                                            secret: { name: logins[role].secret.metadata.name, items: [{ key: this.passwordKey, path: role }] },
-                                        })),
+                                        sources: [
+                                            ...(["owner", "app", "backup"] as const).map((role) => ({
+                                                secret: { name: logins[role].secret.metadata.name, items: [{ key: this.passwordKey, path: role }] },
+                                            })),
+                                            ...(monitorSecret === undefined ? [] : [{ secret: { name: monitorSecret.metadata.name, items: [{ key: this.passwordKey, path: "monitor" }] } }]),
+                                        ],
                                     },
                                 },
                             ],
@@ -213,7 +255,7 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
             scope,
             name,
             selector,
-            [{ from: [podsWith(args.clientLabels), podsWith(backupLabels)], ports: [{ protocol: "TCP", port: PORT }] }],
+            [{ from: [podsWith(args.clientLabels), podsWith(backupLabels)], ports: [{ protocol: "TCP", port: PORT }] }, ...metricsIngress(metrics, POSTGRES_EXPORTER_PORT)],
             // The server needs no network of its own, but for archiving: DNS and the repository's store.
             archive?.egress ?? [],
         );
@@ -226,6 +268,17 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
             createPitrJobs(scope, r.archive, { image: r.image, env: [{ name: "PGDATA", value: PGDATA }, ...archive.env], archive, statefulSet });
         }
 
+        podMonitor(this, metrics, name, args.namespace, labels, selector);
+        this.backupCronJobs = [
+            ...(args.backup === undefined ? [] : [{ name: `${name}-backup`, schedule: args.backup.schedule }]),
+            ...(r.archive === undefined
+                ? []
+                : [
+                      { name: `${name}-pitr-full`, schedule: r.archive.fullSchedule },
+                      { name: `${name}-pitr-diff`, schedule: r.archive.diffSchedule },
+                  ]),
+        ];
+
         this.host = serviceHost(scope);
         this.secretName = logins.app.secret.metadata.name;
         this.user = r.user;
@@ -234,4 +287,8 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
         this.statefulSetName = statefulSet.metadata.name;
         this.registerOutputs({ host: this.host, port: this.port, secretName: this.secretName, user: this.user, database: this.database, owner: this.owner });
     }
+}
+
+function scrapeAnnotated(m: ReturnType<typeof metricsDefaults>): boolean {
+    return Object.keys(scrapeAnnotations(m, 0)).length > 0;
 }

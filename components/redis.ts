@@ -32,7 +32,20 @@ import {
     redisProblems,
 } from "./redis-settings";
 
+import { exporterContainer, metricsDefaults, metricsIngress, metricsProblems, MetricsOptions, podMonitor, REDIS_EXPORTER_IMAGE, REDIS_EXPORTER_PORT, scrapeAnnotations } from "./metrics";
+import { problem } from "./validation";
+
 export * from "./redis-settings";
+
+/** RedisCache's arguments: the settings' (redis-settings.ts) and how its metrics are exposed. */
+export interface RedisArgs extends RedisCacheArgs {
+    /**
+     * The exporter sidecar and how Prometheus finds it. It logs in with the server's password: herd's Redis has one
+     * user (ACL is disabled), and the commands that could change anything are removed for every connection.
+     * @default config keys `metrics`, `prometheusOperator`, `monitoringNamespace`
+     */
+    readonly metrics?: MetricsOptions;
+}
 
 export class RedisCache extends pulumi.ComponentResource implements DataEndpoint {
     readonly host: pulumi.Output<string>;
@@ -43,10 +56,11 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
     readonly statefulSetName: pulumi.Output<string>;
     readonly podSelector: Readonly<Record<string, string>>;
 
-    constructor(name: string, args: RedisCacheArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
         super("herd:index:RedisCache", name, {}, opts);
         const r = redisDefaults(args);
-        throwIfProblems("RedisCache", name, redisProblems(r), this);
+        const metrics = metricsDefaults(args.metrics);
+        throwIfProblems("RedisCache", name, [...redisProblems(r), ...metricsProblems(metrics).map((p) => problem(p.field, p.message))], this);
 
         const scope = dataScope(this, name, { name: "redis", component: "cache" }, args, r.protect);
         const { labels, selector } = scope;
@@ -82,7 +96,7 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
                     podManagementPolicy: "OrderedReady",
                     updateStrategy: { type: "RollingUpdate" },
                     template: {
-                        metadata: { labels: { ...labels }, annotations: { "checksum/config": checksum } },
+                        metadata: { labels: { ...labels }, annotations: { "checksum/config": checksum, ...scrapeAnnotations(metrics, REDIS_EXPORTER_PORT) } },
                         spec: {
                             securityContext: restrictedPodSecurityContext(REDIS_UID),
                             automountServiceAccountToken: false,
@@ -116,6 +130,20 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
                                     // Restarted after 90 s without an answer (a busy save child does not stop PING).
                                     livenessProbe: { exec: { command: redisPingCommand() }, periodSeconds: 15, timeoutSeconds: 10, failureThreshold: 6 },
                                 },
+                                ...(metrics.enabled
+                                    ? [
+                                          exporterContainer({
+                                              name: "metrics",
+                                              image: REDIS_EXPORTER_IMAGE,
+                                              port: REDIS_EXPORTER_PORT,
+                                              args: [`--web.listen-address=:${REDIS_EXPORTER_PORT}`],
+                                              env: [
+                                                  { name: "REDIS_ADDR", value: `redis://127.0.0.1:${PORT}` },
+                                                  { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: this.passwordKey } } },
+                                              ],
+                                          }),
+                                      ]
+                                    : []),
                             ],
                             volumes: [
                                 // 0440: root owns the files, the fsGroup (the redis group) reads them.
@@ -133,10 +161,12 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
             scope,
             name,
             selector,
-            [{ from: [podsWith(args.clientLabels)], ports: [{ protocol: "TCP", port: PORT }] }],
+            [{ from: [podsWith(args.clientLabels)], ports: [{ protocol: "TCP", port: PORT }] }, ...metricsIngress(metrics, REDIS_EXPORTER_PORT)],
             // The server needs no network of its own, not even DNS: it only answers.
             [],
         );
+
+        podMonitor(this, metrics, name, args.namespace, labels, selector);
 
         this.host = serviceHost(scope);
         this.secretName = secret.metadata.name;

@@ -56,6 +56,7 @@ export function buildAws(ctx: BuildContext, common: CommonConfig): HerdConfig | 
             adminPrincipalArns,
             ecrKeepImages: num("ecrKeepImages"),
             https,
+            ...(common.imageRegistryMirror === undefined ? {} : { imageRegistryMirror: common.imageRegistryMirror }),
         },
     };
 }

@@ -91,6 +91,13 @@ export function build(
             hstsMaxAgeSeconds: num("hstsMaxAgeSeconds"),
         },
         waits: waitBudgets(num),
+        imageRegistryMirror: set("imageRegistryMirror"),
+        monitoring: {
+            enabled: v.metrics !== false,
+            prometheusOperator: v.prometheusOperator === true,
+            namespace: str("monitoringNamespace"),
+            alerts: { api5xxPercent: num("alertApi5xxPercent"), apiLatencyP95Ms: num("alertApiLatencyMs"), runbookUrl: str("alertRunbookUrl") },
+        },
         data: {
             protect: v.protectData !== false,
             backup: {

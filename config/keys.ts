@@ -518,6 +518,54 @@ export const KEYS = {
         schema: integer(0, 63072000),
     },
 
+    // --- metrics and alerts: every platform ---------------------------------------------------------------------
+    metrics: {
+        type: "boolean",
+        default: true,
+        description:
+            "Prometheus metrics: the API's on port 9102, and an exporter beside PostgreSQL (9187), Redis (9121) and Elasticsearch (9114), each reachable only from monitoringNamespace; plus herd's alert rules. false: none of these.",
+        schema: boolean(),
+    },
+    prometheusOperator: {
+        type: "boolean",
+        default: false,
+        description:
+            "The cluster runs the Prometheus Operator (kube-prometheus-stack): herd creates PodMonitors and a PrometheusRule. false: pods carry prometheus.io/scrape, port and path annotations and the rules are a plain rules file in the ConfigMap herd-alerts.",
+        schema: boolean(),
+    },
+    monitoringNamespace: {
+        type: "string",
+        default: "monitoring",
+        description: "The namespace Prometheus runs in: the only one whose pods may reach the metrics ports.",
+        schema: dnsLabel("a namespace name"),
+    },
+    alertApi5xxPercent: {
+        type: "integer",
+        default: 5,
+        description: "HerdApiErrors fires when more than this percentage of the API's requests (probes not counted) are answered with a 5xx for 10 minutes.",
+        schema: integer(1, 100),
+    },
+    alertApiLatencyMs: {
+        type: "integer",
+        default: 1000,
+        description: "HerdApiSlow fires when the API's 95th percentile request duration (probes not counted) stays above this many milliseconds for 10 minutes.",
+        schema: integer(10, 30000),
+    },
+    alertRunbookUrl: {
+        type: "string",
+        default: "README.md",
+        description:
+            "Where operators read herd's README (e.g. https://git.example.com/ops/herd/-/blob/main/README.md): each alert's runbook_url is this plus #<alert name in lower case>, its entry under Alerts.",
+        schema: string().regex(/^\S+$/, "expected a URL or path without spaces"),
+    },
+    imageRegistryMirror: {
+        type: "string",
+        default: "",
+        description:
+            "Air-gapped installs: the registry every image herd deploys is pulled from instead, as host[:port][/path] (e.g. registry.customer.internal:5000/mirror). An image becomes <mirror>/<its path without its registry host>, tag and digest kept (docker.io/library/postgres:16.9-bookworm -> <mirror>/library/postgres:16.9-bookworm; postgres:16 is docker.io/library/postgres:16); images on the mirror's host or in the registry herd pushes its builds to stay as they are. `npm run images` lists them and writes the copy script. Empty: each image comes from its own registry.",
+        schema: optional(registryLocation),
+    },
+
     // --- aws and gcp: the cluster herd creates ----------------------------------------------------------------
     kubernetesVersion: {
         type: "string",

@@ -84,6 +84,8 @@ export interface AwsConfig extends ClusterConfig {
     readonly ecrKeepImages: number;
     /** HTTPS at the NLB for publicHostname; undefined: no publicHostname, plain HTTP on the NLB's own name. */
     readonly https: AwsHttpsConfig | undefined;
+    /** herd:imageRegistryMirror again (present only when set), for the images in Helm releases' values (no pod template the program's transform sees). */
+    readonly imageRegistryMirror?: string;
 }
 
 /** aws HTTPS: the host and where its ACM certificate comes from. */
@@ -127,6 +129,17 @@ export interface AppConfig {
     readonly tls: { readonly mode: "none" } | { readonly mode: "secret"; readonly secretName: string } | { readonly mode: "issuer"; readonly clusterIssuer: string };
     /** Strict-Transport-Security max-age (herd:hstsMaxAgeSeconds), sent only over HTTPS; 0: no header. */
     readonly hstsMaxAgeSeconds: number;
+}
+
+/** Prometheus metrics and herd's alert rules (README "### Metrics", "### Alerts"). */
+export interface MonitoringConfig {
+    /** herd:metrics: the API's metrics port, the exporters and the alert rules; false: none of them. */
+    readonly enabled: boolean;
+    /** herd:prometheusOperator: PodMonitors and a PrometheusRule; false: scrape annotations and a rules ConfigMap. */
+    readonly prometheusOperator: boolean;
+    /** herd:monitoringNamespace: the namespace whose pods may scrape the metrics ports. */
+    readonly namespace: string;
+    readonly alerts: { readonly api5xxPercent: number; readonly apiLatencyP95Ms: number; readonly runbookUrl: string };
 }
 
 /** The data tier's settings, the same on every platform. */
@@ -197,6 +210,9 @@ export interface CommonConfig {
     readonly app: AppConfig;
     /** How long `pulumi up` waits for each kind of thing to become ready (lib/waits.ts sizes each resource's). */
     readonly waits: WaitMinutes;
+    /** herd:imageRegistryMirror, host[:port][/path]: where every image is pulled from instead; undefined: off. */
+    readonly imageRegistryMirror: string | undefined;
+    readonly monitoring: MonitoringConfig;
 }
 
 export type HerdConfig = CommonConfig &

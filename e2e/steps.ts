@@ -64,7 +64,7 @@ export const STEPS: readonly Step[] = [
             throw new E2eError(`the engine's longest chain of waiting resources is ${chain.length} (at most ${MAX_WAIT_CHAIN}): ${chain.map((l) => l.key).join(" -> ")}`);
         }
         const ready = `${assertReady(ctx)}; migration Job complete: ${kubectl(ctx, ["-n", "herd", "get", "job", "api-migrate", "-o", "jsonpath={.status.succeeded}"])}`;
-        return `${outcome.created} resources in the state; ${ready}; longest wait chain in the state: ${chain.length} (${chain.map((l) => l.key.split("::")[1]).join(" -> ")})`;
+        return `${outcome.created} resources in the state; ${ready}; ${assertMirrored(ctx)}; longest wait chain in the state: ${chain.length} (${chain.map((l) => l.key.split("::")[1]).join(" -> ")})`;
     }),
 
     step("pulumi preview --expect-no-changes (no perpetual diff)", (ctx) => {
@@ -223,3 +223,22 @@ export const STEPS: readonly Step[] = [
         return `${objects} objects and ${secretObjects} Secrets rendered, accepted by the API server (dry run)`;
     }),
 ];
+
+/**
+ * herd:imageRegistryMirror (e2e/stack.yaml) applied by the real engine: herd's resource transform rewrote every image
+ * of every workload it created, so each pod, Job and CronJob names only the stack's registry host.
+ */
+function assertMirrored(ctx: Ctx): string {
+    const paths = "{range .items[*]}{range .spec.containers[*]}{.image}{'\\n'}{end}{range .spec.initContainers[*]}{.image}{'\\n'}{end}{end}";
+    const images = new Set(kubectl(ctx, ["-n", "herd", "get", "pods", "-o", `jsonpath=${paths}`]).split("\n").filter((i) => i !== ""));
+    const cron = kubectl(ctx, ["-n", "herd", "get", "cronjobs", "-o", "jsonpath={range .items[*]}{range .spec.jobTemplate.spec.template.spec.containers[*]}{.image}{'\\n'}{end}{end}"]);
+    for (const image of cron.split("\n").filter((i) => i !== "")) {
+        images.add(image);
+    }
+    const elsewhere = [...images].filter((i) => !i.startsWith("registry.e2e.invalid/"));
+    if (images.size === 0 || elsewhere.length > 0) {
+        throw new E2eError(`herd:imageRegistryMirror did not reach every workload: ${elsewhere.length > 0 ? `images outside registry.e2e.invalid: ${elsewhere.join(", ")}` : "no image found"}`);
+    }
+    const mirrored = [...images].filter((i) => i.startsWith("registry.e2e.invalid/mirror/")).length;
+    return `${images.size} distinct images, all from registry.e2e.invalid (${mirrored} through the mirror path)`;
+}

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { collectSecrets, MockRecord, RecordingMocks, REDACTED, redact } from "./mocks";
 import { recordRegistrations } from "./registrations";
+import { runStackTransforms, StackTransforms } from "./transforms";
 import { PROJECT_DIR, readStackConfig, StackConfig, StackConfigOptions } from "./stack-config";
 
 export interface RecordedResource {
@@ -127,11 +128,14 @@ async function evaluate(config: StackConfig, program: Program): Promise<Evaluati
     const onAsyncError = (err: unknown) => asyncErrors.push(err);
     process.on("unhandledRejection", onAsyncError);
     let programError: { err: unknown } | undefined;
+    let transforms: StackTransforms | undefined;
 
     try {
         pulumi.runtime.setAllConfig(config.values, [...config.secretKeys]);
         await pulumi.runtime.setMocks(mocks, config.project, config.stack, false);
         const registrations = recordRegistrations();
+        // The program's stack transforms (herd:imageRegistryMirror's) run as the engine runs them.
+        transforms = runStackTransforms();
 
         // The stack resource hands back plain values (secrets unwrapped), so keep what the program returned, with
         // its Outputs and their secretness, and resolve that.
@@ -239,6 +243,7 @@ async function evaluate(config: StackConfig, program: Program): Promise<Evaluati
         }
         throw err;
     } finally {
+        transforms?.close();
         process.off("unhandledRejection", onAsyncError);
         running = false;
     }
@@ -270,6 +275,7 @@ export async function evaluateUnderMocks<T>(
     }
     await pulumi.runtime.setMocks(mocks, "herd", opts.stack ?? "unit", false);
     recordRegistrations();
+    const transforms = runStackTransforms();
     const options = new Map<string, pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions>();
     let value: T | undefined;
     let error: unknown;
@@ -286,5 +292,6 @@ export async function evaluateUnderMocks<T>(
         return {};
     });
     await settle();
+    transforms.close();
     return { value, error, mocks, options };
 }

@@ -105,7 +105,8 @@ function modelFor(apiVersion: string, kind: string): Model | undefined {
 
 /**
  * The custom resources herd creates that kubernetes-models has no schema for: GKE's ManagedCertificate and
- * FrontendConfig (their CRDs ship with every GKE cluster). Each check covers the fields herd sets, as the CRD's
+ * FrontendConfig (their CRDs ship with every GKE cluster), and the Prometheus Operator's PodMonitor and PrometheusRule
+ * (herd:prometheusOperator: kube-prometheus-stack installs their CRDs). Each check covers the fields herd sets, as the CRD's
  * OpenAPI schema constrains them; any field herd does not know is a problem too, so a typo cannot pass.
  */
 const CUSTOM_SCHEMAS: Readonly<Record<string, (spec: Record<string, unknown>) => string[]>> = {
@@ -139,6 +140,71 @@ const CUSTOM_SCHEMAS: Readonly<Record<string, (spec: Record<string, unknown>) =>
         if (spec["sslPolicy"] !== undefined && typeof spec["sslPolicy"] !== "string") {
             problems.push("spec.sslPolicy must be the name of a Compute Engine SSL policy");
         }
+        return problems;
+    },
+    // The Prometheus Operator's (monitoring.coreos.com/v1), for herd:prometheusOperator: the fields herd sets.
+    "monitoring.coreos.com/v1 PodMonitor": (spec) => {
+        const problems = Object.keys(spec).filter((k) => k !== "selector" && k !== "podMetricsEndpoints").map((k) => `spec.${k} is not a field herd sets on a PodMonitor`);
+        const selector = spec["selector"] as Record<string, unknown> | undefined;
+        const labels = selector?.["matchLabels"];
+        if (typeof labels !== "object" || labels === null || Object.keys(labels).length === 0 || Object.values(labels).some((v) => typeof v !== "string")) {
+            problems.push("spec.selector.matchLabels must map label names to strings (an empty selector would scrape every pod)");
+        }
+        const endpoints = spec["podMetricsEndpoints"];
+        if (!Array.isArray(endpoints) || endpoints.length === 0) {
+            problems.push("spec.podMetricsEndpoints must list at least one endpoint");
+        } else {
+            endpoints.forEach((e: Record<string, unknown>, i) => {
+                const known = ["port", "path", "interval", "scrapeTimeout"];
+                problems.push(...Object.keys(e).filter((k) => !known.includes(k)).map((k) => `spec.podMetricsEndpoints[${i}].${k} is not a field herd sets`));
+                if (typeof e["port"] !== "string" || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(e["port"]) || e["port"].length > 15) {
+                    problems.push(`spec.podMetricsEndpoints[${i}].port must name a container port (an IANA service name)`);
+                }
+                if (e["path"] !== undefined && (typeof e["path"] !== "string" || !e["path"].startsWith("/"))) {
+                    problems.push(`spec.podMetricsEndpoints[${i}].path must be an absolute path`);
+                }
+                for (const d of ["interval", "scrapeTimeout"]) {
+                    if (e[d] !== undefined && (typeof e[d] !== "string" || !/^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$/.test(e[d] as string))) {
+                        problems.push(`spec.podMetricsEndpoints[${i}].${d} must be a Prometheus duration such as 30s`);
+                    }
+                }
+            });
+        }
+        return problems;
+    },
+    "monitoring.coreos.com/v1 PrometheusRule": (spec) => {
+        const problems = Object.keys(spec).filter((k) => k !== "groups").map((k) => `spec.${k} is not a field of PrometheusRule`);
+        const groups = spec["groups"];
+        if (!Array.isArray(groups) || groups.length === 0) {
+            return [...problems, "spec.groups must list at least one rule group"];
+        }
+        groups.forEach((g: Record<string, unknown>, i) => {
+            if (typeof g["name"] !== "string" || g["name"] === "") {
+                problems.push(`spec.groups[${i}].name must be a non-empty string`);
+            }
+            const rules = g["rules"];
+            if (!Array.isArray(rules)) {
+                problems.push(`spec.groups[${i}].rules must be a list`);
+                return;
+            }
+            rules.forEach((r: Record<string, unknown>, j) => {
+                const at = `spec.groups[${i}].rules[${j}]`;
+                const known = ["alert", "record", "expr", "for", "labels", "annotations"];
+                problems.push(...Object.keys(r).filter((k) => !known.includes(k)).map((k) => `${at}.${k} is not a field of a rule`));
+                if ((typeof r["alert"] === "string") === (typeof r["record"] === "string")) {
+                    problems.push(`${at} must have exactly one of alert and record`);
+                }
+                if (typeof r["expr"] !== "string" || r["expr"] === "") {
+                    problems.push(`${at}.expr must be a PromQL expression`);
+                }
+                for (const m of ["labels", "annotations"]) {
+                    const v = r[m];
+                    if (v !== undefined && (typeof v !== "object" || v === null || Object.values(v).some((x) => typeof x !== "string"))) {
+                        problems.push(`${at}.${m} must map names to strings`);
+                    }
+                }
+            });
+        });
         return problems;
     },
 };

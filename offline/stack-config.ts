@@ -44,6 +44,8 @@ export interface StackConfigOptions {
     readonly projectDir?: string;
     /** Plaintext for secret keys, by fully qualified key (tests use this to play the decrypted value). */
     readonly secrets?: Readonly<Record<string, string>>;
+    /** Values set over the file's, by fully qualified key (`npm run images --mirror`); "" is a string key's "not set". */
+    readonly overrides?: Readonly<Record<string, string>>;
 }
 
 export interface StackConfig {
@@ -227,6 +229,10 @@ export function readStackConfig(opts: StackConfigOptions): StackConfig {
         if (fallback !== undefined) {
             values[fullKey] = asConfigText(fallback);
         }
+    }
+    for (const [key, value] of Object.entries(opts.overrides ?? {})) {
+        values[key] = value;
+        secretKeys.delete(key);
     }
     return { project: project.name, stack: opts.stack, file, values, secretKeys };
 }

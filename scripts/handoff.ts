@@ -8,6 +8,9 @@
  *   <dir>/restore-postgres.sh   the restore script the runbook refers to
  *   <dir>/manifests.yaml        every Kubernetes object, Secret data redacted: offline, or when the stack renders
  *                               YAML to a directory (herd:renderDirectory) instead of applying it
+ *   <dir>/images.txt            every image the stack deploys, how it is pinned, and where the cluster pulls it from
+ *   <dir>/mirror-images.sh      copies those images into the registry mirror with skopeo (`npm run images`; always
+ *                               from the program and stack file evaluated offline, whatever the outputs' source)
  *
  * Where the outputs come from, first match wins:
  *   --outputs-file <path>   a file written by `pulumi stack output --json` (recorded elsewhere, or by the customer);
@@ -28,6 +31,7 @@ import { obj } from "./handoff/outputs";
 import { findLeaks, sanitizeOutputs } from "./handoff/redaction";
 import { renderRunbook } from "./handoff/runbook";
 import { HandoffError, PROJECT_DIR, readHerdConfig, readStackOutputs } from "./handoff/sources";
+import { renderImagesText, renderMirrorScript, stackImages } from "./images";
 
 export type { DataService } from "./handoff/outputs";
 export { findLeaks, looksLikeCredential, REDACTED, sanitizeOutputs } from "./handoff/redaction";
@@ -36,7 +40,8 @@ export { renderRunbook, type RunbookInput } from "./handoff/runbook";
 export const USAGE = `usage: npm run --silent handoff -- --stack <name> --out <dir> [--offline] [--outputs-file <path>] [--config-file <path>]
 
 Writes the bundle a customer's operator is handed for one stack: RUNBOOK.md, outputs.json (no secret value),
-restore-postgres.sh, and manifests.yaml when built offline or when the stack renders YAML.
+restore-postgres.sh, images.txt and mirror-images.sh (the images it deploys, and their copy into a registry
+mirror), and manifests.yaml when built offline or when the stack renders YAML.
 
   --stack <name>           the stack (Pulumi.<name>.yaml; org/project/stack for a Pulumi Cloud stack)
   --out <dir>              where to write (created if needed; relative to where you run the command)
@@ -92,13 +97,25 @@ export async function buildHandoff(opts: HandoffOptions): Promise<HandoffResult>
     if (manifests !== undefined) {
         files["manifests.yaml"] = manifests;
     }
+    // The images come from the program and the stack file (what `pulumi up` deploys), not from the outputs.
+    if (config !== undefined) {
+        try {
+            const images = await stackImages({ stack: stackFileName, configFile: opts.configFile });
+            files["images.txt"] = renderImagesText(images);
+            files["mirror-images.sh"] = renderMirrorScript(images, "skopeo");
+        } catch (err) {
+            throw new HandoffError(`cannot list the stack's images: ${(err as Error).message}`);
+        }
+    } else {
+        notes.push("images.txt and mirror-images.sh were left out: they need the stack's config (run `npm run images` where it can be read)");
+    }
     const leaks = findLeaks(files, secretValues);
     if (leaks.length > 0) {
         throw new HandoffError(`refusing to write the bundle (this is a herd bug):\n${leaks.map((l) => `  - ${l}`).join("\n")}`);
     }
 
     try {
-        writeFilesAtomically("--out", opts.out, files, { "restore-postgres.sh": 0o755 });
+        writeFilesAtomically("--out", opts.out, files, { "restore-postgres.sh": 0o755, "mirror-images.sh": 0o755 });
     } catch (err) {
         throw new HandoffError((err as Error).message);
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages herd's real-process tests run (PostgreSQL and pgBackRest, Redis, uwsgi + its Python 3
-# plugin, nginx, headless Chromium and fonts): the one place that lists them.
+# plugin, nginx, headless Chromium and fonts, promtool and the PostgreSQL and Redis metrics exporters): the one
+# place that lists them.
 #
 #   scripts/system-packages.sh check     exit 1 naming every missing package and the command that installs it
 #   scripts/system-packages.sh install   install what is missing (apt-get; as root, or through sudo)
@@ -9,7 +10,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # package|how to tell it is installed (a shell test)
@@ -24,6 +25,9 @@ PACKAGES=(
     "nginx|command -v nginx || test -x /usr/sbin/nginx"
     "chromium|test -x /usr/bin/chromium"
     "fonts-dejavu-core|test -d /usr/share/fonts/truetype/dejavu"
+    "prometheus|command -v promtool"
+    "prometheus-postgres-exporter|command -v prometheus-postgres-exporter"
+    "prometheus-redis-exporter|command -v prometheus-redis-exporter"
 )
 
 # More entries in the same form, for the tests of this script only (e.g. a package that can never be found).

@@ -41,7 +41,9 @@ const DATA = {
     elasticsearch: { ...endpoint("elastic", 9200), url: pulumi.output("http://elastic.herd.svc.cluster.local:9200"), username: "elastic" },
 };
 const FRONTEND_PODS = { "app.kubernetes.io/name": "frontend", "app.kubernetes.io/instance": "frontend" };
-const API_ARGS: ApiServiceArgs = { namespace: "herd", image: "registry.example.com/herd/api@sha256:" + "a".repeat(64), clientLabels: FRONTEND_PODS, ...DATA };
+// Metrics off here: the metrics port, its annotations and NetworkPolicy rule are tested with metrics on in
+// tests/metrics.test.ts (every stack) and in "ApiService metrics" below.
+const API_ARGS: ApiServiceArgs = { namespace: "herd", image: "registry.example.com/herd/api@sha256:" + "a".repeat(64), clientLabels: FRONTEND_PODS, ...DATA, metrics: { enabled: false } };
 
 async function renderApi(args: Partial<ApiServiceArgs> = {}): Promise<{ e: Evaluation; m: readonly Manifest[]; api: ApiService }> {
     let api: ApiService | undefined;
@@ -82,18 +84,33 @@ const podOf = (d: Manifest) => ((d["spec"] as { template: { spec: Pod } }).templ
 
 describe("ApiService", () => {
     it("defaults: 2 to 6 pods at 70% CPU, 250m and 768Mi each", () => {
-        assert.deepEqual(apiDefaults(API_ARGS), { replicas: 2, maxReplicas: 6, cpuTargetPercent: 70, cpu: "250m", memory: "768Mi", waits: DEFAULT_WAITS });
+        assert.deepEqual(apiDefaults(API_ARGS), {
+            replicas: 2,
+            maxReplicas: 6,
+            cpuTargetPercent: 70,
+            cpu: "250m",
+            memory: "768Mi",
+            waits: DEFAULT_WAITS,
+            // Given as { enabled: false }; the rest from the config keys' defaults.
+            metrics: { enabled: false, prometheusOperator: false, namespace: "monitoring" },
+        });
+        const { metrics: _omit, ...withoutMetrics } = API_ARGS;
+        assert.deepEqual(apiDefaults(withoutMetrics).metrics, { enabled: true, prometheusOperator: false, namespace: "monitoring" });
     });
     it("overrides", () => {
         const waits = { ...DEFAULT_WAITS, app: 30 };
-        assert.deepEqual(apiDefaults({ ...API_ARGS, replicas: 3, maxReplicas: 10, cpuTargetPercent: 50, cpu: "1", memory: "1Gi", waits }), {
-            replicas: 3,
-            maxReplicas: 10,
-            cpuTargetPercent: 50,
-            cpu: "1",
-            memory: "1Gi",
-            waits,
-        });
+        assert.deepEqual(
+            apiDefaults({ ...API_ARGS, replicas: 3, maxReplicas: 10, cpuTargetPercent: 50, cpu: "1", memory: "1Gi", waits, metrics: { prometheusOperator: true, namespace: "obs" } }),
+            {
+                replicas: 3,
+                maxReplicas: 10,
+                cpuTargetPercent: 50,
+                cpu: "1",
+                memory: "1Gi",
+                waits,
+                metrics: { enabled: true, prometheusOperator: true, namespace: "obs" },
+            },
+        );
     });
     for (const [what, args, expected] of [
         ["replicas", { replicas: 0 }, /replicas: expected a whole number of at least 1, got 0/],

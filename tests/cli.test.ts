@@ -15,7 +15,7 @@ import { describe, it } from "node:test";
 import { checkOutDir, CliError, writeFilesAtomically } from "../scripts/cli";
 import { PROJECT_DIR, runCommand, runScript, scriptFile } from "./helpers";
 
-const COMMANDS = ["manifests", "manifests-diff", "handoff", "config-reference", "stacks", "bench", "e2e", "bench:e2e"];
+const COMMANDS = ["manifests", "manifests-diff", "handoff", "config-reference", "stacks", "bench", "e2e", "bench:e2e", "images", "preflight", "support-bundle"];
 
 function tmpdir(): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), "herd-cli-"));

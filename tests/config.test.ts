@@ -1054,3 +1054,67 @@ describe("HTTPS on aws and gcp, and HSTS (issue 15)", () => {
         assert.deepEqual(lines({ ...AWS, "herd:hstsMaxAgeSeconds": "1y" }), ['herd:hstsMaxAgeSeconds: expected a whole number, got "1y"']);
     });
 });
+
+describe("imageRegistryMirror (air-gapped installs, issue 16)", () => {
+    it("defaults to off on every platform; a registry location is taken as given, on every platform", () => {
+        assert.equal(parse({ ...MINIMAL_ONPREM }).imageRegistryMirror, undefined);
+        for (const base of [MINIMAL_ONPREM, AWS, GCP]) {
+            const cfg = parse({ ...base, "herd:imageRegistryMirror": "registry.customer.internal:5000/mirror" });
+            assert.equal(cfg.imageRegistryMirror, "registry.customer.internal:5000/mirror", cfg.platform);
+        }
+        const aws = parse({ ...AWS, "herd:imageRegistryMirror": "mirror.internal" });
+        // The aws add-ons (a Helm release's values) read it from the platform's settings.
+        assert.equal(aws.platform === "aws" && aws.aws.imageRegistryMirror, "mirror.internal");
+    });
+    it("a scheme, a tag or upper case is refused, naming the key, what was expected and what was given", () => {
+        for (const bad of ["https://registry.customer.internal/mirror", "registry.customer.internal/mirror:1", "Registry.Internal/mirror"]) {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:imageRegistryMirror": bad }), [
+                `herd:imageRegistryMirror: expected a registry location such as registry.example.com:5000/herd (host[:port][/path], no scheme or tag), got ${JSON.stringify(bad)}`,
+            ]);
+        }
+    });
+});
+
+describe("metrics and alerts (issue 16)", () => {
+    it("default on every platform: metrics on, annotations (no Operator), namespace monitoring, 5% and 1000 ms, README.md", () => {
+        for (const base of [MINIMAL_ONPREM, AWS, GCP]) {
+            assert.deepEqual(parse({ ...base }).monitoring, {
+                enabled: true,
+                prometheusOperator: false,
+                namespace: "monitoring",
+                alerts: { api5xxPercent: 5, apiLatencyP95Ms: 1000, runbookUrl: "README.md" },
+            });
+        }
+    });
+    it("every key overrides its default", () => {
+        const cfg = parse({
+            ...MINIMAL_ONPREM,
+            "herd:metrics": "false",
+            "herd:prometheusOperator": "true",
+            "herd:monitoringNamespace": "observability",
+            "herd:alertApi5xxPercent": "2",
+            "herd:alertApiLatencyMs": "250",
+            "herd:alertRunbookUrl": "https://git.example.com/ops/herd/-/blob/main/README.md",
+        });
+        assert.deepEqual(cfg.monitoring, {
+            enabled: false,
+            prometheusOperator: true,
+            namespace: "observability",
+            alerts: { api5xxPercent: 2, apiLatencyP95Ms: 250, runbookUrl: "https://git.example.com/ops/herd/-/blob/main/README.md" },
+        });
+    });
+    it("a bad value is refused, naming the key, what was expected and what was given", () => {
+        const cases: [string, string, string][] = [
+            ["herd:metrics", "maybe", 'herd:metrics: expected true or false, got "maybe"'],
+            ["herd:prometheusOperator", "1", 'herd:prometheusOperator: expected true or false, got "1"'],
+            ["herd:monitoringNamespace", "Monitoring", "herd:monitoringNamespace: expected a namespace name: lowercase letters, digits and '-', starting and ending alphanumeric, got \"Monitoring\""],
+            ["herd:alertApi5xxPercent", "0", "herd:alertApi5xxPercent: expected a whole number from 1 to 100, got 0"],
+            ["herd:alertApi5xxPercent", "5.5", "herd:alertApi5xxPercent: expected a whole number, got 5.5"],
+            ["herd:alertApiLatencyMs", "5", "herd:alertApiLatencyMs: expected a whole number from 10 to 30000, got 5"],
+            ["herd:alertRunbookUrl", "my runbook", 'herd:alertRunbookUrl: expected a URL or path without spaces, got "my runbook"'],
+        ];
+        for (const [key, value, expected] of cases) {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, [key]: value }), [expected], `${key}=${value}`);
+        }
+    });
+});

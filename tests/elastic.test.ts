@@ -5,6 +5,7 @@
  * keys never in the clear, transport TLS, probes, NetworkPolicy, protection, and schema-valid manifests.
  */
 import assert from "node:assert/strict";
+import type { MetricsOptions } from "../components/metrics";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -56,10 +57,13 @@ function requireCurl(): void {
     assert.ok(hasCurl, "curl is not installed (apt-get install curl); CI=true: a missing binary fails instead of skipping");
 }
 
-const BASE: ElasticClusterArgs = {
+// Metrics off here: these tests are about the cluster; the exporter sidecar and its user are tested with metrics on
+// in tests/metrics.test.ts (every stack).
+const BASE: ElasticClusterArgs & { readonly metrics?: MetricsOptions } = {
     namespace: "herd",
     storageClassName: "fast-ssd",
     clientLabels: { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" },
+    metrics: { enabled: false },
 };
 
 describe("elasticDefaults", () => {

@@ -96,7 +96,7 @@ describe("the handoff command", () => {
             const evaluation = await evaluateStack({ stack });
             const out = path.join(tempDir(), stack);
             const result = await buildHandoff({ stack, out, offline: true, now: new Date("2026-11-27T12:00:00Z") });
-            assert.deepEqual(fs.readdirSync(out).sort(), ["RUNBOOK.md", "manifests.yaml", "outputs.json", "restore-postgres.sh"]);
+            assert.deepEqual(fs.readdirSync(out).sort(), ["RUNBOOK.md", "images.txt", "manifests.yaml", "mirror-images.sh", "outputs.json", "restore-postgres.sh"]);
             assert.deepEqual(result.redacted, [], "the harness had already redacted every secret");
 
             const files = readBundle(out);
@@ -136,7 +136,7 @@ describe("the handoff command", () => {
         const r = runScript("handoff", ["--stack", "aws", "--out", out, "--offline"]);
         assert.equal(r.status, 0, r.stderr);
         assert.equal(r.stdout, "");
-        assert.match(r.stderr, /herd handoff --stack aws: outputs\.json, RUNBOOK\.md, restore-postgres\.sh, manifests\.yaml ->/);
+        assert.match(r.stderr, /herd handoff --stack aws: outputs\.json, RUNBOOK\.md, restore-postgres\.sh, manifests\.yaml, images\.txt, mirror-images\.sh ->/);
         assertNoSecret(readBundle(out), [], "cli");
     });
 
@@ -144,7 +144,7 @@ describe("the handoff command", () => {
         const out = path.join(tempDir(), "recorded");
         const result = await buildHandoff({ stack: "aws", out, outputsFile: FIXTURE });
         // aws applies to a cluster rather than rendering files: the cluster, not a rendering, is the reference.
-        assert.deepEqual(fs.readdirSync(out).sort(), ["RUNBOOK.md", "outputs.json", "restore-postgres.sh"]);
+        assert.deepEqual(fs.readdirSync(out).sort(), ["RUNBOOK.md", "images.txt", "mirror-images.sh", "outputs.json", "restore-postgres.sh"]);
         assert.deepEqual(result.redacted, []);
         const files = readBundle(out);
         assertNoSecret(files, [], "recorded");
@@ -236,7 +236,7 @@ describe("the handoff command", () => {
         // The same stack's outputs as the CLI would give them (recorded from the offline bundle).
         const out = path.join(tempDir(), "render");
         const result = await buildHandoff({ stack: "render", configFile, out, outputsFile: path.join(offline, "outputs.json") });
-        assert.deepEqual(fs.readdirSync(out).sort(), ["RUNBOOK.md", "manifests.yaml", "outputs.json", "restore-postgres.sh"]);
+        assert.deepEqual(fs.readdirSync(out).sort(), ["RUNBOOK.md", "images.txt", "manifests.yaml", "mirror-images.sh", "outputs.json", "restore-postgres.sh"]);
         assert.match(result.notes.join("\n"), /manifests\.yaml was rendered offline/);
         const files = readBundle(out);
         assertNoSecret(files, [], "render");
@@ -286,5 +286,25 @@ describe("keeping secrets out of the bundle", () => {
     it("refuses a bundle that holds a secret value", () => {
         assert.deepEqual(findLeaks({ "a.md": "fine", "b.json": "the password is s3cr3t-value" }, ["s3cr3t-value"]), ["b.json: contains a secret value of the stack"]);
         assert.deepEqual(findLeaks({ "c.yaml": PEM_HEADER }, []), ["c.yaml: contains a private key"]);
+    });
+});
+
+describe("the images in the bundle (air-gapped installs, issue 16)", () => {
+    it("images.txt and mirror-images.sh come from the program and stack file, even when the outputs come from a file", async () => {
+        const file = writeStackFile({ ...MINIMAL_ONPREM, "herd:imageRegistryMirror": "registry.customer.internal:5000/mirror" });
+        const out = path.join(tempDir(), "bundle");
+        const result = await buildHandoff({ stack: "test", out, configFile: file, outputsFile: FIXTURE, now: new Date("2026-11-27T12:00:00Z") });
+        assert.ok(result.files.includes("images.txt") && result.files.includes("mirror-images.sh"));
+        const files = readBundle(out);
+        assertNoSecret(files, [], "images");
+        assert.match(files["images.txt"], /^redis:7\.4\.11-bookworm\tregistry\.customer\.internal:5000\/mirror\/library\/redis:7\.4\.11-bookworm\ttag-only\tStatefulSet herd\/redis redis$/m);
+        assert.match(files["mirror-images.sh"], /^copy 'docker\.io\/library\/redis:7\.4\.11-bookworm' "\$MIRROR"\/'library\/redis:7\.4\.11-bookworm'$/m);
+        assert.equal(fs.statSync(path.join(out, "mirror-images.sh")).mode & 0o777, 0o755);
+    });
+    it("a stack whose config cannot be read here: the bundle is written without them, and says why", async () => {
+        const out = path.join(tempDir(), "bundle");
+        const result = await buildHandoff({ stack: "not-here", out, outputsFile: FIXTURE, now: new Date("2026-11-27T12:00:00Z") });
+        assert.ok(!result.files.includes("images.txt"));
+        assert.ok(result.notes.some((n) => n.includes("images.txt and mirror-images.sh were left out")));
     });
 });

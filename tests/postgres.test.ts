@@ -4,6 +4,7 @@
  * through its identity, and the pod is locked down.
  */
 import assert from "node:assert/strict";
+import type { MetricsOptions } from "../components/metrics";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -30,7 +31,9 @@ import { InvalidArgumentsError, problemText } from "../components/validation";
 import { inspect } from "./helpers";
 
 const CLIENTS = { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" };
-const BASE: PostgresStatefulArgs = { namespace: "herd", storageClassName: "fast-ssd", clientLabels: CLIENTS };
+// Metrics off here: these tests are about the server; the exporter, its role and its NetworkPolicy rule are tested
+// with metrics on in tests/metrics.test.ts (every stack) and below ("metrics: the exporter sidecar").
+const BASE: PostgresStatefulArgs & { readonly metrics?: MetricsOptions } = { namespace: "herd", storageClassName: "fast-ssd", clientLabels: CLIENTS, metrics: { enabled: false } };
 
 function backup(store: BackupStore, binding: IdentityBinding = { serviceAccountAnnotations: {}, env: [] }): PostgresBackupArgs {
     return { schedule: "0 3 * * *", retentionDays: 14, store, identity: { bind: () => binding } };

@@ -34,7 +34,9 @@ import { isWrappedSecret, MockRecord, redact, unwrap } from "../offline/mocks";
 import { MINIMAL_ONPREM, parse, PROJECT_DIR, tempDir } from "./helpers";
 import { findOnPath } from "../lib/path-lookup";
 
-const REQUIRED = { namespace: "herd", storageClassName: "fast-ssd", clientLabels: { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" } };
+// Metrics off here: these tests are about the server; the exporter sidecar is tested with metrics on in
+// tests/metrics.test.ts (every stack) and tests/exporters.test.ts (against a real redis-server).
+const REQUIRED = { namespace: "herd", storageClassName: "fast-ssd", clientLabels: { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" }, metrics: { enabled: false } };
 const VALID: RedisResolved = redisDefaults(REQUIRED);
 
 // ---------------------------------------------------------------------------------------------------------------

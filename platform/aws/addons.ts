@@ -16,6 +16,7 @@ import { CLUSTER_AUTOSCALER_IMAGE_TAGS } from "../../config/build-aws";
 import { AwsContext, awsOpts, irsaTrustPolicy } from "./common";
 import { addonVersion, Cluster } from "./cluster";
 import { waitMinutes, waitOptions } from "../../lib/waits";
+import { mirrorRepository } from "../../lib/image-mirror";
 
 /** The chart, pinned: its templates and defaults change only when herd changes this version. */
 export const CLUSTER_AUTOSCALER_CHART = { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.59.0" } as const;
@@ -87,7 +88,11 @@ export function clusterAutoscalerValues(args: {
     readonly region: string;
     readonly roleArn: pulumi.Input<string>;
     readonly kubernetesVersion: string;
+    /** herd:imageRegistryMirror: the chart's image is pulled from there (lib/image-mirror.ts's rule); undefined: from its registry. */
+    readonly imageRegistryMirror?: string | undefined;
 }): Record<string, unknown> {
+    const mirror = args.imageRegistryMirror;
+    const repository = mirror === undefined ? CLUSTER_AUTOSCALER_IMAGE : mirrorRepository(CLUSTER_AUTOSCALER_IMAGE, { location: mirror, keep: [] });
     return {
         cloudProvider: "aws",
         awsRegion: args.region,
@@ -95,7 +100,7 @@ export function clusterAutoscalerValues(args: {
         // chart's default tags), which EKS sets on every managed node group's Auto Scaling group.
         autoDiscovery: { clusterName: args.clusterName },
         fullnameOverride: CLUSTER_AUTOSCALER_SERVICE_ACCOUNT.name,
-        image: { repository: CLUSTER_AUTOSCALER_IMAGE, tag: clusterAutoscalerImageTag(args.kubernetesVersion), pullPolicy: "IfNotPresent" },
+        image: { repository, tag: clusterAutoscalerImageTag(args.kubernetesVersion), pullPolicy: "IfNotPresent" },
         rbac: {
             create: true,
             serviceAccount: {
@@ -182,7 +187,7 @@ function createClusterAutoscaler(ctx: AwsContext, cfg: AwsConfig, cluster: Clust
             chart: CLUSTER_AUTOSCALER_CHART.chart,
             version: CLUSTER_AUTOSCALER_CHART.version,
             repositoryOpts: { repo: CLUSTER_AUTOSCALER_CHART.repo },
-            values: clusterAutoscalerValues({ clusterName: cluster.clusterName, region: ctx.region, roleArn: role.arn, kubernetesVersion: cfg.kubernetesVersion }),
+            values: clusterAutoscalerValues({ clusterName: cluster.clusterName, region: ctx.region, roleArn: role.arn, kubernetesVersion: cfg.kubernetesVersion, imageRegistryMirror: cfg.imageRegistryMirror }),
             // A failed install or upgrade is rolled back, not left half-applied.
             atomic: true,
             cleanupOnFail: true,

@@ -53,6 +53,11 @@ export function targetOf(stack: string, cfg: HerdConfig): PreflightTarget {
         o.images.mode === "build"
             ? [o.images.registry.server]
             : [o.images.api, o.images.frontend, o.images.postgres].filter((i) => i !== "").map(registryHostOf);
+    // With herd:imageRegistryMirror every other image (PostgreSQL, Redis, Elasticsearch, the backup tools) comes from
+    // the mirror: the nodes must reach it as well.
+    if (cfg.imageRegistryMirror !== undefined) {
+        registryHosts.push(registryHostOf(`${cfg.imageRegistryMirror}/probe`));
+    }
     return {
         stack,
         namespace: cfg.namespace,

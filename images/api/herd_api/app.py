@@ -11,6 +11,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .config import Settings, configure_logging, load_settings
+from .metrics import observe
 from .routes import bp
 from .services import Services
 from .validation import ValidationError
@@ -97,7 +98,10 @@ def _register_request_hooks(app: Flask) -> None:
     def finish(response: Response) -> Response:
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers["X-Content-Type-Options"] = "nosniff"
-        elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        elapsed_ms = elapsed * 1000
+        rule = request.url_rule
+        observe(request.method, rule.rule if rule is not None else None, response.status_code, elapsed)
         level = logging.DEBUG if request.path in PROBE_PATHS and response.status_code < 500 else logging.INFO
         access_log.log(level, "%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed_ms)
         return response

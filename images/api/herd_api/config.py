@@ -69,6 +69,8 @@ class Settings:
     cache_ttl_seconds: int = 60
     log_level: str = "INFO"
     max_content_length: int = 65536
+    #: The port uwsgi serves the Prometheus metrics on (uwsgi.ini reads HERD_METRICS_PORT too).
+    metrics_port: int = 9102
 
 
 class _Reader:
@@ -234,6 +236,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     cache_ttl = reader.integer("CACHE_TTL_SECONDS", 60, minimum=1, maximum=86400)
     # at most uwsgi.ini's limit-post, above which uwsgi drops the request before the app can answer 413
     max_content_length = reader.integer("MAX_CONTENT_LENGTH", 65536, minimum=1024, maximum=MAX_CONTENT_LENGTH_CAP)
+    metrics_port = reader.integer("HERD_METRICS_PORT", 9102, minimum=1, maximum=65535)
     log_level = (reader.string("LOG_LEVEL", default="INFO") or "INFO").upper()
     if log_level not in LOG_LEVELS:
         reader.problems.append(f"LOG_LEVEL={log_level!r} must be one of {', '.join(LOG_LEVELS)}")
@@ -246,6 +249,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cache_ttl_seconds=cache_ttl,
         log_level=log_level,
         max_content_length=max_content_length,
+        metrics_port=metrics_port,
     )
 
 

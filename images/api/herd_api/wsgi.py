@@ -10,9 +10,12 @@ import sys
 
 from .app import create_app
 from .config import ConfigError
+from .metrics import MetricsPort
 
 try:
-    application = create_app()
+    app = create_app()
 except ConfigError as exc:
     print(f"herd-api: {exc}", file=sys.stderr, flush=True)
     raise
+# The metrics on their own port (uwsgi listens on both): see herd_api/metrics.py.
+application = MetricsPort(app, app.extensions["herd"], app.extensions["herd"].settings.metrics_port)

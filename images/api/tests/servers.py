@@ -251,10 +251,15 @@ class UwsgiServer:
     process: subprocess.Popen
     port: int
     log_path: Path
+    metrics_port: int
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -279,10 +284,13 @@ def start_uwsgi(ini: Path, venv: Path, env: Mapping[str, str], log_dir: Path, po
         "LANG": "C.UTF-8",
         "VIRTUAL_ENV": str(venv),
         "UWSGI_HTTP_SOCKET": f"127.0.0.1:{port}",
+        "HERD_METRICS_ADDRESS": "127.0.0.1",
+        "HERD_METRICS_PORT": str(free_port()),
+        "PROMETHEUS_MULTIPROC_DIR": str(log_dir / f"metrics-{port}"),
         **env,
     }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             ["uwsgi", "--ini", str(ini)], env=full_env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
         )
-    return UwsgiServer(process=process, port=port, log_path=log_path)
+    return UwsgiServer(process=process, port=port, log_path=log_path, metrics_port=int(full_env["HERD_METRICS_PORT"]))

@@ -84,6 +84,8 @@ def test_every_missing_required_variable_is_named_at_once() -> None:
         ("CACHE_TTL_SECONDS", "1.5", "CACHE_TTL_SECONDS='1.5' is not an integer"),
         ("MAX_CONTENT_LENGTH", "lots", "MAX_CONTENT_LENGTH='lots' is not an integer"),
         ("MAX_CONTENT_LENGTH", "16777217", "MAX_CONTENT_LENGTH=16777217 is out of range 1024..16777216"),
+        ("HERD_METRICS_PORT", "metrics", "HERD_METRICS_PORT='metrics' is not an integer"),
+        ("HERD_METRICS_PORT", "70000", "HERD_METRICS_PORT=70000 is out of range 1..65535"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD' must be one of"),
         ("ELASTICSEARCH_URL", "elastic:9200", "ELASTICSEARCH_URL='elastic:9200' must be an http:// or https:// URL"),
         ("ELASTICSEARCH_URL", "http://u:p@elastic:9200", "must not embed credentials"),

@@ -109,7 +109,7 @@ def test_final_stage_has_no_build_tools(stages: list[Stage]) -> None:
 
 def test_final_stage_exposes_8000_and_runs_uwsgi_with_the_ini(stages: list[Stage]) -> None:
     final = dict((instr, args) for instr, args in stages[-1].instructions)
-    assert final["EXPOSE"] == "8000"
+    assert final["EXPOSE"] == "8000 9102"
     assert json.loads(final["CMD"]) == ["uwsgi", "--ini", "/app/uwsgi.ini"]  # exec form: uwsgi is PID 1
     env = " ".join(args for instr, args in stages[-1].instructions if instr == "ENV")
     assert "VIRTUAL_ENV=/opt/venv" in env  # uwsgi.ini sets `virtualenv` from it

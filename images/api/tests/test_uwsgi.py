@@ -167,3 +167,35 @@ def test_configuration_error_stops_uwsgi_with_a_clear_message(uwsgi_env: dict[st
     assert "*** no app loaded. GAME OVER ***" in log and "goodbye to uWSGI" in log
     assert "herd-api: invalid configuration:" in log
     assert "DATABASE_HOST is required but not set" in log and "REDIS_HOST is required but not set" in log
+
+
+def test_metrics_port_adds_up_every_worker(server: UwsgiServer) -> None:
+    """prometheus_client's multiprocess mode under uwsgi's 2 workers: whichever worker answers the
+    scrape, the count covers the requests every worker served; the app's port has no /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def items_count() -> float:
+        status, headers, body = request(server.metrics_url)
+        assert status == 200, body
+        assert headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+        total = 0.0
+        for family in text_string_to_metric_families(body.decode()):
+            for s in family.samples:
+                if s.name == "herd_api_requests_total" and s.labels == {
+                    "method": "GET",
+                    "route": "/api/items",
+                    "status": "200",
+                }:
+                    total += s.value
+                if s.name == "herd_api_dependency_up":
+                    assert s.value == 1, s
+        return total
+
+    before = items_count()
+    for _ in range(20):
+        assert request(server.url + "/api/items")[0] == 200
+    # Several scrapes (any worker may answer each): every one sees all 20.
+    for _ in range(4):
+        assert items_count() - before == 20
+    assert request(server.url + "/metrics")[0] == 404
+    assert request(f"http://127.0.0.1:{server.metrics_port}/api/items")[0] == 404
