@@ -111,15 +111,15 @@ function stackFileWith(ctx: Ctx, name: string, changes: Readonly<Record<string, 
     return file;
 }
 
-/** The e2e stack with its images on the stand-in registry (same paths and digests). */
+/** The e2e stack with its images, and its image mirror, on the stand-in registry (same paths and digests). */
 function onStandIn(host: string): Record<string, string> {
     const stack = fs.readFileSync(path.join(PROJECT_DIR, "e2e", "stack.yaml"), "utf8");
     const images: Record<string, string> = {};
-    for (const m of stack.matchAll(/^ {2}(herd:(?:api|frontend|postgres)Image): registry\.e2e\.invalid\/(\S+)$/gm)) {
+    for (const m of stack.matchAll(/^ {2}(herd:(?:api|frontend|postgres)Image|herd:imageRegistryMirror): registry\.e2e\.invalid\/(\S+)$/gm)) {
         images[m[1]] = `${host}/${m[2]}`;
     }
-    if (Object.keys(images).length !== 3) {
-        throw new E2eError(`expected three images on registry.e2e.invalid in e2e/stack.yaml, found ${Object.keys(images).length}`);
+    if (Object.keys(images).length !== 4) {
+        throw new E2eError(`expected three images and the mirror on registry.e2e.invalid in e2e/stack.yaml, found ${Object.keys(images).length}`);
     }
     return images;
 }

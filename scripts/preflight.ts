@@ -9,10 +9,9 @@
  *
  * Exit 0 when no check fails (warnings allowed), 1 on a blocker or an error, 2 on a usage error.
  */
-import { CliIo, parseCli, PROCESS_IO, runCli, userPath } from "./cli";
-import { kubectl } from "./preflight/kube";
+import { CliIo, parseCli, PROCESS_IO, runCli } from "./cli";
 import { renderJson, renderTable, runPreflight } from "./preflight/report";
-import { readTarget, TARGET_CLI_OPTIONS } from "./preflight/target";
+import { connect, TARGET_CLI_OPTIONS } from "./preflight/target";
 import { SUPPORTED_RANGE_TEXT } from "./preflight/checks";
 
 export const USAGE = `usage: npm run --silent preflight -- --stack <name> [--json] [--kubeconfig <file>] [--context <name>] [--kubectl <path>] [--config-file <path>]
@@ -43,17 +42,8 @@ export async function main(argv: string[], io: CliIo = PROCESS_IO): Promise<numb
         { ...TARGET_CLI_OPTIONS, json: { type: "boolean" } },
         ["stack"],
     );
-    const stack = args.stack ?? "";
-    const given = args["config-file"];
-    const resolved = await readTarget({
-        stack,
-        configFile: given === undefined ? undefined : userPath(given),
-        configFileAsGiven: given,
-        kubeconfig: args.kubeconfig === undefined ? undefined : userPath(args.kubeconfig),
-        context: args.context,
-    });
+    const { resolved, kube } = await connect(args);
     try {
-        const kube = kubectl({ kubectl: args.kubectl?.includes("/") === true ? userPath(args.kubectl) : args.kubectl, kubeconfig: resolved.kubeconfig, context: resolved.context });
         const report = await runPreflight(kube, resolved.target);
         io.stdout(args.json === true ? renderJson(report) : renderTable(report));
         return report.blockers > 0 ? 1 : 0;

@@ -248,19 +248,10 @@ export async function main(argv: string[], io: CliIo = PROCESS_IO): Promise<numb
         throw new UsageError(`--out: expected a file name ending in .tar.gz or .tgz, got ${args.out ?? out}`);
     }
     checkOutDir("--out", path.dirname(out));
-    const { readTarget } = await import("./preflight/target");
-    const { kubectl } = await import("./preflight/kube");
+    const { connect } = await import("./preflight/target");
     const { runPreflight } = await import("./preflight/report");
-    const given = args["config-file"];
-    const resolved = await readTarget({
-        stack,
-        configFile: given === undefined ? undefined : userPath(given),
-        configFileAsGiven: given,
-        kubeconfig: args.kubeconfig === undefined ? undefined : userPath(args.kubeconfig),
-        context: args.context,
-    });
+    const { resolved, kube } = await connect(args);
     try {
-        const kube = kubectl({ kubectl: args.kubectl?.includes("/") === true ? userPath(args.kubectl) : args.kubectl, kubeconfig: resolved.kubeconfig, context: resolved.context });
         const bundle = await collectBundle({ kube, target: resolved.target, tail: Number(tailText), now, preflight: () => runPreflight(kube, resolved.target) });
         writeArchive(out, bundle, now);
         io.stderr(

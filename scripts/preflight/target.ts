@@ -9,7 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { HerdConfig } from "../../config";
 import { findOnPath } from "../../lib/path-lookup";
-import { CliError } from "../cli";
+import { CliError, userPath } from "../cli";
+import { Kube, kubectl } from "./kube";
 import type { PreflightTarget } from "./checks";
 import { registryHostOf } from "./registry";
 
@@ -126,4 +127,35 @@ export async function readTarget(opts: TargetOptions): Promise<StackTarget> {
     const file = path.join(dir, "kubeconfig");
     fs.writeFileSync(file, r.stdout, { mode: 0o600 });
     return { target, kubeconfig: file, context, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The values of TARGET_CLI_OPTIONS as parseCli gives them. */
+export interface TargetCliValues {
+    readonly stack?: string;
+    readonly "config-file"?: string;
+    readonly kubeconfig?: string;
+    readonly context?: string;
+    readonly kubectl?: string;
+}
+
+/**
+ * The stack's target and a kubectl for its cluster, from the shared command-line options (paths as the user gave
+ * them, relative to where they ran npm). The caller runs `resolved.cleanup()` when done.
+ */
+export async function connect(args: TargetCliValues): Promise<{ readonly resolved: StackTarget; readonly kube: Kube }> {
+    const given = args["config-file"];
+    const resolved = await readTarget({
+        stack: args.stack ?? "",
+        configFile: given === undefined ? undefined : userPath(given),
+        configFileAsGiven: given,
+        kubeconfig: args.kubeconfig === undefined ? undefined : userPath(args.kubeconfig),
+        context: args.context,
+    });
+    try {
+        const tool = args.kubectl?.includes("/") === true ? userPath(args.kubectl) : args.kubectl;
+        return { resolved, kube: kubectl({ kubectl: tool, kubeconfig: resolved.kubeconfig, context: resolved.context }) };
+    } catch (err) {
+        resolved.cleanup();
+        throw err;
+    }
 }
