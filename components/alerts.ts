@@ -94,8 +94,9 @@ function cronField(field: string, min: number, max: number): Set<number> {
 }
 
 /**
- * The longest time between two consecutive runs of a cron schedule, in seconds (in UTC, over two years: a schedule
- * restricted to some months or days of the month is covered). Throws on a schedule cronProblem rejects.
+ * The longest time between two consecutive runs of a cron schedule, in seconds (in UTC, over two years, longer until
+ * a second run: a schedule restricted to some months or days of the month, even 29 February, is covered). Throws on
+ * a schedule cronProblem rejects.
  */
 export function longestCronGapSeconds(schedule: string): number {
     const problem = cronProblem(schedule);
@@ -108,12 +109,17 @@ export function longestCronGapSeconds(schedule: string): number {
     // Cron's rule: when both day fields are restricted, a day matching either one runs.
     const domAny = fields[2].startsWith("*");
     const dowAny = fields[4].startsWith("*");
+    // Day by day, then each matching day's runs in order: the program evaluates this at every start, so no walk over
+    // every minute (a million Date objects, ~200 ms). Two years, or up to eight until there are two runs (29 February).
+    const times = [...hours].sort((a, b) => a - b).flatMap((h) => [...minutes].sort((a, b) => a - b).map((m) => (h * 60 + m) * 60_000));
     const start = Date.UTC(2024, 0, 1);
     let previous: number | undefined;
     let longest = 0;
-    for (let t = start; t < start + 2 * 366 * 86400_000; t += 60_000) {
-        const d = new Date(t);
-        if (!minutes.has(d.getUTCMinutes()) || !hours.has(d.getUTCHours()) || !months.has(d.getUTCMonth() + 1)) {
+    const year = 366 * 86400_000;
+    let runs = 0;
+    for (let day = start; day < start + 2 * year || (runs < 2 && day < start + 8 * year); day += 86400_000) {
+        const d = new Date(day);
+        if (!months.has(d.getUTCMonth() + 1)) {
             continue;
         }
         const dom = days.has(d.getUTCDate());
@@ -122,10 +128,14 @@ export function longestCronGapSeconds(schedule: string): number {
         if (!dayMatches) {
             continue;
         }
-        if (previous !== undefined) {
-            longest = Math.max(longest, (t - previous) / 1000);
+        for (const offset of times) {
+            const t = day + offset;
+            if (previous !== undefined) {
+                longest = Math.max(longest, (t - previous) / 1000);
+            }
+            previous = t;
+            runs++;
         }
-        previous = t;
     }
     return longest;
 }

@@ -344,6 +344,9 @@ describe("alert rules: definition", () => {
         assert.equal(longestCronGapSeconds("0 */6 * * *"), 6 * 3600);
         // Two runs a week, Monday and Friday: the longest gap is Friday to Monday.
         assert.equal(longestCronGapSeconds("0 1 * * 1,5"), 4 * 86400);
+        // Monthly on the 31st skips the short months; 29 February runs once in four years.
+        assert.equal(longestCronGapSeconds("0 0 31 * *"), 61 * 86400); // 31 August to 31 October
+        assert.equal(longestCronGapSeconds("0 2 29 2 *"), 1461 * 86400);
         assert.equal(backupMaxAgeSeconds("0 3 * * *"), 36 * 3600);
     });
 
