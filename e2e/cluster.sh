@@ -10,6 +10,9 @@
 #        e2e/cluster.sh pv <storageClass> <count> <size>
 #                                        pre-create static local PVs of that class (for WaitForFirstConsumer
 #                                        classes whose provisioner does not exist here)
+#        e2e/cluster.sh no-psa-apiserver start|stop
+#                                        a second API server on the same etcd with Pod Security admission off
+#                                        (on API port + 2); start prints its kubeconfig's path
 #        e2e/cluster.sh stop [--keep]    kill everything started (pid files); remove the state dir unless --keep
 #
 # env: HERD_E2E_DIR        state dir (certs, kubeconfig, data, logs, pids); default: a new mktemp dir
@@ -170,6 +173,42 @@ EOF
   done
 }
 
+apiserver_flags() { # <secure port>: the API server's flags (no value has a space: word splitting is safe)
+  echo --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$1" \
+    --tls-cert-file "$D/pki/apiserver.crt" --tls-private-key-file "$D/pki/apiserver.key" \
+    --client-ca-file "$D/pki/ca.crt" \
+    --kubelet-client-certificate "$D/pki/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$D/pki/apiserver-kubelet-client.key" \
+    --kubelet-preferred-address-types InternalIP \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$D/pki/sa.pub" --service-account-signing-key-file "$D/pki/sa.key" \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --authorization-mode Node,RBAC \
+    --enable-admission-plugins NodeRestriction \
+    --allow-privileged=true --profiling=false \
+    --endpoint-reconciler-type none
+}
+
+# A second API server on the running cluster's etcd with Pod Security admission turned off, as a cluster whose
+# operator disabled it would be: `npm run e2e` shows preflight failing on it. Prints its kubeconfig's path.
+NO_PSA_NAME=kube-apiserver-no-psa
+cmd_no_psa() { # start|stop
+  need_running
+  local port=$((API_PORT + 2))
+  case "${1:-}" in
+    start)
+      port_in_use "$port" && die "port $port on 127.0.0.1 ($NO_PSA_NAME) is in use; set HERD_E2E_PORT_BASE to another base"
+      # shellcheck disable=SC2046
+      spawn "$NO_PSA_NAME" "$BIN/kube-apiserver" $(apiserver_flags "$port") --disable-admission-plugins PodSecurity
+      wait_for "$NO_PSA_NAME" 180 https_ok --cert "$D/pki/admin.crt" --key "$D/pki/admin.key" "https://127.0.0.1:$port/readyz"
+      (API_PORT=$port; write_kubeconfig "$D/no-psa.kubeconfig" admin kubernetes-admin)
+      echo "$D/no-psa.kubeconfig" ;;
+    stop) stop_one "$NO_PSA_NAME"; rm -f "$D/no-psa.kubeconfig" ;;
+    *) die "usage: cluster.sh no-psa-apiserver start|stop" ;;
+  esac
+}
+
 cmd_start() {
   command -v openssl >/dev/null 2>&1 || die "openssl not found: apt-get install -y openssl"
   command -v curl >/dev/null 2>&1 || die "curl not found: apt-get install -y curl"
@@ -219,21 +258,8 @@ EOF
     --quota-backend-bytes 2147483648 --unsafe-no-fsync --log-level warn
   wait_for etcd 60 curl -sf --max-time 3 "http://127.0.0.1:$ETCD_PORT/health"
 
-  spawn kube-apiserver "$BIN/kube-apiserver" \
-    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
-    --tls-cert-file "$D/pki/apiserver.crt" --tls-private-key-file "$D/pki/apiserver.key" \
-    --client-ca-file "$D/pki/ca.crt" \
-    --kubelet-client-certificate "$D/pki/apiserver-kubelet-client.crt" \
-    --kubelet-client-key "$D/pki/apiserver-kubelet-client.key" \
-    --kubelet-preferred-address-types InternalIP \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file "$D/pki/sa.pub" --service-account-signing-key-file "$D/pki/sa.key" \
-    --service-cluster-ip-range "$SERVICE_CIDR" \
-    --authorization-mode Node,RBAC \
-    --enable-admission-plugins NodeRestriction \
-    --allow-privileged=true --profiling=false \
-    --endpoint-reconciler-type none
+  # shellcheck disable=SC2046
+  spawn kube-apiserver "$BIN/kube-apiserver" $(apiserver_flags "$API_PORT")
   wait_for kube-apiserver 180 https_ok --cert "$D/pki/admin.crt" --key "$D/pki/admin.key" "https://127.0.0.1:$API_PORT/readyz"
 
   spawn kube-controller-manager "$BIN/kube-controller-manager" \
@@ -282,19 +308,23 @@ EOF
   echo "export KUBECONFIG=$D/kubeconfig"
 }
 
+stop_one() { # <name>: stops what spawn started under that name, if it runs
+  local f="$D/pids/$1.pid" p i
+  [ -f "$f" ] || return 0
+  p=$(cat "$f")
+  if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+    log "stopping $1 (pid $p)"
+    kill "$p" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
 stop_all() { # [keep]
-  local f name p i
-  for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
-    f="$D/pids/$name.pid"
-    [ -f "$f" ] || continue
-    p=$(cat "$f")
-    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
-      log "stopping $name (pid $p)"
-      kill "$p" 2>/dev/null || true
-      for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-      kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null || true
-    fi
-    rm -f "$f"
+  local name
+  for name in kwok kube-scheduler kube-controller-manager "$NO_PSA_NAME" kube-apiserver etcd; do
+    stop_one "$name"
   done
   if [ "${1:-}" != keep ]; then
     [ -f "$D/.herd-e2e-state" ] && rm -rf "$D"
@@ -368,5 +398,6 @@ case "${1:-}" in
   env) cmd_env ;;
   status) cmd_status ;;
   pv) shift; cmd_pv "$@" ;;
-  *) echo "usage: $0 start|stop [--keep]|env|status|pv <storageClass> <count> <size>" >&2; exit 2 ;;
+  no-psa-apiserver) shift; cmd_no_psa "$@" ;;
+  *) echo "usage: $0 start|stop [--keep]|env|status|pv <storageClass> <count> <size>|no-psa-apiserver start|stop" >&2; exit 2 ;;
 esac

@@ -197,6 +197,20 @@ export const PREFLIGHT_STEPS: readonly PreflightStep[] = [
             } finally {
                 kubectl(ctx, ["delete", "namespace", "herd-foreign", "--wait=false"]);
             }
+            // Pod Security admission turned off: a second API server on the same etcd, started without it.
+            const clusterEnv = { ...process.env, HERD_E2E_DIR: path.join(ctx.engine.tmp, "cluster") };
+            const cluster = (args: readonly string[]) =>
+                must("bash", [path.join(PROJECT_DIR, "e2e", "cluster.sh"), "no-psa-apiserver", ...args], { env: clusterEnv, log: path.join(ctx.engine.logs, "cluster.log"), timeoutSec: 240 });
+            const noPsa = cluster(["start"]).trim().split("\n").at(-1) ?? "";
+            try {
+                withStandInRegistry(ctx, ({ host, ca }) => {
+                    const file = stackFileWith(ctx, "no-psa", onStandIn(host));
+                    const r = preflight(ctx, ["--config-file", file, "--kubeconfig", noPsa], { NODE_EXTRA_CA_CERTS: ca });
+                    lines.push(...expectBlockers("Pod Security admission turned off (an API server started with --disable-admission-plugins PodSecurity)", r, ["pod-security"]));
+                });
+            } finally {
+                cluster(["stop"]);
+            }
             return lines.join("; ");
         },
     },
