@@ -4,6 +4,7 @@
 #   kube-apiserver, kube-controller-manager,
 #   kube-scheduler, kubectl                from e2e/cluster/kubernetes  (k8s.io/kubernetes)
 #   kwok + its upstream stage YAML         from e2e/cluster/kwok        (sigs.k8s.io/kwok)
+#   an older kube-apiserver (1.30)         from e2e/cluster/kubernetes-old (preflight's version check in e2e)
 # Binaries are cached outside the work tree in ${HERD_E2E_CACHE:-$HOME/.cache/herd-e2e}/<tool>-<version>/.
 # A tool is rebuilt only when its wrapper go.mod/go.sum (or this script's build recipe) changed or a
 # binary is missing. Progress goes to stderr; stdout gets KEY=VALUE lines (eval-able) at the end.
@@ -100,6 +101,22 @@ if needs_build kubernetes "$K8S_D" "$K8S_W" "${K8S_BINS[@]}"; then
   stamp_of "$K8S_W" >"$K8S_D/.stamp"
 fi
 
+# ---- an older kube-apiserver (preflight's version check, shown failing in npm run e2e) ----------------
+OLD_W="$CL/kubernetes-old"
+OLD_V=$(modver "$OLD_W" k8s.io/kubernetes)
+[ -n "$OLD_V" ] || die "cannot read k8s.io/kubernetes version from $OLD_W/go.mod"
+OLD_D="$CACHE/kubernetes-old-$OLD_V"
+if needs_build kubernetes-old "$OLD_D" "$OLD_W" kube-apiserver; then
+  mkdir -p "$OLD_D"; rm -f "$OLD_D/.stamp" "$OLD_D/build-times.txt"
+  download kubernetes-old "$OLD_W"
+  major=${OLD_V#v}; major=${major%%.*}
+  minor=${OLD_V#v*.}; minor=${minor%%.*}
+  LD="-X k8s.io/component-base/version.gitVersion=$OLD_V -X k8s.io/component-base/version.gitMajor=$major"
+  LD="$LD -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
+  gobuild kubernetes-old "$OLD_W" "$OLD_D" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$LD"
+  stamp_of "$OLD_W" >"$OLD_D/.stamp"
+fi
+
 # ---- kwok ----------------------------------------------------------------------------------------
 KWOK_W="$CL/kwok"
 KWOK_V=$(modver "$KWOK_W" sigs.k8s.io/kwok)
@@ -134,3 +151,5 @@ echo "CLUSTER_ETCD_VERSION=$ETCD_V"
 echo "CLUSTER_KUBERNETES_VERSION=$K8S_V"
 echo "CLUSTER_KWOK_VERSION=$KWOK_V"
 echo "CLUSTER_KWOK_STAGES_DIR=$KWOK_D/stages"
+echo "CLUSTER_OLD_APISERVER=$OLD_D/kube-apiserver"
+echo "CLUSTER_OLD_KUBERNETES_VERSION=$OLD_V"

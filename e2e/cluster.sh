@@ -10,9 +10,9 @@
 #        e2e/cluster.sh pv <storageClass> <count> <size>
 #                                        pre-create static local PVs of that class (for WaitForFirstConsumer
 #                                        classes whose provisioner does not exist here)
-#        e2e/cluster.sh no-psa-apiserver start|stop
-#                                        a second API server on the same etcd with Pod Security admission off
-#                                        (on API port + 2); start prints its kubeconfig's path
+#        e2e/cluster.sh no-psa-apiserver|old-apiserver start|stop
+#                                        another API server on the same etcd: Pod Security admission off (API port
+#                                        + 2), or a Kubernetes 1.30 one (API port + 8); start prints its kubeconfig
 #        e2e/cluster.sh stop [--keep]    kill everything started (pid files); remove the state dir unless --keep
 #
 # env: HERD_E2E_DIR        state dir (certs, kubeconfig, data, logs, pids); default: a new mktemp dir
@@ -190,22 +190,28 @@ apiserver_flags() { # <secure port>: the API server's flags (no value has a spac
     --endpoint-reconciler-type none
 }
 
-# A second API server on the running cluster's etcd with Pod Security admission turned off, as a cluster whose
-# operator disabled it would be: `npm run e2e` shows preflight failing on it. Prints its kubeconfig's path.
-NO_PSA_NAME=kube-apiserver-no-psa
-cmd_no_psa() { # start|stop
+# Another API server beside the cluster's own, on the same etcd, for `npm run e2e` to show preflight failing on a
+# cluster it must refuse; prints its kubeconfig's path on start:
+#   no-psa  the same kube-apiserver with Pod Security admission turned off (API port + 2)
+#   old     a real kube-apiserver of a minor herd does not support, built from e2e/cluster/kubernetes-old (API port + 8)
+cmd_extra_apiserver() { # <no-psa|old> start|stop
   need_running
-  local port=$((API_PORT + 2))
-  case "${1:-}" in
+  local kind=$1 name port bin extra=()
+  case "$kind" in
+    no-psa) name=kube-apiserver-no-psa; port=$((API_PORT + 2)); bin="$BIN/kube-apiserver"; extra=(--disable-admission-plugins PodSecurity) ;;
+    old) name=kube-apiserver-old; port=$((API_PORT + 8)); bin=${OLD_APISERVER:-} ;;
+  esac
+  [ -n "$bin" ] && [ -x "$bin" ] || die "$name: no binary (start the cluster again with this e2e/cluster.sh: it builds one)"
+  case "${2:-}" in
     start)
-      port_in_use "$port" && die "port $port on 127.0.0.1 ($NO_PSA_NAME) is in use; set HERD_E2E_PORT_BASE to another base"
+      port_in_use "$port" && die "port $port on 127.0.0.1 ($name) is in use; set HERD_E2E_PORT_BASE to another base"
       # shellcheck disable=SC2046
-      spawn "$NO_PSA_NAME" "$BIN/kube-apiserver" $(apiserver_flags "$port") --disable-admission-plugins PodSecurity
-      wait_for "$NO_PSA_NAME" 180 https_ok --cert "$D/pki/admin.crt" --key "$D/pki/admin.key" "https://127.0.0.1:$port/readyz"
-      (API_PORT=$port; write_kubeconfig "$D/no-psa.kubeconfig" admin kubernetes-admin)
-      echo "$D/no-psa.kubeconfig" ;;
-    stop) stop_one "$NO_PSA_NAME"; rm -f "$D/no-psa.kubeconfig" ;;
-    *) die "usage: cluster.sh no-psa-apiserver start|stop" ;;
+      spawn "$name" "$bin" $(apiserver_flags "$port") "${extra[@]}"
+      wait_for "$name" 180 https_ok --cert "$D/pki/admin.crt" --key "$D/pki/admin.key" "https://127.0.0.1:$port/readyz"
+      (API_PORT=$port; write_kubeconfig "$D/$kind.kubeconfig" admin kubernetes-admin)
+      echo "$D/$kind.kubeconfig" ;;
+    stop) stop_one "$name"; rm -f "$D/$kind.kubeconfig" ;;
+    *) die "usage: cluster.sh $kind-apiserver start|stop" ;;
   esac
 }
 
@@ -249,6 +255,7 @@ KCM_PORT=$KCM_PORT
 SCHED_PORT=$SCHED_PORT
 KWOK_PORT=$KWOK_PORT
 BIN=$BIN
+OLD_APISERVER=$CLUSTER_OLD_APISERVER
 EOF
 
   spawn etcd "$BIN/etcd" --name herd-e2e --data-dir "$D/etcd" \
@@ -323,7 +330,7 @@ stop_one() { # <name>: stops what spawn started under that name, if it runs
 
 stop_all() { # [keep]
   local name
-  for name in kwok kube-scheduler kube-controller-manager "$NO_PSA_NAME" kube-apiserver etcd; do
+  for name in kwok kube-scheduler kube-controller-manager kube-apiserver-no-psa kube-apiserver-old kube-apiserver etcd; do
     stop_one "$name"
   done
   if [ "${1:-}" != keep ]; then
@@ -398,6 +405,7 @@ case "${1:-}" in
   env) cmd_env ;;
   status) cmd_status ;;
   pv) shift; cmd_pv "$@" ;;
-  no-psa-apiserver) shift; cmd_no_psa "$@" ;;
-  *) echo "usage: $0 start|stop [--keep]|env|status|pv <storageClass> <count> <size>|no-psa-apiserver start|stop" >&2; exit 2 ;;
+  no-psa-apiserver) shift; cmd_extra_apiserver no-psa "$@" ;;
+  old-apiserver) shift; cmd_extra_apiserver old "$@" ;;
+  *) echo "usage: $0 start|stop [--keep]|env|status|pv <storageClass> <count> <size>|no-psa-apiserver|old-apiserver start|stop" >&2; exit 2 ;;
 esac

@@ -1,10 +1,10 @@
 /**
  * The e2e steps of `npm run preflight` and `npm run support-bundle` against the local control plane:
  *   - before the first up, preflight passes on the e2e cluster (with a stand-in registry, below);
- *   - each blocker the control plane can show fails at least once: an unreachable registry, a CSI driver that is not
- *     registered, a StorageClass that does not exist, static volumes that are not there, a namespace owned by
- *     something else, an IngressClass that does not exist. (A Kubernetes version out of range and Pod Security
- *     admission turned off need another kube-apiserver: tests/preflight.test.ts decides them on recorded outputs.)
+ *   - every blocker fails at least once: an unreachable registry, a CSI driver that is not registered, a StorageClass
+ *     that does not exist, static volumes that are not there, a namespace owned by something else, an IngressClass
+ *     that does not exist on the cluster itself; Pod Security admission turned off and a Kubernetes 1.30 on another
+ *     real kube-apiserver started beside it on the same etcd (e2e/cluster.sh no-psa-apiserver, old-apiserver).
  *   - after the up, a support bundle holds the pods' logs and the events and none of the stack's secret values.
  * The e2e stack's images name registry.e2e.invalid (kwok's nodes never pull). For preflight to pass, a stand-in
  * registry answers the Docker Registry API (GET /v2/ -> 401, as a registry that wants a login does) over HTTPS on
@@ -173,7 +173,7 @@ export const PREFLIGHT_STEPS: readonly PreflightStep[] = [
         },
     },
     {
-        name: "npm run preflight: each blocker the control plane can show fails (exit 1, named)",
+        name: "npm run preflight: each blocker fails on a real API server (exit 1, named)",
         run: (ctx) => {
             const lines: string[] = [];
             // The stack as it is: its registry does not resolve; a CSI driver that is not installed.
@@ -197,20 +197,28 @@ export const PREFLIGHT_STEPS: readonly PreflightStep[] = [
             } finally {
                 kubectl(ctx, ["delete", "namespace", "herd-foreign", "--wait=false"]);
             }
-            // Pod Security admission turned off: a second API server on the same etcd, started without it.
+            // Two clusters preflight must refuse, each a real API server beside the cluster's own on the same etcd:
+            // Pod Security admission turned off, and a Kubernetes minor herd does not support (1.30).
             const clusterEnv = { ...process.env, HERD_E2E_DIR: path.join(ctx.engine.tmp, "cluster") };
-            const cluster = (args: readonly string[]) =>
-                must("bash", [path.join(PROJECT_DIR, "e2e", "cluster.sh"), "no-psa-apiserver", ...args], { env: clusterEnv, log: path.join(ctx.engine.logs, "cluster.log"), timeoutSec: 240 });
-            const noPsa = cluster(["start"]).trim().split("\n").at(-1) ?? "";
-            try {
-                withStandInRegistry(ctx, ({ host, ca }) => {
-                    const file = stackFileWith(ctx, "no-psa", onStandIn(host));
-                    const r = preflight(ctx, ["--config-file", file, "--kubeconfig", noPsa], { NODE_EXTRA_CA_CERTS: ca });
-                    lines.push(...expectBlockers("Pod Security admission turned off (an API server started with --disable-admission-plugins PodSecurity)", r, ["pod-security"]));
-                });
-            } finally {
-                cluster(["stop"]);
-            }
+            const other = (kind: string, what: string, check: string): void => {
+                const cluster = (action: string) =>
+                    must("bash", [path.join(PROJECT_DIR, "e2e", "cluster.sh"), `${kind}-apiserver`, action], {
+                        env: clusterEnv,
+                        log: path.join(ctx.engine.logs, "cluster.log"),
+                        timeoutSec: 240,
+                    });
+                const kubeconfig = cluster("start").trim().split("\n").at(-1) ?? "";
+                try {
+                    withStandInRegistry(ctx, ({ host, ca }) => {
+                        const file = stackFileWith(ctx, kind, onStandIn(host));
+                        lines.push(...expectBlockers(what, preflight(ctx, ["--config-file", file, "--kubeconfig", kubeconfig], { NODE_EXTRA_CA_CERTS: ca }), [check]));
+                    });
+                } finally {
+                    cluster("stop");
+                }
+            };
+            other("no-psa", "Pod Security admission turned off (an API server started with --disable-admission-plugins PodSecurity)", "pod-security");
+            other("old", "Kubernetes 1.30 (a real kube-apiserver v1.30, built from e2e/cluster/kubernetes-old)", "kubernetes-version");
             return lines.join("; ");
         },
     },
