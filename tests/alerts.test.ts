@@ -8,7 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse as parseYaml, stringify } from "yaml";
-import { alertProblems, alertRules, AlertSettings, backupMaxAgeSeconds, longestCronGapSeconds, RULES_FILE_NAME, rulesFile, rulesYaml } from "../components/alerts";
+import { alertProblems, alertRules, AlertSettings, backupMaxAgeSeconds, RULES_FILE_NAME, rulesFile, rulesYaml } from "../components/alerts";
+import { longestCronGapSeconds } from "../lib/cron";
 import { tempDir } from "./helpers";
 
 const hasPromtool = spawnSync("promtool", ["--version"], { encoding: "utf8" }).status === 0;

@@ -12,6 +12,7 @@ import { findOnPath } from "../../lib/path-lookup";
 import { CliError, userPath } from "../cli";
 import { Kube, kubectl } from "./kube";
 import type { PreflightTarget } from "./checks";
+import { registryHost } from "../../lib/image-mirror";
 import { registryHostOf } from "./registry";
 
 /** The command-line options that name the stack and reach its cluster, shared by preflight and support-bundle. */
@@ -57,7 +58,7 @@ export function targetOf(stack: string, cfg: HerdConfig): PreflightTarget {
     // With herd:imageRegistryMirror every other image (PostgreSQL, Redis, Elasticsearch, the backup tools) comes from
     // the mirror: the nodes must reach it as well.
     if (cfg.imageRegistryMirror !== undefined) {
-        registryHosts.push(registryHostOf(`${cfg.imageRegistryMirror}/probe`));
+        registryHosts.push(registryHost(cfg.imageRegistryMirror));
     }
     return {
         stack,
