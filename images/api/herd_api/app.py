@@ -10,7 +10,9 @@ import psycopg
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from . import auth
 from .config import Settings, configure_logging, load_settings
+from .guard import find_bad_bytes, shown
 from .metrics import observe
 from .routes import bp
 from .services import Services
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None, env: Mapping[str, str] | None =
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep id, name, description, created_at
     app.extensions["herd"] = Services.build(settings)
     app.register_blueprint(bp)
+    auth.init_app(app, settings.auth)
     _register_error_handlers(app)
     _register_request_hooks(app)
     log.info(
@@ -94,6 +97,16 @@ def _register_request_hooks(app: Flask) -> None:
     def start_timer() -> None:
         g.started = time.perf_counter()
 
+    @app.before_request
+    def refuse_bad_bytes() -> None:
+        """Bytes that are not UTF-8 text (path, query, headers, cookies): a 400 naming the part, before any route
+        reads them (see guard.py). One log line, no traceback."""
+        problem = find_bad_bytes(request.environ)
+        if problem is not None:
+            path = request.environ.get("PATH_INFO") or "/"
+            log.warning("refused %s %s: %s", shown(request.method, 20), shown(path, 300), problem.message)
+            raise ValidationError(problem.message, field=problem.field)
+
     @app.after_request
     def finish(response: Response) -> Response:
         response.headers.setdefault("Cache-Control", "no-store")
@@ -103,5 +116,7 @@ def _register_request_hooks(app: Flask) -> None:
         rule = request.url_rule
         observe(request.method, rule.rule if rule is not None else None, response.status_code, elapsed)
         level = logging.DEBUG if request.path in PROBE_PATHS and response.status_code < 500 else logging.INFO
-        access_log.log(level, "%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed_ms)
+        # The client's bytes made printable (guard.shown): a newline in a path must not forge a second log line.
+        method, path = shown(request.method, 20), shown(request.environ.get("PATH_INFO") or "/", 300)
+        access_log.log(level, "%s %s %s %.1fms", method, path, response.status_code, elapsed_ms)
         return response

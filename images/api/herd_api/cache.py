@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from typing import Any
 
 import redis
@@ -41,6 +42,17 @@ def _text(value: bytes | str) -> str:
 
 
 def make_client(settings: RedisSettings) -> redis.Redis:
+    """With ``tls``: TLS only, the server's certificate verified against ``ca_file`` (herd's CA) and its host name
+    checked; a server that cannot prove itself is an error (the cache is then unavailable), never a fallback."""
+    tls: dict[str, Any] = {}
+    if settings.tls:
+        tls = {
+            "ssl": True,
+            "ssl_ca_certs": settings.ca_file,
+            "ssl_cert_reqs": "required",
+            "ssl_check_hostname": True,
+            "ssl_min_version": ssl.TLSVersion.TLSv1_2,
+        }
     return redis.Redis(
         host=settings.host,
         port=settings.port,
@@ -54,6 +66,7 @@ def make_client(settings: RedisSettings) -> redis.Redis:
         client_name="herd-api",
         # a plain Redis (not a managed cluster) has no maintenance notifications: skip the handshake
         maint_notifications_config=MaintNotificationsConfig(enabled=False),
+        **tls,
     )
 
 

@@ -38,6 +38,8 @@ class DatabaseSettings:
     connect_timeout: int = 2
     statement_timeout_ms: int = 5000
     sslmode: str = "prefer"
+    #: The CA that signed the server's certificate (DATABASE_SSLROOTCERT); required by verify-ca / verify-full.
+    sslrootcert: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class RedisSettings:
     db: int = 0
     timeout: float = 1.0
     retry_after: float = 2.0
+    #: TLS to Redis (REDIS_TLS), the server's certificate verified against ca_file (REDIS_CA_FILE), host name included.
+    tls: bool = False
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,10 +67,23 @@ class ElasticsearchSettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """Who may change items (see auth.py): one admin credential; sessions signed with a secret."""
+
+    admin_password: str = field(repr=False)
+    session_secret: str = field(repr=False)
+    admin_username: str = "admin"
+    session_hours: int = 12
+    cookie_secure: bool = True
+    reads_require_sign_in: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
     redis: RedisSettings
     elasticsearch: ElasticsearchSettings | None
+    auth: AuthSettings
     cache_ttl_seconds: int = 60
     log_level: str = "INFO"
     max_content_length: int = 65536
@@ -161,6 +179,14 @@ def _database(reader: _Reader) -> DatabaseSettings:
     allowed_sslmodes = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
     if sslmode not in allowed_sslmodes:
         reader.problems.append(f"DATABASE_SSLMODE={sslmode!r} must be one of {', '.join(allowed_sslmodes)}")
+    sslrootcert = reader.string("DATABASE_SSLROOTCERT")
+    if sslrootcert is not None and not os.path.isfile(sslrootcert):
+        reader.problems.append(f"DATABASE_SSLROOTCERT={sslrootcert} does not exist (expected the CA certificate file)")
+    elif sslrootcert is None and sslmode in ("verify-ca", "verify-full"):
+        reader.problems.append(
+            f"DATABASE_SSLROOTCERT is required with DATABASE_SSLMODE={sslmode} (the CA certificate file to verify"
+            " the server against)"
+        )
     return DatabaseSettings(
         host=reader.string("DATABASE_HOST", required=True) or "",
         port=reader.integer("DATABASE_PORT", 5432, minimum=1, maximum=65535),
@@ -171,10 +197,19 @@ def _database(reader: _Reader) -> DatabaseSettings:
         connect_timeout=reader.integer("DATABASE_CONNECT_TIMEOUT", 2, minimum=2, maximum=60),
         statement_timeout_ms=reader.integer("DATABASE_STATEMENT_TIMEOUT_MS", 5000, minimum=100, maximum=600_000),
         sslmode=sslmode,
+        sslrootcert=sslrootcert,
     )
 
 
 def _redis(reader: _Reader) -> RedisSettings:
+    tls = _flag(reader, "REDIS_TLS", False)
+    ca_file = reader.string("REDIS_CA_FILE")
+    if ca_file is not None and not os.path.isfile(ca_file):
+        reader.problems.append(f"REDIS_CA_FILE={ca_file} does not exist (expected the CA certificate file)")
+    elif tls and ca_file is None:
+        reader.problems.append("REDIS_CA_FILE is required with REDIS_TLS=true (the CA certificate file)")
+    elif not tls and ca_file is not None:
+        reader.problems.append("REDIS_CA_FILE is set but REDIS_TLS is not true: set REDIS_TLS=true to use TLS")
     return RedisSettings(
         host=reader.string("REDIS_HOST", required=True) or "",
         port=reader.integer("REDIS_PORT", 6379, minimum=1, maximum=65535),
@@ -182,6 +217,8 @@ def _redis(reader: _Reader) -> RedisSettings:
         db=reader.integer("REDIS_DB", 0, minimum=0, maximum=15),
         timeout=reader.number("REDIS_TIMEOUT_SECONDS", 1.0, minimum=0.05, maximum=30),
         retry_after=reader.number("REDIS_RETRY_AFTER_SECONDS", 2.0, minimum=0, maximum=300),
+        tls=tls,
+        ca_file=ca_file,
     )
 
 
@@ -219,6 +256,46 @@ def _elasticsearch(reader: _Reader) -> ElasticsearchSettings | None:
     )
 
 
+SESSION_SECRET_MIN = 32
+ADMIN_USERNAME_MAX = 64
+
+
+def _flag(reader: _Reader, name: str, default: bool) -> bool:
+    """``true`` or ``false`` (any case); anything else is a problem naming the variable."""
+    value = reader.raw(name)
+    if value is None:
+        return default
+    text = value.strip().lower()
+    if text not in ("true", "false"):
+        reader.problems.append(f"{name}={value.strip()!r} must be true or false")
+        return default
+    return text == "true"
+
+
+def _auth(reader: _Reader) -> AuthSettings:
+    username = reader.string("HERD_ADMIN_USERNAME", default="admin") or "admin"
+    if len(username) > ADMIN_USERNAME_MAX or ":" in username or any(not c.isprintable() for c in username):
+        reader.problems.append(
+            f"HERD_ADMIN_USERNAME={username!r} must be 1 to {ADMIN_USERNAME_MAX} printable characters without ':'"
+        )
+    password = reader.secret("HERD_ADMIN_PASSWORD", required=True) or ""
+    secret = reader.secret("HERD_SESSION_SECRET", required=True)
+    if secret is not None and len(secret) < SESSION_SECRET_MIN:
+        # the length only, never the value
+        reader.problems.append(
+            f"HERD_SESSION_SECRET (or HERD_SESSION_SECRET_FILE) must be at least {SESSION_SECRET_MIN} characters;"
+            f" it has {len(secret)}"
+        )
+    return AuthSettings(
+        admin_username=username,
+        admin_password=password,
+        session_secret=secret or "",
+        session_hours=reader.integer("HERD_SESSION_HOURS", 12, minimum=1, maximum=168),
+        cookie_secure=_flag(reader, "HERD_SESSION_COOKIE_SECURE", True),
+        reads_require_sign_in=_flag(reader, "HERD_READS_REQUIRE_SIGN_IN", False),
+    )
+
+
 def load_database_settings(env: Mapping[str, str] | None = None) -> DatabaseSettings:
     """Only the ``DATABASE_*`` variables (what ``python -m herd_api.migrate`` needs)."""
     reader = _Reader(os.environ if env is None else env)
@@ -233,6 +310,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     database = _database(reader)
     redis = _redis(reader)
     elasticsearch = _elasticsearch(reader)
+    auth = _auth(reader)
     cache_ttl = reader.integer("CACHE_TTL_SECONDS", 60, minimum=1, maximum=86400)
     # at most uwsgi.ini's limit-post, above which uwsgi drops the request before the app can answer 413
     max_content_length = reader.integer("MAX_CONTENT_LENGTH", 65536, minimum=1024, maximum=MAX_CONTENT_LENGTH_CAP)
@@ -246,6 +324,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database=database,
         redis=redis,
         elasticsearch=elasticsearch,
+        auth=auth,
         cache_ttl_seconds=cache_ttl,
         log_level=log_level,
         max_content_length=max_content_length,

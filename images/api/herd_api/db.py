@@ -38,7 +38,12 @@ class Item:
 
 
 def connect(settings: DatabaseSettings, *, application_name: str = "herd-api") -> psycopg.Connection[Any]:
-    """Opens an autocommit connection (every statement here is a single-statement transaction)."""
+    """Opens an autocommit connection (every statement here is a single-statement transaction).
+
+    TLS as configured: with ``sslmode=verify-full`` (what herd deploys) libpq checks the server's certificate against
+    ``sslrootcert`` (herd's CA) and its name against ``host``, and refuses to talk otherwise."""
+    # Any: psycopg.connect types its keyword arguments one by one; this only ever holds sslrootcert (a str).
+    tls: dict[str, Any] = {} if settings.sslrootcert is None else {"sslrootcert": settings.sslrootcert}
     return psycopg.connect(
         host=settings.host,
         port=settings.port,
@@ -55,6 +60,7 @@ def connect(settings: DatabaseSettings, *, application_name: str = "herd-api") -
         keepalives_count=3,
         autocommit=True,
         row_factory=dict_row,
+        **tls,
     )
 
 

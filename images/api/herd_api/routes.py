@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import db, validation
+from .auth import sign_in_to_read, sign_in_to_write
 from .cache import CacheUnavailable
 from .search import SearchUnavailable
 from .services import Services
@@ -50,17 +51,23 @@ def healthz() -> Response:
 @bp.get("/api/readyz")
 def readyz() -> Response:
     """PostgreSQL and Redis gate readiness; Elasticsearch is only reported. The checks run in
-    parallel, so the answer comes within the longest single timeout (2 s by default)."""
+    parallel, so the answer comes within the longest single timeout (2 s by default).
+
+    The body names each dependency's state only (ok / down; elasticsearch ok / unavailable / disabled): what went
+    wrong (exception text, host names, addresses) is logged, never answered."""
     svc = services()
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="readyz") as pool:
         postgres = pool.submit(db.check, svc.settings.database)
         redis = pool.submit(svc.cache.ping)
         elasticsearch = None if svc.search is None else pool.submit(svc.search.ping)
     checks: dict[str, str] = {}
+    reasons: list[str] = []
     ready = True
     for name, future in (("postgres", postgres), ("redis", redis)):
         error = future.exception()
-        checks[name] = "ok" if error is None else "error: " + _error_text(error)
+        checks[name] = "ok" if error is None else "down"
+        if error is not None:
+            reasons.append(f"{name}: {_error_text(error)}")
         ready = ready and error is None
     if elasticsearch is None:
         checks["elasticsearch"] = "disabled"
@@ -68,15 +75,15 @@ def readyz() -> Response:
         error = elasticsearch.exception()
         checks["elasticsearch"] = "ok" if error is None else "unavailable"
         if error is not None:
-            log.info("readyz: elasticsearch unavailable: %s", error)
+            log.info("readyz: elasticsearch unavailable: %s", _error_text(error))
     if not ready:
-        log.warning("readyz: not ready: %s", checks)
+        log.warning("readyz: not ready: %s", "; ".join(reasons))
     return _json({"status": "ready" if ready else "unready", "checks": checks}, 200 if ready else 503)
 
 
 def _error_text(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
+    return f"{type(exc).__name__}: {text[:300]}"
 
 
 # -- items --------------------------------------------------------------------------------------
@@ -88,6 +95,7 @@ def _items_from_postgres(svc: Services) -> list[dict[str, Any]]:
 
 
 @bp.get("/api/items")
+@sign_in_to_read
 def list_items() -> Response:
     svc = services()
     try:
@@ -102,6 +110,7 @@ def list_items() -> Response:
 
 
 @bp.post("/api/items")
+@sign_in_to_write
 def create_item() -> Response:
     svc = services()
     payload = validation.parse_json_object(request.get_data(cache=False), request.mimetype)
@@ -118,15 +127,18 @@ def create_item() -> Response:
 
 
 @bp.get("/api/items/search")
+@sign_in_to_read
 def search_items() -> Response:
     svc = services()
     query = validation.search_query(request.args.getlist("q"))
-    fallback_reason = "elasticsearch not configured"
+    # The header names the kind of fallback only: the detail (the cluster's own error text, addresses) is logged.
+    fallback_reason = "not configured"
     if svc.search is not None:
         try:
             ids = svc.search.search_ids(query, db.LIST_LIMIT)
         except SearchUnavailable as exc:
-            fallback_reason = str(exc)
+            fallback_reason = exc.public
+            log.info("search served by postgres (%s): %s", exc.public, exc)
         else:
             with db.connect(svc.settings.database) as conn:
                 items = db.get_items_by_ids(conn, ids)
@@ -140,6 +152,7 @@ def search_items() -> Response:
 
 
 @bp.get("/api/items/<raw_id>")
+@sign_in_to_read
 def get_item(raw_id: str) -> Response:
     item_id = validation.item_id(raw_id)
     with db.connect(services().settings.database) as conn:
@@ -150,6 +163,7 @@ def get_item(raw_id: str) -> Response:
 
 
 @bp.delete("/api/items/<raw_id>")
+@sign_in_to_write
 def delete_item(raw_id: str) -> Response:
     svc = services()
     item_id = validation.item_id(raw_id)

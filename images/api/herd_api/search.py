@@ -33,10 +33,15 @@ log = logging.getLogger(__name__)
 
 
 class SearchUnavailable(Exception):
-    def __init__(self, message: str, *, trips_breaker: bool = True) -> None:
+    """Why Elasticsearch could not answer. ``str(exc)`` is the detail, for the log only (it may hold the cluster's
+    own error text); ``public`` is a fixed word a client may see: ``unavailable``, ``skipped`` (the breaker is open)
+    or ``partial`` (some shards failed or the search timed out)."""
+
+    def __init__(self, message: str, *, trips_breaker: bool = True, public: str = "unavailable") -> None:
         super().__init__(message)
         # A rejected request (e.g. a 400 for one document) says nothing about the cluster's health.
         self.trips_breaker = trips_breaker
+        self.public = public
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -44,12 +49,22 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """Fails closed: the certificate must chain to ``ca_file`` (herd's CA; only it, not the system's CAs) or, without
+    one, to the system's CAs, and must name the URL's host; TLS 1.2 at least. Any failure is SearchUnavailable."""
+    context = ssl.create_default_context(cafile=ca_file)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.check_hostname = True
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 def open_elasticsearch(settings: ElasticsearchSettings) -> tuple[urllib.request.OpenerDirector, str | None]:
     """An opener that never follows a redirect with the credentials nor goes through a proxy, verifies TLS against
     the configured CA, and the Authorization header value (basic auth) when a user is configured."""
     handlers: list[urllib.request.BaseHandler] = [_NoRedirect(), urllib.request.ProxyHandler({})]
     if settings.url.startswith("https://"):
-        handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=settings.ca_file)))
+        handlers.append(urllib.request.HTTPSHandler(context=tls_context(settings.ca_file)))
     auth: str | None = None
     if settings.username is not None and settings.password is not None:
         token = base64.b64encode(f"{settings.username}:{settings.password}".encode()).decode("ascii")
@@ -102,7 +117,7 @@ class ElasticsearchClient:
 
     def _guarded(self, method: str, path: str, body: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
         if self.breaker.is_open:
-            raise SearchUnavailable(f"skipped after a recent failure ({self.breaker.last_error})")
+            raise SearchUnavailable(f"skipped after a recent failure ({self.breaker.last_error})", public="skipped")
         try:
             result = self._request(method, path, body, **kw)
         except SearchUnavailable as exc:
@@ -160,10 +175,14 @@ def _require_complete(result: dict[str, Any]) -> None:
             counted = f"{failed} of {total} shards" if _count(total) else f"{failed} shard(s)"
             cause = _first_failure_type(shards.get("failures"))
             raise SearchUnavailable(
-                f"elasticsearch: {counted} failed" + ("" if cause is None else f" ({cause})"), trips_breaker=False
+                f"elasticsearch: {counted} failed" + ("" if cause is None else f" ({cause})"),
+                trips_breaker=False,
+                public="partial",
             )
     if result.get("timed_out") is True:
-        raise SearchUnavailable("elasticsearch: the search timed out, results partial", trips_breaker=False)
+        raise SearchUnavailable(
+            "elasticsearch: the search timed out, results partial", trips_breaker=False, public="partial"
+        )
 
 
 def _count(value: Any) -> bool:

@@ -15,9 +15,11 @@ from herd_api.migrate import migrate
 from servers import (
     PostgresServer,
     RedisServer,
+    auth_env,
     postgres_missing,
     redis_missing,
     require,
+    sign_in,
     start_postgres,
     start_redis,
 )
@@ -57,7 +59,7 @@ def clean_state(postgres: PostgresServer, redis_server: RedisServer) -> None:
 
 @pytest.fixture
 def base_env(postgres: PostgresServer, redis_server: RedisServer, clean_state: None) -> dict[str, str]:
-    return {**postgres.env(), **redis_server.env(), "REDIS_RETRY_AFTER_SECONDS": "0"}
+    return {**postgres.env(), **redis_server.env(), **auth_env(), "REDIS_RETRY_AFTER_SECONDS": "0"}
 
 
 @pytest.fixture
@@ -90,3 +92,9 @@ def app(make_app: Callable[..., Flask]) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def authed(app: Flask) -> FlaskClient:
+    """A client signed in as the admin (session cookie + X-Herd-Request on every request)."""
+    return sign_in(app.test_client())

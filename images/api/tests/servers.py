@@ -6,6 +6,8 @@ root (it refuses root). In CI (``CI=true``) a missing binary is a failure, never
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import signal
@@ -13,12 +15,14 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 import pytest
+from flask.testing import FlaskClient
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -50,6 +54,52 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.05) -> No
             last_error = exc
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+# -- the API's sign-in ------------------------------------------------------------------------------
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "herd-admin-pw"
+SESSION_SECRET = "herd-test-session-secret-0123456789"
+#: The header every cookie-authenticated write (and login/logout) carries (see herd_api/auth.py).
+WRITE_HEADERS = {"X-Herd-Request": "1"}
+
+
+def auth_env() -> dict[str, str]:
+    """The HERD_* variables the API refuses to start without (the username stays at its default)."""
+    return {"HERD_ADMIN_PASSWORD": ADMIN_PASSWORD, "HERD_SESSION_SECRET": SESSION_SECRET}
+
+
+def basic_auth(username: str = ADMIN_USERNAME, password: str = ADMIN_PASSWORD) -> dict[str, str]:
+    """The Authorization header a script sends instead of signing in."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
+def sign_in(client: FlaskClient, password: str = ADMIN_PASSWORD) -> FlaskClient:
+    """Signs a Flask test client in as the admin, as the browser does: the session cookie stays in the
+    client's cookie jar and every later request carries X-Herd-Request."""
+    response = client.post(
+        "/api/auth/login", json={"username": ADMIN_USERNAME, "password": password}, headers=WRITE_HEADERS
+    )
+    assert response.status_code == 200, response.get_json()
+    client.environ_base["HTTP_X_HERD_REQUEST"] = "1"
+    return client
+
+
+def sign_in_http(base_url: str, password: str = ADMIN_PASSWORD) -> dict[str, str]:
+    """Signs in over real HTTP; returns the headers a signed-in browser sends on a write (the
+    session cookie and X-Herd-Request)."""
+    request = urllib.request.Request(
+        base_url + "/api/auth/login",
+        data=json.dumps({"username": ADMIN_USERNAME, "password": password}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **WRITE_HEADERS},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        set_cookie = response.headers["Set-Cookie"]
+    assert set_cookie.startswith("herd_session="), set_cookie
+    return {"Cookie": set_cookie.split(";", 1)[0], **WRITE_HEADERS}
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------
@@ -287,6 +337,7 @@ def start_uwsgi(ini: Path, venv: Path, env: Mapping[str, str], log_dir: Path, po
         "HERD_METRICS_ADDRESS": "127.0.0.1",
         "HERD_METRICS_PORT": str(free_port()),
         "PROMETHEUS_MULTIPROC_DIR": str(log_dir / f"metrics-{port}"),
+        **auth_env(),
         **env,
     }
     with open(log_path, "wb") as log:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask.testing import FlaskClient
 
-from servers import RedisServer
+from servers import RedisServer, sign_in
 
 
 def create(client: FlaskClient, name: str, description: str | None = None) -> dict:
@@ -35,8 +35,8 @@ def test_readyz_on_both_paths(client: FlaskClient) -> None:
         }
 
 
-def test_create_returns_the_item(client: FlaskClient) -> None:
-    response = client.post("/api/items", json={"name": "  Sheep  ", "description": " woolly "})
+def test_create_returns_the_item(authed: FlaskClient) -> None:
+    response = authed.post("/api/items", json={"name": "  Sheep  ", "description": " woolly "})
     assert response.status_code == 201
     item = response.get_json()
     assert list(item) == ["id", "name", "description", "created_at"]
@@ -47,93 +47,93 @@ def test_create_returns_the_item(client: FlaskClient) -> None:
     assert response.headers["Location"] == f"/api/items/{item['id']}"
 
 
-def test_description_is_optional(client: FlaskClient) -> None:
-    assert create(client, "Goat")["description"] == ""
-    assert client.post("/api/items", json={"name": "Yak", "description": None}).get_json()["description"] == ""
+def test_description_is_optional(authed: FlaskClient) -> None:
+    assert create(authed, "Goat")["description"] == ""
+    assert authed.post("/api/items", json={"name": "Yak", "description": None}).get_json()["description"] == ""
 
 
-def test_list_is_newest_first(client: FlaskClient) -> None:
-    first = create(client, "first")
-    second = create(client, "second", "2nd")
-    response = client.get("/api/items")
+def test_list_is_newest_first(authed: FlaskClient) -> None:
+    first = create(authed, "first")
+    second = create(authed, "second", "2nd")
+    response = authed.get("/api/items")
     assert response.status_code == 200
     assert response.get_json() == {"items": [second, first]}
 
 
-def test_list_is_limited_to_100(client: FlaskClient) -> None:
+def test_list_is_limited_to_100(authed: FlaskClient) -> None:
     for i in range(105):
-        create(client, f"item {i}")
-    items = client.get("/api/items").get_json()["items"]
+        create(authed, f"item {i}")
+    items = authed.get("/api/items").get_json()["items"]
     assert len(items) == 100
     assert items[0]["name"] == "item 104"
 
 
-def test_get_and_delete_by_id(client: FlaskClient) -> None:
-    item = create(client, "Cow", "moo")
-    response = client.get(f"/api/items/{item['id']}")
+def test_get_and_delete_by_id(authed: FlaskClient) -> None:
+    item = create(authed, "Cow", "moo")
+    response = authed.get(f"/api/items/{item['id']}")
     assert response.status_code == 200
     assert response.get_json() == item
 
-    response = client.delete(f"/api/items/{item['id']}")
+    response = authed.delete(f"/api/items/{item['id']}")
     assert response.status_code == 204
     assert response.data == b""
 
-    response = client.get(f"/api/items/{item['id']}")
+    response = authed.get(f"/api/items/{item['id']}")
     assert response.status_code == 404
     assert response.get_json() == {"error": f"item {item['id']} not found"}
-    assert client.delete(f"/api/items/{item['id']}").status_code == 404
+    assert authed.delete(f"/api/items/{item['id']}").status_code == 404
 
 
-def test_search_via_postgres_when_elasticsearch_is_not_configured(client: FlaskClient) -> None:
-    create(client, "Black sheep", "baa")
-    create(client, "Cow", "says moo to the sheep")
-    create(client, "Horse")
-    response = client.get("/api/items/search?q=sheep")
+def test_search_via_postgres_when_elasticsearch_is_not_configured(authed: FlaskClient) -> None:
+    create(authed, "Black sheep", "baa")
+    create(authed, "Cow", "says moo to the sheep")
+    create(authed, "Horse")
+    response = authed.get("/api/items/search?q=sheep")
     assert response.status_code == 200
     assert response.headers["X-Search-Backend"] == "postgres"
-    assert response.headers["X-Search-Fallback-Reason"] == "elasticsearch not configured"
+    assert response.headers["X-Search-Fallback-Reason"] == "not configured"
     assert [i["name"] for i in response.get_json()["items"]] == ["Cow", "Black sheep"]
 
 
-def test_postgres_search_matches_substrings_case_insensitively_and_escapes_wildcards(client: FlaskClient) -> None:
-    create(client, "Alpaca")
-    create(client, "100% wool")
-    create(client, "under_score")
-    create(client, "underXscore")
-    assert [i["name"] for i in client.get("/api/items/search?q=PAC").get_json()["items"]] == ["Alpaca"]
-    assert [i["name"] for i in client.get("/api/items/search?q=0%25").get_json()["items"]] == ["100% wool"]
-    assert [i["name"] for i in client.get("/api/items/search?q=r_s").get_json()["items"]] == ["under_score"]
-    assert client.get("/api/items/search?q=nothing-matches").get_json() == {"items": []}
+def test_postgres_search_matches_substrings_case_insensitively_and_escapes_wildcards(authed: FlaskClient) -> None:
+    create(authed, "Alpaca")
+    create(authed, "100% wool")
+    create(authed, "under_score")
+    create(authed, "underXscore")
+    assert [i["name"] for i in authed.get("/api/items/search?q=PAC").get_json()["items"]] == ["Alpaca"]
+    assert [i["name"] for i in authed.get("/api/items/search?q=0%25").get_json()["items"]] == ["100% wool"]
+    assert [i["name"] for i in authed.get("/api/items/search?q=r_s").get_json()["items"]] == ["under_score"]
+    assert authed.get("/api/items/search?q=nothing-matches").get_json() == {"items": []}
 
 
-def test_cache_miss_then_hit(client: FlaskClient) -> None:
-    create(client, "Llama")
-    first = client.get("/api/items")
-    second = client.get("/api/items")
+def test_cache_miss_then_hit(authed: FlaskClient) -> None:
+    create(authed, "Llama")
+    first = authed.get("/api/items")
+    second = authed.get("/api/items")
     assert first.headers["X-Cache"] == "miss"
     assert second.headers["X-Cache"] == "hit"
     assert first.get_json() == second.get_json()
 
 
-def test_create_and_delete_invalidate_the_cache(client: FlaskClient) -> None:
-    client.get("/api/items")
-    assert client.get("/api/items").headers["X-Cache"] == "hit"
+def test_create_and_delete_invalidate_the_cache(authed: FlaskClient) -> None:
+    authed.get("/api/items")
+    assert authed.get("/api/items").headers["X-Cache"] == "hit"
 
-    item = create(client, "Pig")
-    after_create = client.get("/api/items")
+    item = create(authed, "Pig")
+    after_create = authed.get("/api/items")
     assert after_create.headers["X-Cache"] == "miss"
     assert after_create.get_json()["items"] == [item]
-    assert client.get("/api/items").headers["X-Cache"] == "hit"
+    assert authed.get("/api/items").headers["X-Cache"] == "hit"
 
-    assert client.delete(f"/api/items/{item['id']}").status_code == 204
-    after_delete = client.get("/api/items")
+    assert authed.delete(f"/api/items/{item['id']}").status_code == 204
+    after_delete = authed.get("/api/items")
     assert after_delete.headers["X-Cache"] == "miss"
     assert after_delete.get_json()["items"] == []
 
 
 def test_cache_is_shared_between_app_instances(make_app, redis_server: RedisServer) -> None:
     """Two workers (two apps) share Redis: one's write invalidates the other's cached list."""
-    a = make_app().test_client()
+    a = sign_in(make_app().test_client())
     b = make_app().test_client()
     assert a.get("/api/items").headers["X-Cache"] == "miss"
     assert b.get("/api/items").headers["X-Cache"] == "hit"

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from herd_api import db
+from servers import sign_in
 
 
 def assert_json_error(response: TestResponse, status: int) -> dict:
@@ -40,8 +41,8 @@ def post_raw(client: FlaskClient, data: bytes | str, content_type: str = "applic
     ],
     ids=["truncated", "single-quotes", "not-utf8", "empty", "array", "string", "null", "deep-nesting"],
 )
-def test_malformed_bodies(client: FlaskClient, data: bytes, fragment: str) -> None:
-    body = assert_json_error(post_raw(client, data), 400)
+def test_malformed_bodies(authed: FlaskClient, data: bytes, fragment: str) -> None:
+    body = assert_json_error(post_raw(authed, data), 400)
     assert fragment in body["error"]
 
 
@@ -65,38 +66,38 @@ def test_malformed_bodies(client: FlaskClient, data: bytes, fragment: str) -> No
         ({"name": "ok", "description": "nul\u0000"}, "description", "NUL"),
     ],
 )
-def test_invalid_fields(client: FlaskClient, payload: dict, field: str, fragment: str) -> None:
-    body = assert_json_error(client.post("/api/items", json=payload), 400)
+def test_invalid_fields(authed: FlaskClient, payload: dict, field: str, fragment: str) -> None:
+    body = assert_json_error(authed.post("/api/items", json=payload), 400)
     assert body["field"] == field
     assert fragment in body["error"]
 
 
-def test_lone_surrogates_are_rejected(client: FlaskClient) -> None:
-    body = assert_json_error(post_raw(client, b'{"name": "bad \\ud800 surrogate"}'), 400)
+def test_lone_surrogates_are_rejected(authed: FlaskClient) -> None:
+    body = assert_json_error(post_raw(authed, b'{"name": "bad \\ud800 surrogate"}'), 400)
     assert body["field"] == "name"
 
 
-def test_limits_are_inclusive(client: FlaskClient) -> None:
-    response = client.post("/api/items", json={"name": "n" * 200, "description": "d" * 2000})
+def test_limits_are_inclusive(authed: FlaskClient) -> None:
+    response = authed.post("/api/items", json={"name": "n" * 200, "description": "d" * 2000})
     assert response.status_code == 201
     # characters, not bytes: 200 multi-byte characters are fine
-    assert client.post("/api/items", json={"name": "é" * 200}).status_code == 201
+    assert authed.post("/api/items", json={"name": "é" * 200}).status_code == 201
 
 
-def test_wrong_content_type(client: FlaskClient) -> None:
-    body = assert_json_error(post_raw(client, json.dumps({"name": "x"}), "text/plain"), 415)
+def test_wrong_content_type(authed: FlaskClient) -> None:
+    body = assert_json_error(post_raw(authed, json.dumps({"name": "x"}), "text/plain"), 415)
     assert "application/json" in body["error"]
-    assert_json_error(client.post("/api/items", data={"name": "form"}), 415)
+    assert_json_error(authed.post("/api/items", data={"name": "form"}), 415)
 
 
-def test_oversized_body(client: FlaskClient) -> None:
+def test_oversized_body(authed: FlaskClient) -> None:
     payload = json.dumps({"name": "big", "description": "x" * 70000})
-    body = assert_json_error(post_raw(client, payload), 413)
+    body = assert_json_error(post_raw(authed, payload), 413)
     assert "65536" in body["error"]
 
 
 def test_max_content_length_is_configurable(make_app) -> None:
-    client = make_app(MAX_CONTENT_LENGTH="2048").test_client()
+    client = sign_in(make_app(MAX_CONTENT_LENGTH="2048").test_client())
     assert_json_error(post_raw(client, json.dumps({"name": "n" * 200, "description": "d" * 2000})), 413)
     assert post_raw(client, json.dumps({"name": "n", "description": "d" * 1000})).status_code == 201
 
@@ -127,9 +128,9 @@ def test_wrong_methods(client: FlaskClient, method: str, path: str, allowed: set
 @pytest.mark.parametrize(
     "raw", ["abc", "-1", "0", "1.5", "1e3", "%20", "99999999999999999999", "9223372036854775808", "\u0661"]
 )
-def test_non_integer_or_out_of_range_ids(client: FlaskClient, raw: str) -> None:
+def test_non_integer_or_out_of_range_ids(authed: FlaskClient, raw: str) -> None:
     for method in ("GET", "DELETE"):
-        body = assert_json_error(client.open(f"/api/items/{raw}", method=method), 400)
+        body = assert_json_error(authed.open(f"/api/items/{raw}", method=method), 400)
         assert body["field"] == "id"
 
 

@@ -19,6 +19,8 @@ MINIMAL = {
     "DATABASE_USER": "herd",
     "DATABASE_PASSWORD": "pw",
     "REDIS_HOST": "redis.example",
+    "HERD_ADMIN_PASSWORD": "admin-pw",
+    "HERD_SESSION_SECRET": "s" * 32,
 }
 
 
@@ -69,9 +71,12 @@ def test_every_missing_required_variable_is_named_at_once() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings({})
     message = str(caught.value)
-    for name in ("DATABASE_HOST", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD", "REDIS_HOST"):
+    for name in (
+        "DATABASE_HOST", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD", "REDIS_HOST",
+        "HERD_ADMIN_PASSWORD", "HERD_SESSION_SECRET",
+    ):
         assert name in message
-    assert len(caught.value.problems) == 5
+    assert len(caught.value.problems) == 7
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from fake_es import FakeElasticsearch
 from herd_api import db
 from herd_api.config import load_database_settings
 from herd_api.reindex import Elastic, ReindexError, load_reindex_settings, new_index_name, reindex
-from servers import PostgresServer, free_port
+from servers import PostgresServer, free_port, sign_in
 
 API_DIR = Path(__file__).resolve().parent.parent
 NEW_INDEX = re.compile(r"^herd-items-\d{20}$")
@@ -131,7 +131,7 @@ def test_the_api_reads_and_writes_through_the_alias(
     [jay] = items("Jay")
     assert run_reindex({**postgres.env(), **fake_es.env()}).returncode == 0
     [new] = build_indices(fake_es)
-    client = make_app(**fake_es.env()).test_client()
+    client = sign_in(make_app(**fake_es.env()).test_client())
 
     found = client.get("/api/items/search?q=jay")
     assert found.headers["X-Search-Backend"] == "elasticsearch"

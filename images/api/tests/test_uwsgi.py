@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from servers import PostgresServer, RedisServer, UwsgiServer, require, start_uwsgi, uwsgi_missing, wait_for
+from servers import (
+    PostgresServer,
+    RedisServer,
+    UwsgiServer,
+    require,
+    sign_in_http,
+    start_uwsgi,
+    uwsgi_missing,
+    wait_for,
+)
 
 API_DIR = Path(__file__).resolve().parent.parent
 INI = API_DIR / "uwsgi.ini"
@@ -25,8 +34,14 @@ def venv() -> Path:
     return Path(sys.prefix)
 
 
-def request(url: str, method: str = "GET", body: bytes | None = None, content_type: str = "application/json"):
-    req = urllib.request.Request(url, data=body, method=method)
+def request(
+    url: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     if body is not None:
         req.add_header("Content-Type", content_type)
     try:
@@ -83,8 +98,10 @@ def test_probes(server: UwsgiServer) -> None:
 
 def test_create_list_get_delete(server: UwsgiServer) -> None:
     name = f"uwsgi-{uuid.uuid4()}"
+    signed_in = sign_in_http(server.url)
     status, headers, body = request(
-        server.url + "/api/items", "POST", json.dumps({"name": name, "description": "via uwsgi"}).encode()
+        server.url + "/api/items", "POST", json.dumps({"name": name, "description": "via uwsgi"}).encode(),
+        headers=signed_in,
     )
     assert status == 201, body
     item = json.loads(body)
@@ -101,7 +118,7 @@ def test_create_list_get_delete(server: UwsgiServer) -> None:
     assert json.loads(request(server.url + f"/api/items/{item['id']}")[2]) == item
     status, headers, _ = request(server.url + "/api/items/search?q=" + name)
     assert status == 200 and headers["X-Search-Backend"] == "postgres"
-    assert request(server.url + f"/api/items/{item['id']}", "DELETE")[0] == 204
+    assert request(server.url + f"/api/items/{item['id']}", "DELETE", headers=signed_in)[0] == 204
     assert request(server.url + f"/api/items/{item['id']}")[0] == 404
 
 
@@ -118,7 +135,7 @@ def test_create_list_get_delete(server: UwsgiServer) -> None:
 def test_errors_are_json_through_uwsgi(
     server: UwsgiServer, method: str, path: str, body: bytes | None, status: int
 ) -> None:
-    got, headers, raw = request(server.url + path, method, body)
+    got, headers, raw = request(server.url + path, method, body, headers=sign_in_http(server.url))
     assert got == status
     assert headers["Content-Type"] == "application/json"
     assert "error" in json.loads(raw)
