@@ -6,6 +6,10 @@
  * - the API's own `{"error": "..."}` message (400, 404, 413, ... and 5xx when the API answered itself);
  * - a plain sentence when the answer has no such body (nginx's 413/502/504 pages, a proxy's HTML error page);
  * - a plain sentence when the request never got an answer (network down, DNS, timeout).
+ *
+ * Sign-in is a session cookie the API sets (HttpOnly, SameSite=Strict, Path=/api); every request sends it
+ * (`credentials: "same-origin"`), and every write, sign-in and sign-out carries `X-Herd-Request: 1`, the header the
+ * API requires of a browser's writes (a cross-site page cannot send it without a CORS preflight the API never grants).
  */
 
 export interface Item {
@@ -29,6 +33,12 @@ export interface SearchResult {
 /** What went wrong, for code: "network" (no answer), "client" (4xx), "server" (5xx), "protocol" (unexpected body). */
 export type ApiErrorKind = "network" | "client" | "server" | "protocol";
 
+/** Who is signed in, from GET /api/auth/session or POST /api/auth/login. */
+export type Session =
+    | { authenticated: true; username: string; /** ISO 8601 (UTC) */ expiresAt: string }
+    | { authenticated: false };
+export type SignedInSession = Extract<Session, { authenticated: true }>;
+
 export class ApiError extends Error {
     override readonly name = "ApiError";
 
@@ -37,6 +47,8 @@ export class ApiError extends Error {
         readonly kind: ApiErrorKind,
         /** HTTP status, or null when no response arrived. */
         readonly status: number | null,
+        /** Seconds the server asked us to wait (Retry-After on a 429), when it said. */
+        readonly retryAfterSeconds: number | null = null,
     ) {
         super(message);
     }
@@ -57,7 +69,17 @@ export interface ApiClient {
     createItem(item: NewItem): Promise<Item>;
     deleteItem(id: number): Promise<void>;
     searchItems(query: string): Promise<SearchResult>;
+    /** GET /api/auth/session. */
+    getSession(): Promise<Session>;
+    /** POST /api/auth/login; a 401 is WRONG_CREDENTIALS_MESSAGE, a 429 tooManySignInsMessage. */
+    login(username: string, password: string): Promise<SignedInSession>;
+    /** POST /api/auth/logout. */
+    logout(): Promise<void>;
 }
+
+/** The header the API requires on a browser's writes (its CSRF guard), and its value. */
+export const WRITE_HEADER = "X-Herd-Request";
+const WRITE_HEADERS = { [WRITE_HEADER]: "1" };
 
 export const API_BASE = "/api";
 export const DEFAULT_TIMEOUT_MS = 15_000;
@@ -65,12 +87,23 @@ export const DEFAULT_TIMEOUT_MS = 15_000;
 export const NETWORK_ERROR_MESSAGE = "Could not reach the server. Check your connection and try again.";
 export const TIMEOUT_MESSAGE = "The server took too long to answer. Please try again.";
 export const PROTOCOL_ERROR_MESSAGE = "The server sent an answer this page does not understand. Please reload the page.";
+export const WRONG_CREDENTIALS_MESSAGE = "Wrong username or password.";
+
+export function tooManySignInsMessage(retryAfterSeconds: number | null): string {
+    return retryAfterSeconds === null
+        ? "Too many sign-in attempts. Please wait a minute and try again."
+        : `Too many sign-in attempts. Please wait ${retryAfterSeconds} s and try again.`;
+}
 
 /** The sentence shown for an error status whose body carries no `{"error": ...}` message. */
 export function messageForStatus(status: number): string {
     switch (status) {
         case 400:
             return "The server could not accept that request (HTTP 400).";
+        case 401:
+            return "Please sign in (HTTP 401).";
+        case 403:
+            return "The server refused that request (HTTP 403).";
         case 404:
             return "That item no longer exists (HTTP 404).";
         case 408:
@@ -94,23 +127,30 @@ function isJson(res: Response): boolean {
     return (res.headers.get("content-type") ?? "").toLowerCase().includes("json");
 }
 
+/** Retry-After in whole seconds (the delta form; nginx and the API send no dates), or null. */
+export function retryAfterOf(res: Response): number | null {
+    const value = (res.headers.get("Retry-After") ?? "").trim();
+    return /^\d{1,9}$/.test(value) ? Number(value) : null;
+}
+
 /** Turns a non-2xx response into an ApiError, preferring the API's `{"error": "..."}` message. */
 export async function errorFromResponse(res: Response): Promise<ApiError> {
     const kind: ApiErrorKind = res.status >= 500 ? "server" : "client";
+    const retryAfter = retryAfterOf(res);
     if (isJson(res)) {
         try {
             const body: unknown = await res.json();
             if (typeof body === "object" && body !== null && "error" in body) {
                 const error = (body as { error: unknown }).error;
                 if (typeof error === "string" && error.trim() !== "") {
-                    return new ApiError(error, kind, res.status);
+                    return new ApiError(error, kind, res.status, retryAfter);
                 }
             }
         } catch {
             // A body that claims JSON but is not: fall through to the status sentence.
         }
     }
-    return new ApiError(messageForStatus(res.status), kind, res.status);
+    return new ApiError(messageForStatus(res.status), kind, res.status, retryAfter);
 }
 
 function isItem(value: unknown): value is Item {
@@ -125,6 +165,22 @@ function isItem(value: unknown): value is Item {
 /** The item as the UI uses it: description always a string (the API may send null for "none"). */
 function normalizeItem(value: Item): Item {
     return { id: value.id, name: value.name, description: value.description ?? "", created_at: value.created_at };
+}
+
+/** A session answer (login's or session's), or null when it has not the contract's shape. */
+function sessionFrom(body: unknown, signedIn: boolean | undefined): Session | null {
+    if (typeof body !== "object" || body === null) {
+        return null;
+    }
+    const v = body as Record<string, unknown>;
+    const authenticated = signedIn ?? v.authenticated;
+    if (authenticated === false) {
+        return { authenticated: false };
+    }
+    if (authenticated === true && typeof v.username === "string" && typeof v.expires_at === "string") {
+        return { authenticated: true, username: v.username, expiresAt: v.expires_at };
+    }
+    return null;
 }
 
 function itemsFrom(body: unknown): Item[] {
@@ -147,6 +203,8 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
             res = await doFetch(`${API_BASE}${path}`, {
                 ...init,
                 headers: { Accept: "application/json", ...(init.headers as Record<string, string> | undefined) },
+                // The session cookie goes with every request to our own origin, never anywhere else.
+                credentials: "same-origin",
                 signal: AbortSignal.timeout(timeoutMs),
             });
         } catch (err) {
@@ -193,17 +251,52 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
             }
             return item(await request("/items", {
                 method: "POST",
-                headers: { "Content-Type": "application/json" },
+                headers: { "Content-Type": "application/json", ...WRITE_HEADERS },
                 body: JSON.stringify(body),
             }));
         },
         async deleteItem(id) {
-            await request(`/items/${encodeURIComponent(String(id))}`, { method: "DELETE" });
+            await request(`/items/${encodeURIComponent(String(id))}`, { method: "DELETE", headers: WRITE_HEADERS });
         },
         async searchItems(query) {
             const res = await request(`/items/search?q=${encodeURIComponent(query)}`);
             const backend = res.headers.get("X-Search-Backend");
             return { items: itemsFrom(await json(res)), backend: backend === null || backend === "" ? null : backend };
+        },
+        async getSession() {
+            const session = sessionFrom(await json(await request("/auth/session")), undefined);
+            if (session === null) {
+                throw new ApiError(PROTOCOL_ERROR_MESSAGE, "protocol", 200);
+            }
+            return session;
+        },
+        async login(username, password) {
+            let res: Response;
+            try {
+                res = await request("/auth/login", {
+                    method: "POST",
+                    headers: { "Content-Type": "application/json", ...WRITE_HEADERS },
+                    body: JSON.stringify({ username, password }),
+                });
+            } catch (err) {
+                // The API's own words for these ("wrong username or password", nginx's "too many requests; retry
+                // after N s") are terse; a person signing in gets a sentence.
+                if (err instanceof ApiError && err.status === 401) {
+                    throw new ApiError(WRONG_CREDENTIALS_MESSAGE, "client", 401);
+                }
+                if (err instanceof ApiError && err.status === 429) {
+                    throw new ApiError(tooManySignInsMessage(err.retryAfterSeconds), "client", 429, err.retryAfterSeconds);
+                }
+                throw err;
+            }
+            const session = sessionFrom(await json(res), true);
+            if (session === null || !session.authenticated) {
+                throw new ApiError(PROTOCOL_ERROR_MESSAGE, "protocol", res.status);
+            }
+            return session;
+        },
+        async logout() {
+            await request("/auth/logout", { method: "POST", headers: WRITE_HEADERS });
         },
     };
 }

@@ -11,10 +11,14 @@ import {
     messageForStatus,
     NETWORK_ERROR_MESSAGE,
     PROTOCOL_ERROR_MESSAGE,
+    retryAfterOf,
     TIMEOUT_MESSAGE,
+    tooManySignInsMessage,
+    WRONG_CREDENTIALS_MESSAGE,
 } from "../src/api";
 import { messageOf } from "../src/errors";
-import { fakeApi, json } from "./support/fake-api";
+import { ADMIN, fakeApi, json, SESSION_EXPIRES_AT } from "./support/fake-api";
+import type { FetchLike } from "../src/api";
 
 const ITEM = { id: 7, name: "Milk", description: "2 litres", created_at: "2026-01-02T03:04:05+00:00" };
 
@@ -169,7 +173,9 @@ describe("errors", () => {
         assert.equal((await rejects(client.createItem({ name: "x" }))).kind, "protocol");
     });
 
-    it("status sentences: 404, 429, 503, 504, other 5xx and 4xx", () => {
+    it("status sentences: 401, 403, 404, 429, 503, 504, other 5xx and 4xx", () => {
+        assert.equal(messageForStatus(401), "Please sign in (HTTP 401).");
+        assert.equal(messageForStatus(403), "The server refused that request (HTTP 403).");
         assert.match(messageForStatus(404), /no longer exists/);
         assert.match(messageForStatus(429), /Too many requests/);
         assert.match(messageForStatus(503), /temporarily unavailable \(HTTP 503\)/);
@@ -182,5 +188,96 @@ describe("errors", () => {
         assert.equal(messageOf(new ApiError("boom", "client", 400)), "boom");
         assert.match(messageOf(new Error("internal detail")), /Something went wrong/);
         assert.doesNotMatch(messageOf(new Error("internal detail")), /internal detail/);
+    });
+});
+
+describe("sign-in and the headers every request carries", () => {
+    /** Records the RequestInit of every call, answering `answer`. */
+    function recording(answer: () => Response) {
+        const inits: { url: string; init: RequestInit }[] = [];
+        const fetch: FetchLike = async (url, init = {}) => {
+            inits.push({ url, init });
+            return answer();
+        };
+        return { fetch, inits };
+    }
+
+    it("every request sends the session cookie to our own origin only (credentials: same-origin)", async () => {
+        const rec = recording(() => json(200, { items: [], authenticated: false }));
+        const client = createApiClient({ fetch: rec.fetch });
+        await client.listItems();
+        await client.getSession();
+        await client.searchItems("x").catch(() => undefined);
+        assert.deepEqual(rec.inits.map((r) => r.init.credentials), ["same-origin", "same-origin", "same-origin"]);
+    });
+
+    it("writes, sign-in and sign-out carry X-Herd-Request: 1 (the API's CSRF guard); reads do not need it", async () => {
+        const api = fakeApi([ITEM]);
+        const client = createApiClient({ fetch: api.fetch });
+        await client.login(ADMIN.username, ADMIN.password);
+        await client.createItem({ name: "Bread" });
+        await client.deleteItem(7);
+        await client.logout();
+        await client.listItems();
+        assert.deepEqual(api.calls.map((c) => [c.method, c.url, c.headers["X-Herd-Request"]]), [
+            ["POST", "/api/auth/login", "1"],
+            ["POST", "/api/items", "1"],
+            ["DELETE", "/api/items/7", "1"],
+            ["POST", "/api/auth/logout", "1"],
+            ["GET", "/api/items", undefined],
+        ]);
+    });
+
+    it("login posts the credential as JSON and returns the session", async () => {
+        const api = fakeApi([], { signedIn: false });
+        const session = await createApiClient({ fetch: api.fetch }).login(ADMIN.username, ADMIN.password);
+        assert.deepEqual(session, { authenticated: true, username: "admin", expiresAt: SESSION_EXPIRES_AT });
+        assert.deepEqual(api.calls[0]?.body, { username: ADMIN.username, password: ADMIN.password });
+        assert.equal(api.calls[0]?.headers["Content-Type"], "application/json");
+    });
+
+    it("getSession reads both answers of GET /api/auth/session", async () => {
+        const api = fakeApi([], { signedIn: true });
+        const client = createApiClient({ fetch: api.fetch });
+        assert.deepEqual(await client.getSession(), { authenticated: true, username: "admin", expiresAt: SESSION_EXPIRES_AT });
+        api.signedIn = false;
+        assert.deepEqual(await client.getSession(), { authenticated: false });
+    });
+
+    it("a session answer of the wrong shape is a protocol error", async () => {
+        for (const body of [{ authenticated: true }, { authenticated: "yes" }, []]) {
+            const err = await rejects(createApiClient({ fetch: async () => json(200, body) }).getSession());
+            assert.equal(err.message, PROTOCOL_ERROR_MESSAGE, JSON.stringify(body));
+        }
+        const err = await rejects(createApiClient({ fetch: async () => json(200, { username: 7 }) }).login("admin", "pw"));
+        assert.equal(err.message, PROTOCOL_ERROR_MESSAGE);
+    });
+
+    it("a wrong credential (401) reads \"Wrong username or password.\"", async () => {
+        const err = await rejects(createApiClient({ fetch: fakeApi([], { signedIn: false }).fetch }).login("admin", "nope"));
+        assert.deepEqual([err.message, err.status], [WRONG_CREDENTIALS_MESSAGE, 401]);
+    });
+
+    it("too many sign-ins (429) says how long to wait, from Retry-After; a minute when it is missing or not seconds", async () => {
+        const with6 = await rejects(createApiClient({ fetch: async () => json(429, { error: "too many requests; retry after 6 s" }, { "Retry-After": "6" }) }).login("a", "b"));
+        assert.deepEqual([with6.message, with6.status, with6.retryAfterSeconds], ["Too many sign-in attempts. Please wait 6 s and try again.", 429, 6]);
+        const without = await rejects(createApiClient({ fetch: async () => json(429, { error: "too many requests" }, { "Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT" }) }).login("a", "b"));
+        assert.equal(without.message, tooManySignInsMessage(null));
+        assert.match(without.message, /wait a minute/);
+    });
+
+    it("a 429 elsewhere keeps nginx's message and carries the wait", async () => {
+        const err = await rejects(createApiClient({ fetch: async () => json(429, { error: "too many requests; retry after 1 s" }, { "Retry-After": "1" }) }).listItems());
+        assert.deepEqual([err.message, err.status, err.retryAfterSeconds], ["too many requests; retry after 1 s", 429, 1]);
+    });
+
+    it("a write without a session is a 401 with the API's message, for the page to act on", async () => {
+        const err = await rejects(createApiClient({ fetch: fakeApi([], { signedIn: false }).fetch }).createItem({ name: "x" }));
+        assert.deepEqual([err.status, err.message], [401, "sign in to change items"]);
+    });
+
+    it("retryAfterOf: whole seconds only", () => {
+        const res = (v: string | null) => new Response(null, { status: 429, headers: v === null ? {} : { "Retry-After": v } });
+        assert.deepEqual([retryAfterOf(res("6")), retryAfterOf(res(" 12 ")), retryAfterOf(res(null)), retryAfterOf(res("-1")), retryAfterOf(res("1.5"))], [6, 12, null, null, null]);
     });
 });

@@ -1,6 +1,7 @@
 /**
  * The UI in a jsdom window against an in-memory API: list, add (with client-side validation), delete, search with
- * the answering backend, and API errors in the page's one role="alert" region.
+ * the answering backend, API errors in the page's one role="alert" region, and signing in and out (writes need a
+ * session; a session that ends is said so, and what was typed is kept).
  *
  * Never hand a DOM node to an assertion that may fail (assert.equal(node, null)): printing a jsdom node takes seconds.
  */
@@ -9,19 +10,25 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { createApiClient } from "../src/api";
-import { App } from "../src/App";
+import { App, SEARCH_NEEDS_SIGN_IN, SESSION_ENDED_MESSAGE, SESSION_EXPIRED_MESSAGE, SIGN_IN_TO_SEE, SIGNED_OUT_HINT } from "../src/App";
 import { backendLabel } from "../src/components/SearchPanel";
 import { formatCreatedAt } from "../src/components/ItemList";
-import { fakeApi, json } from "./support/fake-api";
+import { ADMIN, fakeApi, json } from "./support/fake-api";
 
 const MILK = { id: 1, name: "Milk", description: "2 litres", created_at: "2026-01-02T03:04:05+00:00" };
 const BREAD = { id: 2, name: "Bread", description: "", created_at: "2026-01-02T03:05:00+00:00" };
 
 afterEach(() => cleanup());
 
+/** Renders the page and waits for the list and for the session check (signed in unless the fake says otherwise). */
 async function renderApp(api = fakeApi([MILK, BREAD])) {
     render(<App api={createApiClient({ fetch: api.fetch })} />);
     await screen.findByRole("list", { name: "Items" });
+    if (api.signedIn) {
+        await screen.findByRole("button", { name: "Sign out" });
+    } else {
+        await screen.findByRole("form", { name: "Sign in" });
+    }
     return api;
 }
 
@@ -51,7 +58,7 @@ describe("the item list", () => {
 
     it("shows the API's error when the list cannot load, and Refresh recovers", async () => {
         const api = fakeApi([MILK]);
-        api.failNext(() => json(503, { error: "database unavailable" }));
+        api.failNext(() => json(503, { error: "database unavailable" }), "/api/items");
         render(<App api={createApiClient({ fetch: api.fetch })} />);
         await waitFor(() => assert.equal(alertText().includes("database unavailable"), true));
         assert.ok(screen.getByText(/could not be loaded/));
@@ -213,5 +220,146 @@ describe("searching", () => {
 
     it("backend labels", () => {
         assert.deepEqual(["elasticsearch", "postgres", null, "other"].map(backendLabel), ["Elasticsearch", "PostgreSQL", "an unknown backend", "other"]);
+    });
+});
+
+describe("signing in and out", () => {
+    const signedOut = () => fakeApi([MILK, BREAD], { signedIn: false });
+    const addButton = () => screen.getByRole("button", { name: "Add item" }) as HTMLButtonElement;
+    /** Disabled by itself or by its fieldset (the property says only the former). */
+    const disabled = (el: Element) => el.matches(":disabled");
+    const nameField = () => screen.getByLabelText("Name") as HTMLInputElement;
+    const deleteMilk = () => screen.getByRole("button", { name: "Delete Milk" }) as HTMLButtonElement;
+
+    function signIn(username: string, password: string) {
+        const form = screen.getByRole("form", { name: "Sign in" });
+        fireEvent.change(within(form).getByLabelText("Username"), { target: { value: username } });
+        fireEvent.change(within(form).getByLabelText("Password"), { target: { value: password } });
+        fireEvent.click(within(form).getByRole("button", { name: "Sign in" }));
+    }
+
+    it("signed out: the items are listed, but adding and deleting are disabled with the reason beside them", async () => {
+        await renderApp(signedOut());
+        assert.equal(disabled(addButton()), true);
+        assert.equal(disabled(nameField()), true);
+        assert.equal(disabled(screen.getByLabelText(/Description/)), true);
+        assert.equal(deleteMilk().disabled, true);
+        const hints = screen.getAllByText(SIGNED_OUT_HINT);
+        assert.equal(hints.length, 2, "in the add card and above the list");
+        assert.equal(deleteMilk().getAttribute("aria-describedby"), hints[1]?.id, "the delete buttons say why they are disabled");
+        const password = within(screen.getByRole("form", { name: "Sign in" })).getByLabelText("Password") as HTMLInputElement;
+        assert.equal(password.type, "password");
+        assert.equal(password.autocomplete, "current-password");
+        assert.equal(alertText(), "", "being signed out is not an error");
+    });
+
+    it("a wrong password is said plainly in the alert; the password is cleared and focused, and the page stays signed out", async () => {
+        const api = await renderApp(signedOut());
+        signIn("admin", "guess");
+        await waitFor(() => assert.equal(alertText().includes("Wrong username or password."), true, alertText()));
+        const password = within(screen.getByRole("form", { name: "Sign in" })).getByLabelText("Password") as HTMLInputElement;
+        assert.equal(password.value, "");
+        assert.ok(document.activeElement === password, "the password field has focus");
+        assert.equal(disabled(addButton()), true);
+        const login = api.calls.find((c) => c.url === "/api/auth/login");
+        assert.deepEqual(login?.body, { username: "admin", password: "guess" });
+        assert.equal(login?.headers["X-Herd-Request"], "1");
+    });
+
+    it("too many attempts (nginx's 429) says how long to wait, from Retry-After", async () => {
+        const api = await renderApp(signedOut());
+        api.failNext(() => json(429, { error: "too many requests; retry after 6 s" }, { "Retry-After": "6" }), "/api/auth/login");
+        signIn("admin", "guess");
+        await waitFor(() => assert.match(alertText(), /Too many sign-in attempts\. Please wait 6 s and try again\./));
+    });
+
+    it("signing in shows who is signed in and enables adding and deleting; both work", async () => {
+        const api = await renderApp(signedOut());
+        signIn(" admin ", ADMIN.password);
+        assert.equal((await screen.findByTestId("signed-in-user")).textContent, "admin");
+        assert.deepEqual(api.calls.find((c) => c.url === "/api/auth/login")?.body, { username: "admin", password: ADMIN.password }, "the username is trimmed");
+        assert.equal(disabled(addButton()), false);
+        assert.equal(screen.queryAllByText(SIGNED_OUT_HINT).length, 0);
+        fillAndSubmit("Eggs");
+        await within(screen.getByRole("list", { name: "Items" })).findByText("Eggs");
+        fireEvent.click(deleteMilk());
+        await waitFor(() => assert.ok(screen.queryByRole("button", { name: "Delete Milk" }) === null, "Milk is still listed"));
+        const writes = api.calls.filter((c) => c.method !== "GET");
+        assert.deepEqual(writes.map((c) => [c.method, c.url, c.headers["X-Herd-Request"]]), [
+            ["POST", "/api/auth/login", "1"],
+            ["POST", "/api/items", "1"],
+            ["DELETE", "/api/items/1", "1"],
+        ]);
+    });
+
+    it("a session found on load (a reload) is used as it is; signing out disables the controls again", async () => {
+        const api = await renderApp();
+        assert.equal(screen.getByTestId("signed-in-user").textContent, "admin");
+        fireEvent.click(screen.getByRole("button", { name: "Sign out" }));
+        await screen.findByRole("form", { name: "Sign in" });
+        assert.equal(disabled(addButton()), true);
+        assert.equal(deleteMilk().disabled, true);
+        const logout = api.calls.find((c) => c.url === "/api/auth/logout");
+        assert.deepEqual([logout?.method, logout?.headers["X-Herd-Request"]], ["POST", "1"]);
+        assert.equal(api.signedIn, false);
+    });
+
+    it("a session that ended behind the page's back: the add is refused (401), the page says so, signs out, and keeps the text", async () => {
+        const api = await renderApp();
+        api.signedIn = false;
+        fillAndSubmit("Eggs", "a dozen");
+        await waitFor(() => assert.equal(alertText().includes(SESSION_ENDED_MESSAGE), true, alertText()));
+        await screen.findByRole("form", { name: "Sign in" });
+        assert.equal(nameField().value, "Eggs");
+        assert.equal((screen.getByLabelText(/Description/) as HTMLTextAreaElement).value, "a dozen");
+        assert.equal(disabled(addButton()), true);
+        // Signing in again and adding uses what was kept.
+        signIn("admin", ADMIN.password);
+        await screen.findByTestId("signed-in-user");
+        fireEvent.click(addButton());
+        await within(screen.getByRole("list", { name: "Items" })).findByText("Eggs");
+        assert.deepEqual(api.calls.filter((c) => c.method === "POST" && c.url === "/api/items").map((c) => c.body), [
+            { name: "Eggs", description: "a dozen" },
+            { name: "Eggs", description: "a dozen" },
+        ]);
+    });
+
+    it("a delete refused with 401 keeps the item, says the session ended, and signs the page out", async () => {
+        const api = await renderApp();
+        api.signedIn = false;
+        fireEvent.click(deleteMilk());
+        await waitFor(() => assert.equal(alertText().includes(SESSION_ENDED_MESSAGE), true, alertText()));
+        await screen.findByRole("form", { name: "Sign in" });
+        assert.equal(deleteMilk().disabled, true, "Milk is still listed, its delete disabled");
+    });
+
+    it("when the session's expires_at passes, the page signs itself out and says so", async () => {
+        const api = fakeApi([MILK], { expiresAt: new Date(Date.now() + 300).toISOString() });
+        await renderApp(api);
+        await waitFor(() => assert.equal(alertText(), SESSION_EXPIRED_MESSAGE + "Dismiss"), { timeout: 3000 });
+        assert.equal(disabled(addButton()), true);
+        assert.ok(screen.getByRole("form", { name: "Sign in" }));
+    });
+
+    it("reads that need sign-in (HERD_READS_REQUIRE_SIGN_IN): the list says to sign in, not an error; signing in loads it", async () => {
+        const api = fakeApi([MILK, BREAD], { signedIn: false, readsRequireSignIn: true });
+        render(<App api={createApiClient({ fetch: api.fetch })} />);
+        assert.ok(await screen.findByText(SIGN_IN_TO_SEE));
+        assert.equal(alertText(), "");
+        fireEvent.change(screen.getByRole("searchbox", { name: "Search items" }), { target: { value: "milk" } });
+        fireEvent.click(screen.getByRole("button", { name: "Search" }));
+        await waitFor(() => assert.equal(alertText().includes(SEARCH_NEEDS_SIGN_IN), true, alertText()));
+        signIn("admin", ADMIN.password);
+        const list = await screen.findByRole("list", { name: "Items" });
+        assert.equal(within(list).getAllByRole("listitem").length, 2);
+        assert.equal(screen.queryByText(SIGN_IN_TO_SEE), null);
+    });
+
+    it("an API without sign-in (the session check answers 404): signed out, the list still shows", async () => {
+        const api = fakeApi([MILK], { signedIn: false });
+        api.failNext(() => json(404, { error: "not found" }), "/api/auth/session");
+        await renderApp(api);
+        assert.equal(disabled(addButton()), true);
+        assert.equal(alertText(), "");
     });
 });

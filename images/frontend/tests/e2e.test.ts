@@ -1,12 +1,16 @@
 /**
  * End to end, everything real: the app built by Vite, PostgreSQL, Redis, the API (images/api) under Debian's uwsgi,
  * Debian's nginx with this directory's configuration, and headless Chromium driving the page through nginx.
- * A person's path: the page loads, an item is added and listed, found by search (PostgreSQL answers: there is no
- * Elasticsearch here), refused by the API with its own message, refused by nginx as too large, deleted; then the
- * API goes away and the page says so. Also the headers nginx puts on the real build's files.
+ * A person's path: the page loads signed out (adding and deleting disabled, and a forged write refused), a wrong
+ * password is said so, then signed in: an item is added and listed, found by search (PostgreSQL answers: there is no
+ * Elasticsearch here), refused by the API with its own message, refused by nginx as too large, deleted; a reload
+ * keeps the session, signing out disables the controls again, and a session that vanished (cookie cleared) is said
+ * so when a write is refused, the typed text kept. Then nginx's sign-in limit, the health paths kept private, and the
+ * API going away. Also the headers nginx puts on the real build's files.
  *
  * In CI (CI=true) a missing binary fails this file; elsewhere it is skipped with the reason.
- * Screenshots: /tmp/herd-frontend-e2e.png (the working page) and /tmp/herd-frontend-e2e-error.png.
+ * Screenshots: /tmp/herd-frontend-e2e.png (the working page), /tmp/herd-frontend-e2e-error.png and
+ * /tmp/herd-frontend-e2e-session-ended.png.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -16,8 +20,11 @@ import { after, before, describe, it } from "node:test";
 import * as zlib from "node:zlib";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { missingCommand, skipUnlessAvailable } from "./support/env";
+import { TEST_ADMIN } from "./support/api";
 import { request } from "./support/http";
 import { type Stack, stackProblems, startStack } from "./support/stack";
+import { SESSION_ENDED_MESSAGE, SIGNED_OUT_HINT } from "../src/App";
+import { WRONG_CREDENTIALS_MESSAGE } from "../src/api";
 
 export const CHROMIUM = process.env["HERD_CHROMIUM"] ?? "/usr/bin/chromium";
 export const CHROMIUM_ARGS = [
@@ -31,6 +38,7 @@ export const CHROMIUM_ARGS = [
 ];
 export const SCREENSHOT = path.join(os.tmpdir(), "herd-frontend-e2e.png");
 export const ERROR_SCREENSHOT = path.join(os.tmpdir(), "herd-frontend-e2e-error.png");
+export const SESSION_SCREENSHOT = path.join(os.tmpdir(), "herd-frontend-e2e-session-ended.png");
 
 const skip = skipUnlessAvailable("the end-to-end test", [
     ...stackProblems(),
@@ -78,17 +86,72 @@ describe("end to end: browser → nginx → API → PostgreSQL/Redis", { skip, t
     const items = () => page.getByRole("list", { name: "Items" });
     /** The page's alert region (hidden by CSS while empty, hence includeHidden). */
     const alert = () => page.getByRole("alert", { includeHidden: true });
+    const signInForm = () => page.getByRole("form", { name: "Sign in" });
+    const addButton = () => page.getByRole("button", { name: "Add item" });
 
-    it("the page loads through nginx with no console error and no CSP violation", async () => {
+    async function signIn(password: string) {
+        await signInForm().getByLabel("Username").fill(TEST_ADMIN.username);
+        await signInForm().getByLabel("Password").fill(password);
+        const answered = page.waitForResponse((r) => r.url().endsWith("/api/auth/login"));
+        await signInForm().getByRole("button", { name: "Sign in" }).click();
+        return answered;
+    }
+
+    it("the page loads through nginx, signed out, with no console error and no CSP violation", async () => {
         const res = await page.goto(stack.nginx.url, { waitUntil: "networkidle" });
         assert.equal(res?.status(), 200);
         await page.getByRole("heading", { name: "herd", level: 1 }).waitFor();
         await page.getByText(/No items yet|Delete/).first().waitFor();
+        await signInForm().waitFor();
         assert.deepEqual(consoleErrors, []);
         assert.deepEqual(cspViolations, []);
         const headers = res?.headers() ?? {};
         assert.equal(headers["cache-control"], "no-cache");
         assert.match(headers["content-security-policy"] ?? "", /script-src 'self'/);
+    });
+
+    it("signed out: adding is disabled with the reason shown, and writes forged past the page are refused by the API", async () => {
+        await page.getByText(SIGNED_OUT_HINT).first().waitFor();
+        assert.equal(await addButton().isDisabled(), true);
+        assert.equal(await page.getByLabel("Name", { exact: true }).isDisabled(), true);
+        const body = JSON.stringify({ name: "forged" });
+        // From a script, through nginx: without the CSRF header 403 naming it; with it but no session 401.
+        const noHeader = await request(`${stack.nginx.url}/api/items`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+        assert.equal(noHeader.status, 403, noHeader.text);
+        assert.match(JSON.parse(noHeader.text).error, /X-Herd-Request/);
+        const noSession = await request(`${stack.nginx.url}/api/items`, { method: "POST", headers: { "Content-Type": "application/json", "X-Herd-Request": "1" }, body });
+        assert.deepEqual([noSession.status, JSON.parse(noSession.text)], [401, { error: "sign in to change items" }]);
+        assert.equal(noSession.headers["www-authenticate"], undefined, "no browser password prompt");
+        // From the page itself (same origin, its cookies): still 401, nothing created.
+        const fromPage = await page.evaluate(async () => {
+            const r = await fetch("/api/items", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-Herd-Request": "1" }, body: JSON.stringify({ name: "forged" }) });
+            return r.status;
+        });
+        assert.equal(fromPage, 401);
+        const listed = JSON.parse((await request(`${stack.api.url}/api/items`)).text).items as { name: string }[];
+        assert.ok(!listed.some((i) => i.name === "forged"));
+    });
+
+    it("a wrong password is said plainly, and the page stays signed out", async () => {
+        const res = await signIn("not the password");
+        assert.equal(res.status(), 401);
+        await alert().getByText(WRONG_CREDENTIALS_MESSAGE).waitFor();
+        assert.equal(await signInForm().getByLabel("Password").inputValue(), "");
+        assert.equal(await addButton().isDisabled(), true);
+        await alert().getByRole("button", { name: "Dismiss" }).click();
+    });
+
+    it("signs in: who is shown, the controls are enabled, and the session is an HttpOnly, SameSite=Strict cookie for /api", async () => {
+        const res = await signIn(TEST_ADMIN.password);
+        assert.equal(res.status(), 200);
+        await page.getByTestId("signed-in-user").getByText("admin").waitFor();
+        assert.equal(await addButton().isDisabled(), false);
+        assert.equal(await alert().textContent(), "");
+        const cookie = (await context.cookies(stack.nginx.url + "/api/items")).find((c) => c.name === "herd_session");
+        assert.ok(cookie !== undefined, "herd_session is set");
+        assert.deepEqual([cookie.httpOnly, cookie.sameSite, cookie.path, cookie.secure], [true, "Strict", "/api", false]);
+        // The page's script cannot read it.
+        assert.equal(await page.evaluate(() => document.cookie.includes("herd_session")), false);
     });
 
     it("client-side validation stops an empty name before any request", async () => {
@@ -101,20 +164,20 @@ describe("end to end: browser → nginx → API → PostgreSQL/Redis", { skip, t
         page.on("request", count);
         await page.getByRole("button", { name: "Add item" }).click();
         await page.getByText("Name is required.").waitFor();
-        assert.equal(await page.getByLabel("Name").getAttribute("aria-invalid"), "true");
+        assert.equal(await page.getByLabel("Name", { exact: true }).getAttribute("aria-invalid"), "true");
         page.off("request", count);
         assert.equal(posts, 0);
     });
 
     it("adds an item: it is listed, and the API (straight, not through nginx) has it", async () => {
-        await page.getByLabel("Name").fill(NAME);
+        await page.getByLabel("Name", { exact: true }).fill(NAME);
         await page.getByLabel(/Description/).fill(DESCRIPTION);
         const created = page.waitForResponse((r) => r.url().endsWith("/api/items") && r.request().method() === "POST");
         await page.getByRole("button", { name: "Add item" }).click();
         assert.equal((await created).status(), 201);
         await items().getByText(NAME).waitFor();
         await items().getByText(DESCRIPTION).waitFor();
-        assert.equal(await page.getByLabel("Name").inputValue(), "");
+        assert.equal(await page.getByLabel("Name", { exact: true }).inputValue(), "");
         const direct = await request(`${stack.api.url}/api/items`);
         assert.equal(direct.status, 200);
         const listed = JSON.parse(direct.text).items as { name: string; description: string }[];
@@ -140,7 +203,8 @@ describe("end to end: browser → nginx → API → PostgreSQL/Redis", { skip, t
     it("shows the API's own error when it refuses an item (a 201-character name, past the client's check)", async () => {
         const tooLong = JSON.stringify({ name: "n".repeat(201) });
         // What the API says to this body, asked directly.
-        const direct = await request(`${stack.api.url}/api/items`, { method: "POST", headers: { "Content-Type": "application/json" }, body: tooLong });
+        const basic = `Basic ${Buffer.from(`${TEST_ADMIN.username}:${TEST_ADMIN.password}`).toString("base64")}`;
+        const direct = await request(`${stack.api.url}/api/items`, { method: "POST", headers: { "Content-Type": "application/json", Authorization: basic }, body: tooLong });
         assert.equal(direct.status, 400, direct.text);
         const apiMessage = JSON.parse(direct.text).error as string;
         assert.ok(typeof apiMessage === "string" && apiMessage !== "");
@@ -149,13 +213,13 @@ describe("end to end: browser → nginx → API → PostgreSQL/Redis", { skip, t
         await page.route("**/api/items", (route) =>
             route.request().method() === "POST" ? route.continue({ postData: tooLong }) : route.continue());
         try {
-            await page.getByLabel("Name").fill("A valid name");
+            await page.getByLabel("Name", { exact: true }).fill("A valid name");
             await page.getByRole("button", { name: "Add item" }).click();
             await alert().getByText(apiMessage, { exact: true }).waitFor();
         } finally {
             await page.unroute("**/api/items");
         }
-        assert.equal(await page.getByLabel("Name").inputValue(), "A valid name", "the form keeps what was typed");
+        assert.equal(await page.getByLabel("Name", { exact: true }).inputValue(), "A valid name", "the form keeps what was typed");
         await page.screenshot({ path: ERROR_SCREENSHOT, fullPage: true });
         await alert().getByRole("button", { name: "Dismiss" }).click();
         assert.equal(await alert().textContent(), "");
@@ -173,7 +237,7 @@ describe("end to end: browser → nginx → API → PostgreSQL/Redis", { skip, t
         } finally {
             await page.unroute("**/api/items");
         }
-        await page.getByLabel("Name").fill("");
+        await page.getByLabel("Name", { exact: true }).fill("");
     });
 
     it("deletes the item: gone from the page, and the API answers 404 for it", async () => {
@@ -207,10 +271,65 @@ describe("end to end: browser → nginx → API → PostgreSQL/Redis", { skip, t
         }
     });
 
+    it("a reload keeps the session: still signed in, adding enabled", async () => {
+        await page.reload({ waitUntil: "networkidle" });
+        await page.getByTestId("signed-in-user").getByText("admin").waitFor();
+        assert.equal(await addButton().isDisabled(), false);
+    });
+
+    it("signing out ends the session (the API agrees) and disables the controls again", async () => {
+        const out = page.waitForResponse((r) => r.url().endsWith("/api/auth/logout"));
+        await page.getByRole("button", { name: "Sign out" }).click();
+        assert.equal((await out).status(), 204);
+        await signInForm().waitFor();
+        await page.getByText(SIGNED_OUT_HINT).first().waitFor();
+        assert.equal(await addButton().isDisabled(), true);
+        const session = await page.evaluate(async () => (await fetch("/api/auth/session", { credentials: "same-origin" })).json());
+        assert.deepEqual(session, { authenticated: false });
+    });
+
+    it("a session that vanished (cookie cleared): the add is refused, the page says so and signs out, keeping what was typed", async () => {
+        assert.equal((await signIn(TEST_ADMIN.password)).status(), 200);
+        await page.getByTestId("signed-in-user").waitFor();
+        await page.getByLabel("Name", { exact: true }).fill(`Kept ${TOKEN}`);
+        await page.getByLabel(/Description/).fill("typed before the session ended");
+        await context.clearCookies();
+        const refused = page.waitForResponse((r) => r.url().endsWith("/api/items") && r.request().method() === "POST");
+        await addButton().click();
+        assert.equal((await refused).status(), 401);
+        await alert().getByText(SESSION_ENDED_MESSAGE).waitFor();
+        await signInForm().waitFor();
+        assert.equal(await page.getByLabel("Name", { exact: true }).inputValue(), `Kept ${TOKEN}`);
+        assert.equal(await page.getByLabel(/Description/).inputValue(), "typed before the session ended");
+        assert.equal(await addButton().isDisabled(), true);
+        await page.screenshot({ path: SESSION_SCREENSHOT, fullPage: true });
+    });
+
+    it("nginx's sign-in limit: after 10 attempts in a row the page says to wait (429, Retry-After 6)", async () => {
+        // The browser and this test are the same client (127.0.0.1): the attempts above count too.
+        let last = 0;
+        for (let i = 0; i < 20 && last !== 429; i++) {
+            last = (await request(`${stack.nginx.url}/api/auth/login`, { method: "POST", headers: { "Content-Type": "application/json", "X-Herd-Request": "1" }, body: '{"username":"admin","password":"guess"}' })).status;
+        }
+        assert.equal(last, 429);
+        const res = await signIn(TEST_ADMIN.password);
+        assert.equal(res.status(), 429);
+        assert.equal(res.headers()["retry-after"], "6");
+        await alert().getByText("Too many sign-in attempts. Please wait 6 s and try again.").waitFor();
+    });
+
+    it("/api/healthz and /api/readyz answer 404 through nginx; the API itself still answers them", async () => {
+        for (const path of ["/api/healthz", "/api/readyz"]) {
+            const via = await request(`${stack.nginx.url}${path}`);
+            assert.deepEqual([via.status, JSON.parse(via.text)], [404, { error: "not found" }], path);
+            assert.equal((await request(`${stack.api.url}${path}`)).status, 200, `${path} straight to the API`);
+        }
+    });
+
     it("the API's responses through nginx carry the security headers and a request id", async () => {
-        const res = await request(`${stack.nginx.url}/api/healthz`);
+        const res = await request(`${stack.nginx.url}/api/items`);
         assert.equal(res.status, 200);
-        assert.deepEqual(JSON.parse(res.text), { status: "ok" });
+        assert.ok(Array.isArray(JSON.parse(res.text).items));
         assert.equal(res.headers["x-content-type-options"], "nosniff");
         assert.equal(res.headers["x-frame-options"], "DENY");
         assert.equal(res.headers["referrer-policy"], "same-origin");

@@ -6,6 +6,8 @@ export interface ItemListProps {
     onDelete?: (item: Item) => void;
     /** Ids whose delete is in flight (their buttons are disabled). */
     deleting?: ReadonlySet<number>;
+    /** Delete buttons are shown but disabled (signed out), described by the element with this id. @default undefined */
+    deleteDisabledBy?: string;
     emptyText: string;
     label: string;
 }
@@ -15,7 +17,7 @@ export function formatCreatedAt(iso: string): string {
     return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
-export function ItemList({ items, onDelete, deleting, emptyText, label }: ItemListProps) {
+export function ItemList({ items, onDelete, deleting, deleteDisabledBy, emptyText, label }: ItemListProps) {
     if (items.length === 0) {
         return <p className="empty">{emptyText}</p>;
     }
@@ -35,8 +37,9 @@ export function ItemList({ items, onDelete, deleting, emptyText, label }: ItemLi
                             type="button"
                             className="danger"
                             onClick={() => onDelete(item)}
-                            disabled={deleting?.has(item.id) ?? false}
+                            disabled={deleteDisabledBy !== undefined || (deleting?.has(item.id) ?? false)}
                             aria-label={`Delete ${item.name}`}
+                            aria-describedby={deleteDisabledBy}
                         >
                             Delete
                         </button>

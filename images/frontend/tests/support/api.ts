@@ -35,8 +35,15 @@ export function apiUnavailable(): string | undefined {
         : "uwsgi's python3 plugin is not installed (apt-get install uwsgi-plugin-python3)";
 }
 
-/** The environment the API is configured by (no ELASTICSEARCH_URL: search falls back to PostgreSQL). */
-export function apiEnv(pg: Postgres, redis: Redis): NodeJS.ProcessEnv {
+/** The admin credential the test API is started with (HERD_ADMIN_USERNAME is left at its default, admin). */
+export const TEST_ADMIN = { username: "admin", password: "e2e-admin-password-0123" };
+
+/**
+ * The environment the API is configured by (no ELASTICSEARCH_URL: search falls back to PostgreSQL). Sign-in: the
+ * admin password and a 48-character session secret; HERD_SESSION_COOKIE_SECURE=false because the browser reaches
+ * nginx over plain http://127.0.0.1 here (a Secure cookie would never be sent back).
+ */
+export function apiEnv(pg: Postgres, redis: Redis, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {
         PATH: process.env["PATH"],
         LANG: "C.UTF-8",
@@ -50,6 +57,10 @@ export function apiEnv(pg: Postgres, redis: Redis): NodeJS.ProcessEnv {
         REDIS_PORT: String(redis.port),
         REDIS_PASSWORD: redis.password,
         VIRTUAL_ENV: API_VENV,
+        HERD_ADMIN_PASSWORD: TEST_ADMIN.password,
+        HERD_SESSION_SECRET: "e2e-session-secret-0123456789abcdefghijklmnopqrst",
+        HERD_SESSION_COOKIE_SECURE: "false",
+        ...extra,
     };
     return env;
 }
@@ -66,10 +77,12 @@ export interface Api extends Service {
 export interface ApiOptions {
     /** UWSGI_* overrides the API's uwsgi.ini honours (if-not-env), e.g. UWSGI_MAX_REQUESTS; none in tests. */
     uwsgiEnv?: Record<`UWSGI_${string}`, string>;
+    /** More of the API's environment (e.g. HERD_SESSION_HOURS, HERD_READS_REQUIRE_SIGN_IN). */
+    env?: Record<string, string>;
 }
 
 export async function startApi(pg: Postgres, redis: Redis, options: ApiOptions = {}): Promise<Api> {
-    const env = apiEnv(pg, redis);
+    const env = apiEnv(pg, redis, options.env);
     migrate(env);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "herd-fe-api-"));
     const port = await freePort();

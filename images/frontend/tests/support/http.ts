@@ -10,10 +10,17 @@ export interface RawResponse {
 
 export function request(
     url: string,
-    options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number } = {},
+    options: {
+        method?: string;
+        headers?: Record<string, string>;
+        body?: string | Buffer;
+        timeoutMs?: number;
+        /** The address to connect from (e.g. 127.0.0.2: another client of a server on 127.0.0.1). */
+        localAddress?: string;
+    } = {},
 ): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
-        const req = http.request(url, { method: options.method ?? "GET", headers: options.headers, agent: false }, (res) => {
+        const req = http.request(url, { method: options.method ?? "GET", headers: options.headers, agent: false, localAddress: options.localAddress }, (res) => {
             const chunks: Buffer[] = [];
             res.on("data", (c: Buffer) => chunks.push(c));
             res.on("end", () => {

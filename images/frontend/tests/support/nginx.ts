@@ -7,9 +7,9 @@
  *         the HSTS include)                        -> a private run directory
  *   listen 8080 / listen 8081 (redirect)           -> 127.0.0.1:<free ports>
  *   root /usr/share/nginx/html                     -> the freshly built dist
- * and mime.types comes from Debian's /etc/nginx (the image ships its own). The HSTS include is written by running the
- * image's own 05-herd-check-env.sh (its /tmp/herd moved the same way) with the test's environment. Everything else
- * is byte for byte the file the image runs.
+ * and mime.types comes from Debian's /etc/nginx (the image ships its own). The include files (HSTS, rate limits, trusted
+ * proxies) are written by running the image's own 05-herd-check-env.sh (its /tmp/herd moved the same way) with the
+ * test's environment. Everything else is byte for byte the file the image runs.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -66,6 +66,11 @@ export interface RenderOptions {
     redirectPort?: number;
     /** HSTS_MAX_AGE_SECONDS as the pod gets it; undefined: not set (no Strict-Transport-Security header). */
     hstsMaxAgeSeconds?: string;
+    /**
+     * More of the container's environment for 05-herd-check-env.sh (API_RATE_LIMIT_PER_SECOND, API_RATE_LIMIT_BURST,
+     * LOGIN_RATE_LIMIT_PER_MINUTE, TRUSTED_PROXY_CIDRS); unset ones take the script's defaults.
+     */
+    env?: Record<string, string>;
 }
 
 /**
@@ -97,7 +102,7 @@ export function renderConfig(o: RenderOptions): RenderedConfig {
     fs.writeFileSync(confFile, main);
     fs.copyFileSync("/etc/nginx/mime.types", path.join(confDir, "mime.types"));
 
-    const env: Record<string, string> = { API_UPSTREAM: o.apiUpstream, NGINX_ENVSUBST_OUTPUT_DIR: "/tmp" };
+    const env: Record<string, string> = { ...o.env, API_UPSTREAM: o.apiUpstream, NGINX_ENVSUBST_OUTPUT_DIR: "/tmp" };
     if (o.hstsMaxAgeSeconds !== undefined) {
         env["HSTS_MAX_AGE_SECONDS"] = o.hstsMaxAgeSeconds;
     }
@@ -108,7 +113,8 @@ export function renderConfig(o: RenderOptions): RenderedConfig {
     let server = envsubst(fs.readFileSync(SERVER_TEMPLATE, "utf8"), { API_UPSTREAM: o.apiUpstream });
     server = replaceCounted(server, "listen 8080 default_server;", `listen 127.0.0.1:${o.port} default_server;`, 1, "server.conf.template");
     server = replaceCounted(server, "listen 8081;", `listen 127.0.0.1:${o.redirectPort ?? o.port + 1};`, 1, "server.conf.template");
-    server = replaceCounted(server, "include /tmp/herd/hsts.conf;", `include ${renderDir}/hsts.conf;`, 1, "server.conf.template");
+    // hsts, real-ip, the rate-limit zones, and the /api/ limit twice (/api/ and sign-in), sign-in's own.
+    server = replaceCounted(server, "include /tmp/herd/", `include ${renderDir}/`, 6, "server.conf.template");
     server = replaceCounted(server, "root /usr/share/nginx/html;", `root ${o.root};`, 1, "server.conf.template");
     const serverConf = path.join(renderDir, "server.conf");
     fs.writeFileSync(serverConf, server);

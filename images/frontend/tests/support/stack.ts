@@ -25,7 +25,14 @@ export function stackProblems(): (string | undefined)[] {
     return [postgresUnavailable(), redisUnavailable(), apiUnavailable(), nginxUnavailable()];
 }
 
-export async function startStack(options: { api?: ApiOptions; log?: (line: string) => void } = {}): Promise<Stack> {
+export interface StackOptions {
+    api?: ApiOptions;
+    /** The front-end container's environment beyond API_UPSTREAM (rate limits, TRUSTED_PROXY_CIDRS); default: none. */
+    nginxEnv?: Record<string, string>;
+    log?: (line: string) => void;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const log = options.log ?? (() => undefined);
     const started: { stop(): unknown }[] = [];
     const runDir = makeRunDir("herd-fe-stack-");
@@ -51,7 +58,7 @@ export async function startStack(options: { api?: ApiOptions; log?: (line: strin
         const api = await startApi(pg, redis, options.api);
         started.push(api);
         log(`API (uwsgi) on ${api.url}`);
-        const nginx = await startNginx({ runDir, port: await freePort(), root: dist, apiUpstream: `127.0.0.1:${api.port}` });
+        const nginx = await startNginx({ runDir, port: await freePort(), root: dist, apiUpstream: `127.0.0.1:${api.port}`, env: options.nginxEnv });
         started.push({ stop: () => nginx.stop("SIGQUIT") });
         log(`nginx on ${nginx.url}`);
         return { pg, redis, api, nginx, dist, stop: stopAll };
