@@ -9,6 +9,9 @@ import { API_PORT, ApiService, appImages, createAppNamespace, ElasticCluster, Fr
 import { loadConfig } from "./config";
 import { createPlatform } from "./platform";
 import { HerdAlerts } from "./components/alerts";
+import { ApiAuth } from "./components/api-auth";
+import { InternalCa } from "./components/internal-ca";
+import { siteServedOverHttps } from "./components/frontend";
 import { imageMirrorTransform } from "./lib/image-mirror-transform";
 
 /** The pods that may reach the data tier: the API's (ApiService "api": its server and its migration Job). */
@@ -27,13 +30,17 @@ export = async () => {
         );
     }
     const platform = createPlatform(cfg);
-    const namespace = createAppNamespace(cfg.namespace, platform.provider);
+    const namespace = createAppNamespace(cfg.namespace, platform.provider, undefined, cfg.clusterDns);
 
     const data = cfg.data;
     const tier = { providers: [platform.provider] };
     const monitoring = cfg.monitoring;
     const metrics = { enabled: monitoring.enabled, prometheusOperator: monitoring.prometheusOperator, namespace: monitoring.namespace };
+    // herd's CA for TLS inside the cluster: it signs PostgreSQL's, Redis's and Elasticsearch's server certificates,
+    // and its ConfigMap (ca.crt) is what the API and every other client verify them against.
+    const ca = new InternalCa("herd-ca", { namespace: namespace.metadata.name }, tier);
     const common = {
+        ca,
         namespace: namespace.metadata.name,
         storageClassName: platform.storageClassName,
         clientLabels: DATA_CLIENT_LABELS,
@@ -113,6 +120,19 @@ export = async () => {
         tier,
     );
 
+    // The admin login (a generated password) and the session secret; the cookie is Secure when the site is HTTPS.
+    const auth = new ApiAuth(
+        "api-auth",
+        {
+            namespace: namespace.metadata.name,
+            username: cfg.app.auth.adminUsername,
+            sessionHours: cfg.app.auth.sessionHours,
+            readsRequireSignIn: cfg.app.auth.readsRequireSignIn,
+            cookieSecure: siteServedOverHttps(platform.exposure, cfg.app.tls),
+            secretsProvider: platform.secretsProvider,
+        },
+        tier,
+    );
     const api = new ApiService(
         "api",
         {
@@ -121,7 +141,9 @@ export = async () => {
             postgres,
             redis,
             elasticsearch: elastic,
+            ca,
             clientLabels: API_CLIENT_LABELS,
+            auth: auth.settings,
             replicas: cfg.app.api.replicas,
             maxReplicas: cfg.app.api.maxReplicas,
             cpuTargetPercent: cfg.app.api.cpuTargetPercent,
@@ -159,6 +181,11 @@ export = async () => {
             hostname: cfg.app.publicHostname,
             tls: cfg.app.tls,
             hstsMaxAgeSeconds: cfg.app.hstsMaxAgeSeconds,
+            apiRateLimitPerSecond: cfg.app.rateLimits.apiPerSecond,
+            apiRateLimitBurst: cfg.app.rateLimits.apiBurst,
+            loginRateLimitPerMinute: cfg.app.rateLimits.loginPerMinute,
+            // Unset: the exposure's (the proxies the platform puts in front of nginx).
+            trustedProxyCidrs: cfg.app.trustedProxyCidrs,
             replicas: cfg.app.frontend.replicas,
             waits: cfg.waits,
         },
@@ -171,6 +198,10 @@ export = async () => {
             url: frontend.url,
             apiInternalUrl: api.url,
             namespace: namespace.metadata.name,
+            // Sign-in: the password only as a secret (`pulumi stack output --show-secrets app`).
+            adminUsername: auth.username,
+            adminPassword: pulumi.secret(auth.password),
+            adminSecretName: auth.secretName,
         },
         images: { api: images.api, frontend: images.frontend, postgres: images.postgres },
         data: {

@@ -2,7 +2,8 @@
  * ApiService: the Flask API under uwsgi. A Deployment that rolls without dropping a request (no pod leaves before
  * its replacement is ready; a preStop pause lets endpoints update; the grace period outlasts uwsgi's harakiri), an
  * HPA on CPU, a PDB, a NetworkPolicy that admits only the front end and reaches only the data tier, env wired from
- * the data tier's contract through secretKeyRef, and the schema migration Job ordered before the Deployment.
+ * the data tier's contract through secretKeyRef, and the schema migration Job ordered before the Deployment. The
+ * server pods also get sign-in (ApiAuth's Secret through secretKeyRef; a new credential rolls them); the Job does not.
  */
 import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,6 +11,8 @@ import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements, scratchVolume } from "./pod-security";
 import { MiB } from "../lib/quantity";
 import type { DataEndpoint } from "./data-tier";
+import { CA_FILE, CA_MOUNT_PATH, type InternalCa } from "./internal-ca";
+import { API_AUTH_REVISION_ANNOTATION, apiAuthEnv, type ApiAuthSettings } from "./api-auth";
 import { DNS_EGRESS, podsWith } from "./network-policy";
 import { checkSizing, Problem, problem, throwIfProblems } from "./validation";
 import { withDefaults } from "./defaults";
@@ -35,6 +38,13 @@ export interface DatabaseLogin {
 export interface PostgresAddress extends DataEndpoint {
     readonly user: string;
     readonly database: string;
+    /** TLS: the CA file that verifies the server (sslmode=verify-full), as the API's pods see it (the internal CA's CA_FILE). @default none: no TLS settings */
+    readonly caFile?: string;
+}
+/** Redis as the API needs it. */
+export interface RedisEndpoint extends DataEndpoint {
+    /** TLS: the CA file that verifies the server, as the API's pods see it (the internal CA's CA_FILE). @default none: plaintext */
+    readonly caFile?: string;
 }
 /** The database as ApiService needs it: also the schema owner's login, which only the migration Job gets. */
 export interface PostgresEndpoint extends PostgresAddress {
@@ -43,6 +53,8 @@ export interface PostgresEndpoint extends PostgresAddress {
 export interface ElasticEndpoint extends DataEndpoint {
     readonly url: pulumi.Output<string>;
     readonly username: string;
+    /** The CA file that verifies an https `url`, as the API's pods see it (the internal CA's CA_FILE). @default none: the system's CAs */
+    readonly caFile?: string;
 }
 
 export interface ApiServiceArgs {
@@ -50,10 +62,17 @@ export interface ApiServiceArgs {
     /** Digest-pinned image. */
     readonly image: pulumi.Input<string>;
     readonly postgres: PostgresEndpoint;
-    readonly redis: DataEndpoint;
+    readonly redis: RedisEndpoint;
     readonly elasticsearch: ElasticEndpoint;
+    /**
+     * herd's internal CA (InternalCa): its ConfigMap is mounted at CA_MOUNT_PATH in the server and migration pods, so
+     * the endpoints' `caFile`s exist. Required when any endpoint has one. @default none
+     */
+    readonly ca?: Pick<InternalCa, "configMapName">;
     /** Labels of the pods allowed to call the API (the front end's). */
     readonly clientLabels: Readonly<Record<string, string>>;
+    /** Sign-in: the admin credential's Secret and the session settings (ApiAuth's `settings`); the server pods only. */
+    readonly auth: ApiAuthSettings;
     /** Pods to start with, and the autoscaler's floor. @default config key `apiReplicas` */
     readonly replicas?: number;
     /** The autoscaler's ceiling. @default config key `apiMaxReplicas` */
@@ -88,6 +107,26 @@ function apiScalarDefaults(args: ApiServiceArgs) {
 
 export type ApiResolved = ReturnType<typeof apiDefaults>;
 
+/**
+ * Every problem with the TLS wiring: an endpoint's `caFile` must be the internal CA's file, and exists only where the
+ * CA is mounted (`ca`).
+ */
+export function apiTlsProblems(args: Pick<ApiServiceArgs, "ca" | "postgres" | "redis" | "elasticsearch">): Problem[] {
+    const problems: Problem[] = [];
+    for (const field of ["postgres", "redis", "elasticsearch"] as const) {
+        const caFile = args[field].caFile;
+        if (caFile === undefined) {
+            continue;
+        }
+        if (caFile !== CA_FILE) {
+            problems.push(problem(`${field}.caFile`, `expected the internal CA's file ${CA_FILE} (the only CA mounted in the API's pods), got ${JSON.stringify(caFile)}`));
+        } else if (args.ca === undefined) {
+            problems.push(problem("ca", `expected the internal CA (InternalCa) to mount at ${CA_MOUNT_PATH}: ${field}.caFile is ${caFile}, got none`));
+        }
+    }
+    return problems;
+}
+
 /** Every problem with the arguments; `postgres`, when given, is checked too. */
 export function apiProblems(r: ApiResolved, postgres?: PostgresEndpoint): Problem[] {
     const problems = checkSizing({ replicas: r.replicas, memory: r.memory, minMemoryBytes: 128 * MiB, minMemoryText: "128Mi", cpu: r.cpu });
@@ -114,15 +153,24 @@ const fromSecret = (name: string, endpoint: DataEndpoint): EnvVar => ({
  * The API's environment, from the data tier's contract: addresses as values, every password through secretKeyRef.
  * The names are the API's (images/api/README.md); compose.yaml uses the same.
  */
-export function apiEnv(args: { readonly postgres: PostgresAddress; readonly redis: DataEndpoint; readonly elasticsearch: ElasticEndpoint }): EnvVar[] {
+export function apiEnv(args: { readonly postgres: PostgresAddress; readonly redis: RedisEndpoint; readonly elasticsearch: ElasticEndpoint }): EnvVar[] {
     return [
         ...databaseEnv(args.postgres),
         { name: "REDIS_HOST", value: args.redis.host },
         { name: "REDIS_PORT", value: String(args.redis.port) },
         fromSecret("REDIS_PASSWORD", args.redis),
+        // TLS (the server has no plaintext port), its certificate verified against herd's internal CA.
+        ...(args.redis.caFile !== undefined
+            ? [
+                  { name: "REDIS_TLS", value: "true" },
+                  { name: "REDIS_CA_FILE", value: args.redis.caFile },
+              ]
+            : []),
         { name: "ELASTICSEARCH_URL", value: args.elasticsearch.url },
         { name: "ELASTICSEARCH_USERNAME", value: args.elasticsearch.username },
         fromSecret("ELASTICSEARCH_PASSWORD", args.elasticsearch),
+        // The API verifies Elasticsearch's certificate against herd's internal CA (ElasticCluster's `caFile`).
+        ...(args.elasticsearch.caFile !== undefined ? [{ name: "ELASTICSEARCH_CA_FILE", value: args.elasticsearch.caFile }] : []),
     ];
 }
 
@@ -137,6 +185,13 @@ export function databaseEnv(postgres: PostgresAddress, login: DatabaseLogin = po
         { name: "DATABASE_NAME", value: postgres.database },
         { name: "DATABASE_USER", value: login.user },
         { name: "DATABASE_PASSWORD", valueFrom: { secretKeyRef: { name: login.secretName, key: login.passwordKey } } },
+        // TLS, the server's certificate checked against herd's internal CA for the host dialled (pg_hba: hostssl only).
+        ...(postgres.caFile !== undefined
+            ? [
+                  { name: "DATABASE_SSLMODE", value: "verify-full" },
+                  { name: "DATABASE_SSLROOTCERT", value: postgres.caFile },
+              ]
+            : []),
     ];
 }
 
@@ -150,7 +205,7 @@ export class ApiService extends pulumi.ComponentResource {
     constructor(name: string, args: ApiServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("herd:index:ApiService", name, {}, opts);
         const r = apiDefaults(args);
-        throwIfProblems("ApiService", name, apiProblems(r, args.postgres), this);
+        throwIfProblems("ApiService", name, [...apiProblems(r, args.postgres), ...apiTlsProblems(args)], this);
 
         // The selector carries the component so that the migration Job's pods (same app, component "migrate") are
         // never behind the Service, the PDB or the autoscaler. Selectors are immutable: nothing configurable here.
@@ -166,17 +221,18 @@ export class ApiService extends pulumi.ComponentResource {
             image: args.image,
             resources: resourceRequirements({ cpu: r.cpu, memory: r.memory }),
             securityContext: restrictedContainerSecurityContext(),
-            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+            // The internal CA, read-only, in every container (server, migration, its wait): what `caFile`s name.
+            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...(args.ca === undefined ? [] : [{ name: "internal-ca", mountPath: CA_MOUNT_PATH, readOnly: true }])],
             ...c,
         });
-        const pod = (podLabels: Record<string, string>, spec: Partial<k8s.types.input.core.v1.PodSpec> & { containers: Container[] }, annotations: Record<string, string> = {}) => ({
+        const pod = (podLabels: Record<string, string>, spec: Partial<k8s.types.input.core.v1.PodSpec> & { containers: Container[] }, annotations: Record<string, pulumi.Input<string>> = {}) => ({
             metadata: { labels: podLabels, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
             spec: {
                 serviceAccountName: serviceAccount.metadata.name,
                 automountServiceAccountToken: false,
                 enableServiceLinks: false,
                 securityContext: restrictedPodSecurityContext(API_UID),
-                volumes: [scratchVolume("tmp", "128Mi")],
+                volumes: [scratchVolume("tmp", "128Mi"), ...(args.ca === undefined ? [] : [{ name: "internal-ca", configMap: { name: args.ca.configMapName, defaultMode: 0o444 } }])],
                 ...spec,
             },
         });
@@ -232,7 +288,7 @@ export class ApiService extends pulumi.ComponentResource {
                             containers: [
                                 container({
                                     name: "api",
-                                    env: [...apiEnv(args), ...(r.metrics.enabled ? [{ name: "HERD_METRICS_PORT", value: String(API_METRICS_PORT) }] : [])],
+                                    env: [...apiEnv(args), ...apiAuthEnv(args.auth), ...(r.metrics.enabled ? [{ name: "HERD_METRICS_PORT", value: String(API_METRICS_PORT) }] : [])],
                                     ports: [
                                         { name: "http", containerPort: API_PORT, protocol: "TCP" },
                                         // uwsgi listens here either way; declared (and admitted) only with metrics on.
@@ -250,7 +306,8 @@ export class ApiService extends pulumi.ComponentResource {
                                 { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
                             ],
                         },
-                        scrapeAnnotations(r.metrics, API_METRICS_PORT),
+                        // A new credential (ApiAuth's rotation) rolls the pods: env from a Secret is read at start only.
+                        { ...scrapeAnnotations(r.metrics, API_METRICS_PORT), [API_AUTH_REVISION_ANNOTATION]: args.auth.revision },
                     ),
                 },
             },

@@ -18,7 +18,8 @@
  * not just the ones a rule about config values could recognise, and costs nothing when nothing shrinks.
  *
  * Both scripts are plain sh with curl from the Elasticsearch image (pinned, already pulled by the nodes): no other
- * image, and nothing that waits for the API's image build. The `elastic` password reaches them only through
+ * image, and nothing that waits for the API's image build. They speak HTTPS only and verify the server against herd's
+ * internal CA (its ConfigMap mounted at CA_MOUNT_PATH, `curl --cacert`): never `-k`. The `elastic` password reaches them only through
  * `secretKeyRef` and is handed to curl in a config file on the pod's own tmpfs, never on a command line; the API
  * user's password goes in a request body written the same way.
  */
@@ -31,6 +32,7 @@ import { DNS_EGRESS, networkPolicy, podsWith } from "./network-policy";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resourceRequirements } from "./pod-security";
 import { ELASTIC_HTTP_PORT, ELASTIC_UID, ElasticResolved } from "./elastic-settings";
 import type { SnapshotSetup } from "./elastic-snapshots";
+import { CA_FILE, CA_MOUNT_PATH } from "./internal-ca";
 
 /** The role the API's user holds. */
 export const ELASTIC_API_ROLE = "herd_api";
@@ -62,8 +64,12 @@ export function metricsRole(): { cluster: string[]; indices: { names: string[]; 
 
 /**
  * What both Jobs start with: `es METHOD PATH [BODY_FILE]` (the answer in /tmp/es-out, the HTTP status in $status,
- * 000 when nothing answered; returns 0 on a 2xx answer), `fail MESSAGE` and `retry WHAT COMMAND...`. The `elastic`
- * credentials go to curl as a config file (`-K`), written by printf (a shell builtin): never in any argument list.
+ * 000 when nothing answered, curl's exit status in $curl_exit; returns 0 on a 2xx answer), `unreachable` (nothing
+ * listens at ES_URL: no DNS record, connection refused, or a timeout), `tls_failed` (a TLS handshake or certificate
+ * check failed), `fail MESSAGE` and `retry WHAT COMMAND...`. ES_URL must be https:// and ES_CA_FILE (the internal
+ * CA) a readable file: curl verifies the server's certificate and name against it (`--cacert`), never `-k`. The
+ * `elastic` credentials go to curl as a config file (`-K`), written by printf (a shell builtin): never in any
+ * argument list.
  */
 function prelude(): string[] {
     return [
@@ -71,28 +77,43 @@ function prelude(): string[] {
         "umask 077",
         'RETRY_SECONDS="${RETRY_SECONDS:-5}"',
         'ATTEMPTS="${ATTEMPTS:-6}"',
+        'case "$ES_URL" in https://?*) ;; *) echo "herd: ES_URL must be an https:// URL (Elasticsearch serves HTTPS only), got $ES_URL" >&2; exit 1 ;; esac',
+        '[ -f "$ES_CA_FILE" ] && [ -r "$ES_CA_FILE" ] || { echo "herd: ES_CA_FILE=$ES_CA_FILE is not a readable file (herd\'s internal CA, which verifies Elasticsearch\'s certificate)" >&2; exit 1; }',
         `printf 'user = "elastic:%s"\\n' "$ELASTIC_PASSWORD" > /tmp/es-auth`,
+        "curl_exit=0",
         "es() {",
         '    set -- "$1" "$2" "${3:-}"',
         "    : > /tmp/es-out",
+        "    curl_exit=0",
         '    if [ -n "$3" ]; then',
-        `        status=$(curl -sS -K /tmp/es-auth --max-time 60 -o /tmp/es-out -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' --data-binary "@$3" "$ES_URL$2" 2>/tmp/es-err) || status=000`,
+        `        status=$(curl -sS -K /tmp/es-auth --cacert "$ES_CA_FILE" --max-time 60 -o /tmp/es-out -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' --data-binary "@$3" "$ES_URL$2" 2>/tmp/es-err) || { curl_exit=$?; status=000; }`,
         "    else",
-        `        status=$(curl -sS -K /tmp/es-auth --max-time 60 -o /tmp/es-out -w '%{http_code}' -X "$1" "$ES_URL$2" 2>/tmp/es-err) || status=000`,
+        `        status=$(curl -sS -K /tmp/es-auth --cacert "$ES_CA_FILE" --max-time 60 -o /tmp/es-out -w '%{http_code}' -X "$1" "$ES_URL$2" 2>/tmp/es-err) || { curl_exit=$?; status=000; }`,
         "    fi",
         '    case "$status" in 2??) return 0 ;; esac',
         "    return 1",
         "}",
-        `answer() { if [ "$status" = 000 ]; then printf 'no answer: %s' "$(cat /tmp/es-err)"; else printf 'HTTP %s: %s' "$status" "$(head -c 600 /tmp/es-out)"; fi; }`,
+        // curl's exit codes: 6 could not resolve the host, 7 could not connect, 28 timed out.
+        'unreachable() { [ "$status" = 000 ] && case "$curl_exit" in 6 | 7 | 28) true ;; *) false ;; esac; }',
+        // 35 handshake, 51/60 the server's certificate or name did not verify, 53/54/58/59/66 TLS setup, 77 the CA file,
+        // 80/82/83/90/91 TLS shutdown, CRL, issuer, pinned key, certificate status.
+        'tls_failed() { [ "$status" = 000 ] && case "$curl_exit" in 35 | 51 | 53 | 54 | 58 | 59 | 60 | 66 | 77 | 80 | 82 | 83 | 90 | 91) true ;; *) false ;; esac; }',
+        // The handshake failed because the node still speaks plain HTTP: a node not yet restarted by the update that
+        // turns HTTPS on. Told by asking it once more in plain HTTP with no credentials (any HTTP status, such as 401,
+        // says so); nothing secret ever goes over plain HTTP.
+        `plain_http() { [ "$status" = 000 ] && [ "$curl_exit" = 35 ] && plain=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://\${ES_URL#https://}/" 2>/dev/null) && [ "$plain" != 000 ]; }`,
+        `answer() { if plain_http; then printf 'Elasticsearch answered in plain HTTP, not HTTPS (a node the update has not restarted with HTTPS yet)'; elif tls_failed; then printf 'the TLS handshake or certificate check failed (curl exit %s; is ES_CA_FILE the CA that signed the certificate in the <name>-http-tls Secret, and is the host of %s one of its names?): %s' "$curl_exit" "$ES_URL" "$(cat /tmp/es-err)"; elif [ "$status" = 000 ]; then printf 'no answer (curl exit %s): %s' "$curl_exit" "$(cat /tmp/es-err)"; else printf 'HTTP %s: %s' "$status" "$(head -c 600 /tmp/es-out)"; fi; }`,
         `fail() { echo "herd: $1: $(answer)" >&2; exit 1; }`,
-        'retry() { what="$1"; shift; n=1; until "$@"; do [ "$n" -lt "$ATTEMPTS" ] || fail "$what (tried $n times)"; n=$((n + 1)); sleep "$RETRY_SECONDS"; done; }',
+        // A node still on plain HTTP (while the update that turns HTTPS on rolls the nodes) does not use up an attempt
+        // before the Job's deadline: the roll replaces it.
+        'retry() { what="$1"; shift; n=1; until "$@"; do if plain_http && [ "$(date +%s)" -lt "${deadline:-0}" ]; then sleep "$RETRY_SECONDS"; continue; fi; [ "$n" -lt "$ATTEMPTS" ] || fail "$what (tried $n times)"; n=$((n + 1)); sleep "$RETRY_SECONDS"; done; }',
         // A node of this StatefulSet whose ordinal is at or above the target count: it leaves (or has left).
         'leaves() { case "$1" in "$STS_NAME"-*) n="${1#"$STS_NAME"-}" ;; *) return 1 ;; esac; case "$n" in "" | *[!0-9]*) return 1 ;; esac; [ "$n" -ge "$TARGET_REPLICAS" ]; }',
     ];
 }
 
 /**
- * The setup Job's script. Env: ES_URL, ELASTIC_PASSWORD, API_USER, API_PASSWORD (letters and digits), API_ROLE,
+ * The setup Job's script. Env: ES_URL (https://), ES_CA_FILE, ELASTIC_PASSWORD, API_USER, API_PASSWORD (letters and digits), API_ROLE,
  * ROLE_JSON, STS_NAME, TARGET_REPLICAS, WAIT_SECONDS; when snapshots are on, SNAPSHOT_REPOSITORY, REPOSITORY_JSON,
  * SLM_POLICY and SLM_JSON; optionally RETRY_SECONDS and ATTEMPTS. Every step is a PUT of the whole object (or a
  * no-op), so running it again changes nothing.
@@ -104,6 +125,9 @@ export function elasticSetupScript(): string {
         'deadline=$(( $(date +%s) + WAIT_SECONDS ))',
         'echo "herd: waiting up to ${WAIT_SECONDS}s for Elasticsearch at $ES_URL to be ready (yellow)"',
         "until es GET '/_cluster/health?wait_for_status=yellow&timeout=10s'; do",
+        // Waiting does not fix a certificate that does not verify: say so now. A node still on plain HTTP is rolled
+        // onto HTTPS by the same update: wait for it.
+        '    if tls_failed && ! plain_http; then fail "connecting to Elasticsearch at $ES_URL"; fi',
         '    [ "$(date +%s)" -lt "$deadline" ] || fail "Elasticsearch at $ES_URL was not ready (yellow) within ${WAIT_SECONDS}s"',
         '    sleep "$RETRY_SECONDS"',
         "done",
@@ -160,14 +184,20 @@ export function elasticSetupScript(): string {
 }
 
 /**
- * The shrink Job's script. Env: ES_URL (the headless Service: it resolves to every pod, ready or not), ELASTIC_PASSWORD,
+ * The shrink Job's script. Env: ES_URL (https://, the headless Service: it resolves to every pod, ready or not),
+ * ES_CA_FILE, ELASTIC_PASSWORD,
  * STS_NAME, TARGET_REPLICAS, WAIT_SECONDS; optionally RETRY_SECONDS.
  */
 export function elasticShrinkScript(): string {
     return [
         ...prelude(),
         "if ! es GET '/_cat/nodes?h=name'; then",
-        '    if [ "$status" = 000 ]; then echo "herd: no Elasticsearch answers at $ES_URL: nothing to shrink (a first deploy, or the cluster is down): $(answer)"; exit 0; fi',
+        // Only when nothing listens: a certificate that does not verify is a cluster we cannot see, not an absent one.
+        '    if unreachable; then echo "herd: no Elasticsearch answers at $ES_URL: nothing to shrink (a first deploy, or the cluster is down): $(answer)"; exit 0; fi',
+        // The update that turns HTTPS on: the nodes (unchanged until this Job ends) still speak plain HTTP, and the
+        // elastic password never goes over it. Nothing can be checked: that update must not lower the node count
+        // (README: Elasticsearch over HTTPS).
+        '    if plain_http; then echo "herd: Elasticsearch at $ES_URL still serves plain HTTP (this update turns HTTPS on): the shrink check needs HTTPS and was skipped; do not lower elasticReplicas in the update that turns HTTPS on"; exit 0; fi',
         '    fail "listing the nodes of the cluster at $ES_URL"',
         "fi",
         'leaving=""',
@@ -205,6 +235,8 @@ export interface SetupArgs {
     readonly snapshots: SnapshotSetup | undefined;
     /** The metrics exporter's Secret (`username`, `password`): the setup Job creates that user; undefined: no user. */
     readonly metricsSecret?: k8s.core.v1.Secret;
+    /** The internal CA's ConfigMap (InternalCa.configMapName): mounted at CA_MOUNT_PATH to verify the cluster's certificate. */
+    readonly caConfigMapName: pulumi.Input<string>;
 }
 
 export interface ElasticSetup {
@@ -256,14 +288,20 @@ export function createSetupJobs(args: SetupArgs): ElasticSetup {
                                     name: role,
                                     image: r.image,
                                     command: ["/bin/sh", "-c", script],
-                                    env: [...env, elasticPassword, { name: "WAIT_SECONDS", value: String(waitSeconds) }],
+                                    env: [...env, elasticPassword, { name: "ES_CA_FILE", value: CA_FILE }, { name: "WAIT_SECONDS", value: String(waitSeconds) }],
                                     resources: resourceRequirements({ cpu: "50m", memory: "64Mi" }),
                                     securityContext: restrictedContainerSecurityContext(),
                                     terminationMessagePolicy: "FallbackToLogsOnError",
-                                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                                    volumeMounts: [
+                                        { name: "tmp", mountPath: "/tmp" },
+                                        { name: "internal-ca", mountPath: CA_MOUNT_PATH, readOnly: true },
+                                    ],
                                 },
                             ],
-                            volumes: [{ name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } }],
+                            volumes: [
+                                { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
+                                { name: "internal-ca", configMap: { name: args.caConfigMapName, defaultMode: 0o444 } },
+                            ],
                         },
                     },
                 },
@@ -280,7 +318,7 @@ export function createSetupJobs(args: SetupArgs): ElasticSetup {
         "shrink",
         elasticShrinkScript(),
         // Every pod, ready or not: a cluster that is red still has to be shrunk safely.
-        [{ name: "ES_URL", value: pulumi.interpolate`http://${name}-headless.${scope.namespace}.svc.cluster.local:${ELASTIC_HTTP_PORT}` }, ...common],
+        [{ name: "ES_URL", value: pulumi.interpolate`https://${name}-headless.${scope.namespace}.svc.cluster.local:${ELASTIC_HTTP_PORT}` }, ...common],
         {},
     );
     const snapshotEnv = args.snapshots?.env ?? [];
@@ -288,7 +326,7 @@ export function createSetupJobs(args: SetupArgs): ElasticSetup {
         "setup",
         elasticSetupScript(),
         [
-            { name: "ES_URL", value: pulumi.interpolate`http://${name}.${scope.namespace}.svc.cluster.local:${ELASTIC_HTTP_PORT}` },
+            { name: "ES_URL", value: pulumi.interpolate`https://${name}.${scope.namespace}.svc.cluster.local:${ELASTIC_HTTP_PORT}` },
             ...common,
             { name: "API_USER", value: r.apiUsername },
             { name: "API_ROLE", value: ELASTIC_API_ROLE },

@@ -21,6 +21,16 @@ export const ELASTIC_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:8.17
 export const ELASTIC_UID = 1000;
 export const ELASTIC_HTTP_PORT = 9200;
 export const ELASTIC_TRANSPORT_PORT = 9300;
+/** The node's config directory (the image's), where Elasticsearch may read files such as certificates. */
+export const ELASTIC_CONFIG_DIR = "/usr/share/elasticsearch/config";
+/**
+ * Where the HTTP certificate Secret (`<name>-http-tls`: tls.crt, tls.key, ca.crt) is mounted, relative to the config
+ * directory (as elasticsearch.yml names it) and absolute; beside the transport certificates in `certs/`.
+ */
+export const ELASTIC_HTTP_CERTS_SUBDIR = "http-certs";
+export const ELASTIC_HTTP_CERTS_DIR = `${ELASTIC_CONFIG_DIR}/${ELASTIC_HTTP_CERTS_SUBDIR}`;
+/** herd's internal CA, as the node's own probes read it (the `ca.crt` of the HTTP certificate Secret). */
+export const ELASTIC_HTTP_CA_FILE = `${ELASTIC_HTTP_CERTS_DIR}/ca.crt`;
 /**
  * The built-in superuser; its password is the generated one (the bootstrap password, which the config init container
  * puts into the node's keystore). Only the deploy-time Jobs (elastic-security.ts) log in as it: nothing that runs
@@ -183,8 +193,13 @@ export function elasticsearchYml(name: string, replicas: number, extra: Readonly
         "xpack.security.enabled": true,
         // Enrollment tokens are for joining Kibana or nodes by hand; herd configures both sides itself.
         "xpack.security.enrollment.enabled": false,
-        // Plain HTTP inside the cluster: the API speaks plain HTTP to Elasticsearch (see the header comment).
-        "xpack.security.http.ssl.enabled": false,
+        // HTTPS on 9200 with a certificate from herd's internal CA (components/internal-ca.ts), which every client
+        // (the API, the probes, the Jobs, the exporter) verifies, host name included. No client certificates: HTTP
+        // clients authenticate with a password. Elasticsearch reloads these files when they change.
+        "xpack.security.http.ssl.enabled": true,
+        "xpack.security.http.ssl.key": `${ELASTIC_HTTP_CERTS_SUBDIR}/tls.key`,
+        "xpack.security.http.ssl.certificate": `${ELASTIC_HTTP_CERTS_SUBDIR}/tls.crt`,
+        "xpack.security.http.ssl.client_authentication": "none",
         "xpack.security.transport.ssl.enabled": true,
         // Every node presents the same certificate, signed by a CA that exists only for this cluster and signs
         // nothing else: the chain check is the whole identity check. A hostname check ("full") would add no
@@ -205,20 +220,24 @@ export function elasticsearchYml(name: string, replicas: number, extra: Readonly
 
 /**
  * curl's credentials, the probe user's, given on its standard input as a config file (`-K -`): printf is a shell
- * builtin, so the password is never in any process's argument list.
+ * builtin, so the password is never in any process's argument list. The server's certificate is verified against
+ * the CA in the node's HTTP certificate Secret (`--cacert`; 127.0.0.1 is in the certificate): never `-k`.
  */
-const CURL_AUTH = `printf 'user = "${ELASTIC_PROBE_USER}:%s"\\n' "$PROBE_PASSWORD" | curl -s -K - --max-time 4`;
+const curlAuth = (caFile: string) => `printf 'user = "${ELASTIC_PROBE_USER}:%s"\\n' "$PROBE_PASSWORD" | curl -s -K - --max-time 4 --cacert ${caFile}`;
+
+/** The node's own HTTPS address, as its probes and the exporter sidecar reach it. */
+export const ELASTIC_LOCAL_URL = `https://127.0.0.1:${ELASTIC_HTTP_PORT}`;
 
 /** Ready: the cluster is yellow or better (every primary shard assigned), as seen through this node. */
-export function elasticReadinessCommand(): string[] {
-    return ["/bin/sh", "-c", `${CURL_AUTH} -f -o /dev/null "http://127.0.0.1:${ELASTIC_HTTP_PORT}/_cluster/health?wait_for_status=yellow&timeout=2s"`];
+export function elasticReadinessCommand(caFile: string = ELASTIC_HTTP_CA_FILE): string[] {
+    return ["/bin/sh", "-c", `${curlAuth(caFile)} -f -o /dev/null "${ELASTIC_LOCAL_URL}/_cluster/health?wait_for_status=yellow&timeout=2s"`];
 }
 
 /**
  * Alive: the node answers HTTP at all. Any answer counts (curl without -f), including 401 or 503: restarting every
  * node because a request was refused would make things worse. Only a node that does not answer (hung, or not
- * listening) is restarted.
+ * listening) is restarted; a certificate that does not verify is no answer either (curl never gets to HTTP).
  */
-export function elasticLivenessCommand(): string[] {
-    return ["/bin/sh", "-c", `${CURL_AUTH} -o /dev/null "http://127.0.0.1:${ELASTIC_HTTP_PORT}/"`];
+export function elasticLivenessCommand(caFile: string = ELASTIC_HTTP_CA_FILE): string[] {
+    return ["/bin/sh", "-c", `${curlAuth(caFile)} -o /dev/null "${ELASTIC_LOCAL_URL}/"`];
 }

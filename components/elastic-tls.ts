@@ -1,12 +1,14 @@
 /**
- * ElasticCluster's transport TLS: a CA of the cluster's own and one node certificate it signs, valid for every pod's
- * DNS name, in a kubernetes.io/tls Secret.
+ * ElasticCluster's TLS. Transport (9300): a CA of the cluster's own and one node certificate it signs, valid for
+ * every pod's DNS name, in a kubernetes.io/tls Secret. HTTP (9200): a server certificate from herd's internal CA
+ * (components/internal-ca.ts), which every HTTP client verifies, for the same names.
  */
 import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { Scope } from "./data-tier";
 import { elasticPodNames } from "./elastic-settings";
+import { InternalCa, ServerCertificate, serverCertificate } from "./internal-ca";
 
 /**
  * The DNS names the node certificate is valid for: every pod's name under the headless Service (short of and with
@@ -80,5 +82,26 @@ export function transportTls(scope: Scope, replicas: number): k8s.core.v1.Secret
             stringData: { "tls.crt": cert.certPem, "tls.key": nodeKey.privateKeyPemPkcs8, "ca.crt": ca.certPem },
         },
         { ...scope.secretOpts, protect: false },
+    );
+}
+
+/** The HTTP certificate's Secret: `<name>-http-tls` (`elastic-http-tls` for the program's cluster). */
+export const elasticHttpTlsSecretName = (name: string): string => `${name}-http-tls`;
+
+/**
+ * TLS for HTTP (9200): a server certificate signed by herd's internal CA, in the Secret `<name>-http-tls` (tls.crt,
+ * tls.key, ca.crt), valid for every address an HTTP client uses: the client Service (the API, the setup Job), the
+ * headless Service (the shrink Job), every pod under it, and localhost/127.0.0.1 (the node's probes and its exporter
+ * sidecar). Clients verify it against the CA's ConfigMap (CA_FILE) or the Secret's own ca.crt (the probes).
+ *
+ * Renewal: `pulumi up` in the certificate's last 60 days issues a new one; the pod template carries its checksum,
+ * so the StatefulSet rolls (one node at a time, each back to a yellow cluster before the next) onto the new files.
+ */
+export function httpTls(scope: Scope, ca: InternalCa, replicas: number): ServerCertificate {
+    return serverCertificate(
+        scope,
+        ca,
+        elasticHttpTlsSecretName(scope.name),
+        pulumi.output(scope.namespace).apply((ns) => elasticNodeDnsNames(scope.name, replicas, ns)),
     );
 }

@@ -4,10 +4,11 @@
  * on, TLS between nodes from a CA of its own, a restricted pod with a read-only root filesystem and no privileged
  * sysctl container, probes that ask the server itself, and a NetworkPolicy that lets in only its clients and peers.
  *
- * HTTP (port 9200) is plain inside the cluster: the API talks to Elasticsearch over plain HTTP (the app spec: it
- * sends plain HTTP requests rather than using the elasticsearch Python client), and the NetworkPolicy admits only
- * the API's pods, the deploy-time Jobs and the nodes themselves. Transport (9300), where nodes replicate data and
- * elect a master, is always TLS with mutual authentication.
+ * HTTP (port 9200) is HTTPS, with a certificate from herd's internal CA (`args.ca`, components/internal-ca.ts) for
+ * every address a client uses, and every client verifies it, host name included: the API (ELASTICSEARCH_CA_FILE),
+ * the nodes' probes and the exporter sidecar (127.0.0.1), the setup and shrink Jobs (curl --cacert). The
+ * NetworkPolicy admits only the API's pods, the deploy-time Jobs and the nodes themselves. Transport (9300), where
+ * nodes replicate data and elect a master, is always TLS with mutual authentication, from a CA of the cluster's own.
  *
  * Least privilege: the API logs in as its own user (`herd-api`, role `herd_api`: its index only), created by the
  * setup Job, and that user's Secret is the component's endpoint. The `elastic` superuser's password goes only to the
@@ -15,7 +16,7 @@
  * Jobs; the nodes' probes use a file-realm user that may only read cluster health. Nothing that runs continuously
  * holds the `elastic` password.
  *
- * Its arguments, defaults, validation and elasticsearch.yml are in elastic-settings.ts, its transport TLS in
+ * Its arguments, defaults, validation and elasticsearch.yml are in elastic-settings.ts, its transport and HTTP TLS in
  * elastic-tls.ts, the users, the shrink guard and their Jobs in elastic-security.ts, snapshots in
  * elastic-snapshots.ts; this module exports them too.
  */
@@ -29,7 +30,10 @@ import { credentials, dataScope, DataEndpoint, disruptionBudget, safeStatefulSet
 import { DNS_EGRESS, networkPolicy, podsWith } from "./network-policy";
 import { throwIfProblems } from "./validation";
 import {
+    ELASTIC_CONFIG_DIR,
+    ELASTIC_HTTP_CERTS_DIR,
     ELASTIC_HTTP_PORT,
+    ELASTIC_LOCAL_URL,
     ELASTIC_PROBE_ROLE,
     ELASTIC_PROBE_USER,
     ELASTIC_TRANSPORT_PORT,
@@ -43,7 +47,8 @@ import {
     elasticReadinessCommand,
     elasticsearchYml,
 } from "./elastic-settings";
-import { transportTls } from "./elastic-tls";
+import { httpTls, transportTls } from "./elastic-tls";
+import { CA_FILE, CA_MOUNT_PATH, InternalCa, TLS_CHECKSUM_ANNOTATION } from "./internal-ca";
 import { createSetupJobs, ELASTIC_METRICS_USER } from "./elastic-security";
 import { ELASTIC_EXPORTER_IMAGE, ELASTIC_EXPORTER_PORT, exporterContainer, metricsDefaults, metricsIngress, metricsProblems, MetricsOptions, podMonitor, scrapeAnnotations } from "./metrics";
 import { problem } from "./validation";
@@ -55,13 +60,15 @@ export * from "./elastic-snapshots";
 
 /** ElasticCluster's arguments: the settings' (elastic-settings.ts) and how its metrics are exposed. */
 export interface ElasticArgs extends ElasticClusterArgs {
+    /** herd's internal CA (one per stack): it signs the HTTP certificate, and clients mount its ConfigMap to verify it. */
+    readonly ca: InternalCa;
     /** The exporter sidecar (user `herd_metrics`, monitor privileges only) and how Prometheus finds it. @default config keys `metrics`, `prometheusOperator`, `monitoringNamespace` */
     readonly metrics?: MetricsOptions;
 }
-export { elasticNodeDnsNames } from "./elastic-tls";
+export { elasticHttpTlsSecretName, elasticNodeDnsNames } from "./elastic-tls";
 
 const HOME = "/usr/share/elasticsearch";
-const CONFIG_DIR = `${HOME}/config`;
+const CONFIG_DIR = ELASTIC_CONFIG_DIR;
 /** Where the transport certificate is mounted: inside the config directory, where Elasticsearch may read files. */
 const CERTS_DIR = `${CONFIG_DIR}/certs`;
 
@@ -88,6 +95,15 @@ export function elasticConfigInitScript(entries: Readonly<Record<string, string>
     ].join("\n");
 }
 
+/**
+ * The exporter sidecar's arguments: HTTPS to its own node, verified against herd's internal CA (`caFile`, from the
+ * CA's ConfigMap: the exporter never sees the node's key; 127.0.0.1 is in the certificate), never skipping
+ * verification. Its user and password come from ES_USERNAME and ES_PASSWORD.
+ */
+export function elasticExporterArgs(url: string = ELASTIC_LOCAL_URL, caFile: string = CA_FILE, listen = `:${ELASTIC_EXPORTER_PORT}`): string[] {
+    return [`--es.uri=${url}`, `--es.ca=${caFile}`, "--es.timeout=10s", `--web.listen-address=${listen}`];
+}
+
 export class ElasticCluster extends pulumi.ComponentResource implements DataEndpoint {
     readonly host: pulumi.Output<string>;
     readonly port = ELASTIC_HTTP_PORT;
@@ -98,9 +114,11 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
     readonly username: string;
     /** The `elastic` superuser's Secret (`<name>-credentials`): for an operator, and the deploy-time Jobs. */
     readonly adminSecretName: pulumi.Output<string>;
-    readonly scheme = "http";
-    /** `http://<host>:9200`. */
+    readonly scheme = "https";
+    /** `https://<host>:9200`. */
     readonly url: pulumi.Output<string>;
+    /** Where a client that mounts the internal CA's ConfigMap at CA_MOUNT_PATH finds the CA to verify the server. */
+    readonly caFile = CA_FILE;
     readonly replicas: number;
     /** Name of the StatefulSet (fixed: `<name>`). */
     readonly statefulSetName: pulumi.Output<string>;
@@ -121,7 +139,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
         const snapshots = r.snapshots === undefined ? undefined : snapshotSetup(scope, r.snapshots, r.protect);
         // The exporter's user (monitor privileges only), created by the setup Job.
         const metricsSecret = metrics.enabled ? credentials({ ...scope, name: `${name}-metrics` }, { username: ELASTIC_METRICS_USER }, this.passwordKey).secret : undefined;
-        const setup = createSetupJobs({ scope, r, elasticSecret: secret, passwordKey: this.passwordKey, snapshots, metricsSecret });
+        const setup = createSetupJobs({ scope, r, elasticSecret: secret, passwordKey: this.passwordKey, snapshots, metricsSecret, caConfigMapName: args.ca.configMapName });
         services(
             scope,
             [
@@ -131,6 +149,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
             [{ name: "http", port: ELASTIC_HTTP_PORT }],
         );
         const tlsSecret = transportTls(scope, r.replicas);
+        const http = httpTls(scope, args.ca, r.replicas);
 
         const yml = elasticsearchYml(name, r.replicas, snapshots?.nodeSettings);
         const config = new k8s.core.v1.ConfigMap(
@@ -174,8 +193,14 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                     template: {
                         metadata: {
                             labels: { ...labels },
-                            // A changed elasticsearch.yml rolls the pods (the ConfigMap alone would not).
-                            annotations: { "checksum/config": createHash("sha256").update(yml).digest("hex"), ...scrapeAnnotations(metrics, ELASTIC_EXPORTER_PORT) },
+                            // A changed elasticsearch.yml rolls the pods (the ConfigMap alone would not); so does a
+                            // renewed HTTP certificate (Elasticsearch would also reload the files, but only once the
+                            // kubelet has refreshed the volume; the roll makes `pulumi up` finish on the new one).
+                            annotations: {
+                                "checksum/config": createHash("sha256").update(yml).digest("hex"),
+                                [TLS_CHECKSUM_ANNOTATION]: http.certificateChecksum,
+                                ...scrapeAnnotations(metrics, ELASTIC_EXPORTER_PORT),
+                            },
                         },
                         spec: {
                             securityContext: restrictedPodSecurityContext(ELASTIC_UID),
@@ -216,6 +241,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                                         { name: "data", mountPath: `${HOME}/data` },
                                         { name: "config", mountPath: CONFIG_DIR },
                                         { name: "certs", mountPath: CERTS_DIR, readOnly: true },
+                                        { name: "http-certs", mountPath: ELASTIC_HTTP_CERTS_DIR, readOnly: true },
                                         { name: "logs", mountPath: `${HOME}/logs` },
                                         { name: "tmp", mountPath: "/tmp" },
                                         ...(snapshots?.mounts ?? []),
@@ -237,7 +263,8 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                                               name: "metrics",
                                               image: ELASTIC_EXPORTER_IMAGE,
                                               port: ELASTIC_EXPORTER_PORT,
-                                              args: [`--es.uri=http://127.0.0.1:${ELASTIC_HTTP_PORT}`, "--es.timeout=10s", `--web.listen-address=:${ELASTIC_EXPORTER_PORT}`],
+                                              args: elasticExporterArgs(),
+                                              volumeMounts: [{ name: "internal-ca", mountPath: CA_MOUNT_PATH, readOnly: true }],
                                               env: [
                                                   { name: "ES_USERNAME", value: ELASTIC_METRICS_USER },
                                                   { name: "ES_PASSWORD", valueFrom: { secretKeyRef: { name: metricsSecret.metadata.name, key: this.passwordKey } } },
@@ -251,6 +278,8 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                                 scratchVolume("tmp", "256Mi"),
                                 // Readable by the owner (root) and fsGroup 1000 only: it holds the node's private key.
                                 { name: "certs", secret: { secretName: tlsSecret.metadata.name, defaultMode: 0o440 } },
+                                { name: "http-certs", secret: { secretName: http.secret.metadata.name, defaultMode: 0o440 } },
+                                ...(metricsSecret === undefined ? [] : [{ name: "internal-ca", configMap: { name: args.ca.configMapName, defaultMode: 0o444 } }]),
                                 { name: "herd-config", configMap: { name: config.metadata.name } },
                                 ...(snapshots?.volumes ?? []),
                             ],
@@ -312,6 +341,7 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
             adminSecretName: this.adminSecretName,
             scheme: this.scheme,
             url: this.url,
+            caFile: this.caFile,
         });
     }
 }

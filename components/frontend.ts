@@ -3,7 +3,9 @@
  * from the platform: an Ingress with its class (TLS from a Secret or a cert-manager issuer, or HTTPS the platform's
  * load balancer ends with a certificate the cloud manages), or a LoadBalancer Service with the platform's annotations
  * (on 443 with TLS ended at the load balancer, port 80 then answering with a redirect to https). Over HTTPS, nginx
- * sends Strict-Transport-Security. Same rollout, probe and security discipline as the API.
+ * sends Strict-Transport-Security. nginx limits requests per client address (its env: /api, and sign-ins apart), taking
+ * the client from X-Forwarded-For only when the peer is a proxy the way in puts in front of it (TRUSTED_PROXY_CIDRS).
+ * Same rollout, probe and security discipline as the API.
  */
 import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
@@ -13,7 +15,7 @@ import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resou
 import { DNS_EGRESS, podsWith } from "./network-policy";
 import { Problem, problem, replicasProblems, throwIfProblems } from "./validation";
 import { withDefaults } from "./defaults";
-import { numberDefault, waitBudgets } from "../config";
+import { cidrProblem, numberDefault, waitBudgets } from "../config";
 import { type WaitMinutes, waitOptions } from "../lib/waits";
 
 export const FRONTEND_PORT = 8080;
@@ -45,6 +47,17 @@ export interface FrontendArgs {
      * @default config key `hstsMaxAgeSeconds` (one year)
      */
     readonly hstsMaxAgeSeconds?: number;
+    /** Requests per second nginx lets each client address make to /api, 1 to 10000. @default config key `apiRateLimitPerSecond` */
+    readonly apiRateLimitPerSecond?: number;
+    /** Requests above that rate a client may make before a 429, 0 to 100000. @default config key `apiRateLimitBurst` */
+    readonly apiRateLimitBurst?: number;
+    /** Sign-in attempts per minute per client address, 1 to 1000. @default config key `loginRateLimitPerMinute` */
+    readonly loginRateLimitPerMinute?: number;
+    /**
+     * CIDR blocks of the proxies whose X-Forwarded-For nginx takes the client's address from (TRUSTED_PROXY_CIDRS);
+     * empty: the TCP peer is the client. @default the exposure's `trustedProxies` (none on a load balancer)
+     */
+    readonly trustedProxyCidrs?: readonly pulumi.Input<string>[];
     /** @default config key `frontendReplicas` */
     readonly replicas?: number;
     /** How long `pulumi up` waits for the rollout, the Service and the way in (lib/waits.ts). @default config keys `wait*Minutes` */
@@ -56,6 +69,10 @@ export function frontendDefaults(args: FrontendArgs) {
         replicas: numberDefault("frontendReplicas"),
         tls: { mode: "none" },
         hstsMaxAgeSeconds: numberDefault("hstsMaxAgeSeconds"),
+        apiRateLimitPerSecond: numberDefault("apiRateLimitPerSecond"),
+        apiRateLimitBurst: numberDefault("apiRateLimitBurst"),
+        loginRateLimitPerMinute: numberDefault("loginRateLimitPerMinute"),
+        trustedProxyCidrs: args.exposure.kind === "ingress" ? (args.exposure.trustedProxies ?? []) : [],
         waits: waitBudgets(numberDefault),
     });
 }
@@ -83,23 +100,56 @@ export function frontendProblems(args: FrontendArgs, r: FrontendResolved): Probl
     if (!Number.isInteger(r.hstsMaxAgeSeconds) || r.hstsMaxAgeSeconds < 0) {
         problems.push(problem("hstsMaxAgeSeconds", `expected a whole number of seconds, 0 or more (0: no header), got ${r.hstsMaxAgeSeconds}`));
     }
+    const limits: [string, number, number, number][] = [
+        ["apiRateLimitPerSecond", r.apiRateLimitPerSecond, 1, 10000],
+        ["apiRateLimitBurst", r.apiRateLimitBurst, 0, 100000],
+        ["loginRateLimitPerMinute", r.loginRateLimitPerMinute, 1, 1000],
+    ];
+    for (const [field, value, min, max] of limits) {
+        if (!Number.isInteger(value) || value < min || value > max) {
+            problems.push(problem(field, `expected a whole number from ${min} to ${max}, got ${value}`));
+        }
+    }
+    // Literal blocks are checked here; an Output (an address the cloud assigns) is the platform's to get right.
+    r.trustedProxyCidrs.forEach((block, i) => {
+        const why = typeof block === "string" ? cidrProblem(block) : undefined;
+        if (why !== undefined) {
+            problems.push(problem(`trustedProxyCidrs[${i}]`, `${why}, got ${JSON.stringify(block)}`));
+        }
+    });
     return problems;
 }
 
 /** Whether the site is served over HTTPS: a certificate of the front end's own, or HTTPS the platform ends. */
 export function servedOverHttps(args: FrontendArgs, r: FrontendResolved): boolean {
-    return r.tls.mode !== "none" || args.exposure.https !== undefined;
+    return siteServedOverHttps(args.exposure, r.tls);
+}
+
+/** The same, from the way in and the front end's own certificate (`tls`, default none): what the API's cookie needs. */
+export function siteServedOverHttps(exposure: Exposure, tls: Tls | undefined): boolean {
+    return (tls?.mode ?? "none") !== "none" || exposure.https !== undefined;
 }
 
 /**
- * nginx's environment: the API upstream, and HSTS_MAX_AGE_SECONDS only when the site is served over HTTPS with a
- * max-age above 0 (absent, nginx sends no Strict-Transport-Security header; see 05-herd-check-env.sh).
+ * nginx's environment: the API upstream; the rate limits per client address; TRUSTED_PROXY_CIDRS (space-separated)
+ * only when some proxy is trusted (absent, the TCP peer is the client); and HSTS_MAX_AGE_SECONDS only when the site
+ * is served over HTTPS with a max-age above 0 (absent, nginx sends no Strict-Transport-Security header; see
+ * 05-herd-check-env.sh).
  */
 export function frontendEnv(args: FrontendArgs, r: FrontendResolved): k8s.types.input.core.v1.EnvVar[] {
     return [
         { name: "API_UPSTREAM", value: args.apiUpstream },
+        { name: "API_RATE_LIMIT_PER_SECOND", value: String(r.apiRateLimitPerSecond) },
+        { name: "API_RATE_LIMIT_BURST", value: String(r.apiRateLimitBurst) },
+        { name: "LOGIN_RATE_LIMIT_PER_MINUTE", value: String(r.loginRateLimitPerMinute) },
+        ...(r.trustedProxyCidrs.length > 0 ? [{ name: "TRUSTED_PROXY_CIDRS", value: spaceSeparated(r.trustedProxyCidrs) }] : []),
         ...(servedOverHttps(args, r) && r.hstsMaxAgeSeconds > 0 ? [{ name: "HSTS_MAX_AGE_SECONDS", value: String(r.hstsMaxAgeSeconds) }] : []),
     ];
+}
+
+/** Blocks joined with spaces: plain text when every one is known, else an Output (an address the cloud assigns). */
+function spaceSeparated(blocks: readonly pulumi.Input<string>[]): pulumi.Input<string> {
+    return blocks.every((b): b is string => typeof b === "string") ? blocks.join(" ") : pulumi.all([...blocks]).apply((all) => all.join(" "));
 }
 
 /**
@@ -225,10 +275,11 @@ export class Frontend extends pulumi.ComponentResource {
                 spec: {
                     podSelector: { matchLabels: selector },
                     policyTypes: ["Ingress", "Egress"],
-                    // The way in: from the ingress controller or the load balancer, wherever they run (no source is
-                    // named, so Google's front ends and health checkers are admitted too); only nginx's ports.
+                    // The way in, on nginx's ports only: from the sources the platform names (the ingress
+                    // controller's namespace, a cloud's front ends, outside the cluster); none named: from anywhere.
                     ingress: [
                         {
+                            ...(exposure.sources !== undefined ? { from: [...exposure.sources] } : {}),
                             ports: [
                                 { protocol: "TCP", port: FRONTEND_PORT },
                                 ...(usesRedirectPort(exposure) ? [{ protocol: "TCP", port: FRONTEND_REDIRECT_PORT }] : []),

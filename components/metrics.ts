@@ -96,6 +96,8 @@ export interface ExporterSpec {
     readonly cpu?: string;
     /** @default "64Mi" */
     readonly memory?: string;
+    /** Read-only files the exporter needs, such as the CA that verifies its server (Elasticsearch's). @default none */
+    readonly volumeMounts?: k8s.types.input.core.v1.VolumeMount[];
 }
 
 /**
@@ -110,6 +112,7 @@ export function exporterContainer(spec: ExporterSpec): Container {
         image: spec.image,
         args: spec.args,
         env: spec.env,
+        ...(spec.volumeMounts !== undefined ? { volumeMounts: spec.volumeMounts } : {}),
         ports: [{ name: METRICS_PORT_NAME, containerPort: spec.port, protocol: "TCP" }],
         resources: resourceRequirements({ cpu: spec.cpu ?? "25m", memory: spec.memory ?? "64Mi" }),
         securityContext: { ...restrictedContainerSecurityContext(), runAsUser: EXPORTER_UID, runAsGroup: EXPORTER_UID },

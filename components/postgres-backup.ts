@@ -11,6 +11,7 @@ import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resou
 import type { Scope } from "./data-tier";
 import { DNS_EGRESS, networkPolicy, podsWith } from "./network-policy";
 import { PostgresBackupArgs, PostgresResolved, PostgresStatefulArgs, POSTGRES_PORT as PORT, POSTGRES_UID } from "./postgres-settings";
+import { CA_FILE, CA_MOUNT_PATH } from "./internal-ca";
 
 /**
  * The backup job's dump step: a custom-format pg_dump into $BACKUP_DIR, named by time; prints the file name.
@@ -59,6 +60,8 @@ export function createBackup(
     login: { readonly user: string; readonly secret: k8s.core.v1.Secret },
     backupLabels: Readonly<Record<string, string>>,
     passwordKey: string,
+    /** The internal CA's ConfigMap: pg_dump verifies the server's certificate against it (verify-full). */
+    caConfigMap: pulumi.Input<string>,
 ): void {
     const name = `${scope.name}-backup`;
     const labels = { ...recommendedLabels({ name: "postgres-backup", instance: scope.name, component: "backup" }), ...backupLabels };
@@ -79,6 +82,9 @@ export function createBackup(
         { name: "PGUSER", value: login.user },
         { name: "PGDATABASE", value: r.database },
         { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: login.secret.metadata.name, key: passwordKey } } },
+        // TLS, with the server's certificate checked against herd's CA for the name dialled (pg_hba takes nothing else).
+        { name: "PGSSLMODE", value: "verify-full" },
+        { name: "PGSSLROOTCERT", value: CA_FILE },
         { name: "BACKUP_DIR", value: "/backup" },
         // Which key gives the dump its room: the scratch space before an upload, or the backup volume.
         { name: "ROOM_SETTING", value: store.kind === "objectStore" ? "backupScratchSize" : "backupVolumeSize" },
@@ -97,6 +103,7 @@ export function createBackup(
         volumeMounts: [
             { name: "backup", mountPath: "/backup" },
             { name: "tmp", mountPath: "/tmp" },
+            { name: "internal-ca", mountPath: CA_MOUNT_PATH, readOnly: true },
         ],
     });
 
@@ -176,7 +183,7 @@ export function createBackup(
                         securityContext: restrictedPodSecurityContext(POSTGRES_UID),
                         initContainers,
                         containers,
-                        volumes: [backupVolume, scratchVolume("tmp", "256Mi")],
+                        volumes: [backupVolume, scratchVolume("tmp", "256Mi"), { name: "internal-ca", configMap: { name: caConfigMap, defaultMode: 0o444 } }],
                     },
                 },
             }),

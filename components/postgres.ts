@@ -20,7 +20,19 @@ import { restrictedContainerSecurityContext, restrictedPodSecurityContext, resou
 import { credentials, dataScope, DataEndpoint, disruptionBudget, safeStatefulSetFields, serviceHost, services } from "./data-tier";
 import { networkPolicy, podsWith } from "./network-policy";
 import { throwIfProblems } from "./validation";
-import { postgresDefaults, postgresProblems, postgresSettings, PostgresStatefulArgs, POSTGRES_PORT as PORT, POSTGRES_UID } from "./postgres-settings";
+import {
+    postgresDefaults,
+    postgresHbaConf,
+    postgresProblems,
+    postgresSettings,
+    PostgresStatefulArgs,
+    postgresTlsSettings,
+    POSTGRES_HBA_DIR,
+    POSTGRES_PORT as PORT,
+    POSTGRES_TLS_DIR,
+    POSTGRES_UID,
+} from "./postgres-settings";
+import { CA_FILE, CA_MOUNT_PATH, InternalCa, serverCertificate, statefulServerDnsNames, TLS_CHECKSUM_ANNOTATION } from "./internal-ca";
 import { createBackup } from "./postgres-backup";
 import { RolePasswordFiles, rolesDriftSql, rolesSql, rolesSyncScript } from "./postgres-roles";
 import { archiveSettings } from "./postgres-archive";
@@ -28,6 +40,7 @@ import { ArchivePod, createArchive, createPitrJobs, PGDATA } from "./postgres-pi
 import { exporterContainer, metricsDefaults, metricsIngress, metricsProblems, MetricsOptions, podMonitor, POSTGRES_EXPORTER_IMAGE, POSTGRES_EXPORTER_PORT, scrapeAnnotations } from "./metrics";
 import { POSTGRES_MONITOR_USER } from "./postgres-roles";
 import { problem } from "./validation";
+import { createHash } from "node:crypto";
 
 export * from "./postgres-settings";
 export * from "./postgres-roles";
@@ -43,6 +56,11 @@ const MONITOR_PASSWORD_FILE = `${ROLE_PASSWORDS_DIR}/monitor`;
 
 /** PostgresStateful's arguments: the settings' (postgres-settings.ts) and how its metrics are exposed. */
 export interface PostgresArgs extends PostgresStatefulArgs {
+    /**
+     * herd's internal CA (index.ts's one per stack): it signs the server's certificate (Secret `<name>-tls`), and its
+     * ConfigMap is what every TCP client (the API, its migration, the backup job, the exporter) verifies against.
+     */
+    readonly ca: InternalCa;
     /** The exporter sidecar (the `herd_monitor` role, pg_monitor only) and how Prometheus finds it. @default config keys `metrics`, `prometheusOperator`, `monitoringNamespace` */
     readonly metrics?: MetricsOptions;
 }
@@ -64,6 +82,8 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
     /** Name of the StatefulSet (fixed: `<name>`). */
     readonly statefulSetName: pulumi.Output<string>;
     readonly podSelector: Readonly<Record<string, string>>;
+    /** The CA file clients verify the server with (sslmode=verify-full), where they mount the internal CA. */
+    readonly caFile = CA_FILE;
     /** The CronJobs that take backups, with their schedules: what the backup alerts watch (alerts.ts). */
     readonly backupCronJobs: readonly { readonly name: string; readonly schedule: string }[];
 
@@ -110,7 +130,21 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
         );
         // Continuous archiving into pgBackRest's repository (postgres-pitr.ts), when configured.
         const archive: ArchivePod | undefined = r.archive === undefined ? undefined : createArchive(scope, r.archive);
-        const settings = { ...postgresSettings(r.memory, r.maxConnections), ...(r.archive === undefined ? {} : archiveSettings(r.archive.archiveTimeoutSeconds)) };
+        // TLS for every TCP client (ssl=on, herd's pg_hba.conf: hostssl only), with a certificate from the internal CA
+        // for every name the server is reached by. A renewed certificate (earlyRenewalHours) changes the checksum on
+        // the pod template, which rolls the pod onto the new files; so does a new pg_hba.conf.
+        const tls = serverCertificate(scope, args.ca, `${name}-tls`, statefulServerDnsNames(name, args.namespace));
+        const hbaConf = postgresHbaConf();
+        const hba = new k8s.core.v1.ConfigMap(
+            `${name}-hba`,
+            { metadata: { name: `${name}-hba`, namespace: args.namespace, labels }, data: { "pg_hba.conf": hbaConf } },
+            { parent: this },
+        );
+        const settings = {
+            ...postgresSettings(r.memory, r.maxConnections),
+            ...postgresTlsSettings(),
+            ...(r.archive === undefined ? {} : archiveSettings(r.archive.archiveTimeoutSeconds)),
+        };
         const socket = ["-h", "/var/run/postgresql"];
         const isReady = ["pg_isready", "-h", "127.0.0.1", "-p", String(PORT)];
 
@@ -126,15 +160,14 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                     template: {
                         metadata: {
                             labels: { ...labels },
-                            // A change of the repository's settings (read at start) restarts the server.
-                            ...(archive === undefined && !scrapeAnnotated(metrics)
-                                ? {}
-                                : {
-                                      annotations: {
-                                          ...(archive === undefined ? {} : { "herd.dev/pgbackrest-config": archive.configHash }),
-                                          ...scrapeAnnotations(metrics, POSTGRES_EXPORTER_PORT),
-                                      },
-                                  }),
+                            annotations: {
+                                // A change of the repository's settings (read at start) restarts the server.
+                                ...(archive === undefined ? {} : { "herd.dev/pgbackrest-config": archive.configHash }),
+                                // A renewed certificate or a new pg_hba.conf restarts it too (both read at start).
+                                [TLS_CHECKSUM_ANNOTATION]: tls.certificateChecksum,
+                                "herd.dev/pg-hba": createHash("sha256").update(hbaConf).digest("hex"),
+                                ...scrapeAnnotations(metrics, POSTGRES_EXPORTER_PORT),
+                            },
                         },
                         spec: {
                             securityContext: restrictedPodSecurityContext(POSTGRES_UID),
@@ -158,6 +191,8 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                                         { name: "data", mountPath: "/var/lib/postgresql/data" },
                                         { name: "run", mountPath: "/var/run/postgresql" },
                                         { name: "tmp", mountPath: "/tmp" },
+                                        { name: "tls", mountPath: POSTGRES_TLS_DIR, readOnly: true },
+                                        { name: "hba", mountPath: POSTGRES_HBA_DIR, readOnly: true },
                                         ...(archive?.mounts ?? []),
                                     ],
                                     // Up to 10 minutes to start: first initdb, or crash recovery of a large database.
@@ -206,7 +241,8 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                                     ],
                                     readinessProbe: { exec: { command: ["test", "-f", ROLES_READY_FILE] }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 1 },
                                 },
-                                // The metrics exporter, as herd_monitor over 127.0.0.1 (pg_hba's host rule, as any client).
+                                // The metrics exporter, as herd_monitor over 127.0.0.1 with TLS verified against the
+                                // internal CA (pg_hba's hostssl rule, as any client; the certificate names 127.0.0.1).
                                 ...(monitorSecret === undefined
                                     ? []
                                     : [
@@ -216,10 +252,11 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                                               port: POSTGRES_EXPORTER_PORT,
                                               args: [`--web.listen-address=:${POSTGRES_EXPORTER_PORT}`],
                                               env: [
-                                                  { name: "DATA_SOURCE_URI", value: `127.0.0.1:${PORT}/${r.database}?sslmode=disable` },
+                                                  { name: "DATA_SOURCE_URI", value: `127.0.0.1:${PORT}/${r.database}?sslmode=verify-full&sslrootcert=${CA_FILE}` },
                                                   { name: "DATA_SOURCE_USER", value: POSTGRES_MONITOR_USER },
                                                   { name: "DATA_SOURCE_PASS", valueFrom: { secretKeyRef: { name: monitorSecret.metadata.name, key: this.passwordKey } } },
                                               ],
+                                              volumeMounts: [{ name: "internal-ca", mountPath: CA_MOUNT_PATH, readOnly: true }],
                                           }),
                                       ]),
                             ],
@@ -229,6 +266,11 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                                 scratchVolume("roles-tmp", "1Mi"),
                                 ...(archive?.volumes ?? []),
                                 { name: "roles-sql", configMap: { name: rolesConfig.metadata.name, defaultMode: 0o444 } },
+                                // 0640: root owns the files, the fsGroup (the postgres group) reads them; PostgreSQL
+                                // accepts a root-owned key readable by its group, and refuses one anyone else can read.
+                                { name: "tls", secret: { secretName: tls.secret.metadata.name, defaultMode: 0o640 } },
+                                { name: "hba", configMap: { name: hba.metadata.name, defaultMode: 0o444 } },
+                                ...(monitorSecret === undefined ? [] : [{ name: "internal-ca", configMap: { name: args.ca.configMapName, defaultMode: 0o444 } }]),
                                 {
                                     name: "role-passwords",
                                     projected: {
@@ -261,7 +303,7 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
         );
 
         if (args.backup !== undefined) {
-            createBackup(scope, r, args, args.backup, { user: r.backupUser, secret: logins.backup.secret }, backupLabels, this.passwordKey);
+            createBackup(scope, r, args, args.backup, { user: r.backupUser, secret: logins.backup.secret }, backupLabels, this.passwordKey, args.ca.configMapName);
         }
         if (r.archive !== undefined && archive !== undefined) {
             // The restore needs the data directory and the repository, no login.
@@ -289,6 +331,3 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
     }
 }
 
-function scrapeAnnotated(m: ReturnType<typeof metricsDefaults>): boolean {
-    return Object.keys(scrapeAnnotations(m, 0)).length > 0;
-}

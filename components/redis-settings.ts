@@ -18,6 +18,10 @@ export const REDIS_CONFIG_PATH = `${REDIS_CONFIG_DIR}/${REDIS_CONFIG_FILE}`;
 /** Share of the memory limit Redis may fill with data (config key `redisMemory` promises it). */
 export const REDIS_MAXMEMORY_FRACTION = 0.75;
 export const REDIS_PORT = 6379;
+/** Where the server's certificate Secret (`<name>-tls`: tls.crt, tls.key, ca.crt) is mounted in its pod. */
+export const REDIS_TLS_DIR = "/etc/redis/tls";
+/** The TLS versions Redis accepts. */
+export const REDIS_TLS_PROTOCOLS = "TLSv1.2 TLSv1.3";
 
 /** Redis's maxmemory-policy values. */
 export const REDIS_EVICTION_POLICIES = [
@@ -131,6 +135,13 @@ export interface RedisConfigOptions {
     readonly dir?: string;
     /** Addresses to listen on. @default "* -::*" (every IPv4 address, and IPv6 where the pod has it) */
     readonly bind?: string;
+    /**
+     * TLS on `port` and no plaintext listener (`port 0`), the certificate from `tlsDir`. false: plaintext on `port`,
+     * for a local test server only. @default true
+     */
+    readonly tls?: boolean;
+    /** Directory with tls.crt, tls.key and ca.crt (the mounted Secret). @default REDIS_TLS_DIR */
+    readonly tlsDir?: string;
 }
 
 /** The whole redis.conf. It holds the password, so it only ever lives in a Secret. */
@@ -141,7 +152,7 @@ export function redisConfig(options: RedisConfigOptions, password: string): stri
         "# Network: every interface, a password on every connection (the NetworkPolicy admits only the API's pods).",
         `bind ${options.bind ?? "* -::*"}`,
         "protected-mode yes",
-        `port ${options.port ?? REDIS_PORT}`,
+        ...redisListenLines(options),
         `requirepass ${redisQuote(password)}`,
         "",
         "# In the foreground, logging to stdout: the container's log.",
@@ -167,8 +178,36 @@ export function redisConfig(options: RedisConfigOptions, password: string): stri
     return lines.join("\n");
 }
 
-/** The probe: PING over TCP, authenticated by redis-cli from $REDISCLI_AUTH (never argv), answered by PONG. */
-export function redisPingCommand(port: number = REDIS_PORT): string[] {
-    return ["sh", "-c", `[ "$(redis-cli -h 127.0.0.1 -p ${port} ping)" = PONG ]`];
+/**
+ * The listener lines: with TLS (the default), `tls-port` and `port 0`, so nothing answers in plaintext. Clients need
+ * no certificate of their own (`tls-auth-clients no`): the password stays their proof, and TLS keeps it and the data
+ * private on the wire and proves the server to them (they verify it against herd's CA).
+ */
+function redisListenLines(options: RedisConfigOptions): string[] {
+    const port = options.port ?? REDIS_PORT;
+    if (options.tls === false) {
+        return [`port ${port}`];
+    }
+    const dir = options.tlsDir ?? REDIS_TLS_DIR;
+    return [
+        "# TLS only: no plaintext port. The certificate is signed by herd's internal CA (components/internal-ca.ts).",
+        "port 0",
+        `tls-port ${port}`,
+        `tls-cert-file ${dir}/tls.crt`,
+        `tls-key-file ${dir}/tls.key`,
+        `tls-ca-cert-file ${dir}/ca.crt`,
+        "tls-auth-clients no",
+        `tls-protocols "${REDIS_TLS_PROTOCOLS}"`,
+    ];
+}
+
+/**
+ * The probe: PING over TLS to 127.0.0.1 (a name in the server's certificate), the certificate checked against the
+ * CA in `tlsDir`, authenticated by redis-cli from $REDISCLI_AUTH (never argv), answered by PONG. `tlsDir` false:
+ * plaintext, for a test server started with `tls: false`.
+ */
+export function redisPingCommand(port: number = REDIS_PORT, tlsDir: string | false = REDIS_TLS_DIR): string[] {
+    const tls = tlsDir === false ? "" : `--tls --cacert ${tlsDir}/ca.crt `;
+    return ["sh", "-c", `[ "$(redis-cli ${tls}-h 127.0.0.1 -p ${port} ping)" = PONG ]`];
 }
 

@@ -23,6 +23,7 @@ import {
     REDIS_CONFIG_FILE,
     REDIS_CONFIG_PATH,
     REDIS_PORT as PORT,
+    REDIS_TLS_DIR,
     REDIS_UID,
     RedisCacheArgs,
     redisConfig,
@@ -34,11 +35,17 @@ import {
 
 import { exporterContainer, metricsDefaults, metricsIngress, metricsProblems, MetricsOptions, podMonitor, REDIS_EXPORTER_IMAGE, REDIS_EXPORTER_PORT, scrapeAnnotations } from "./metrics";
 import { problem } from "./validation";
+import { CA_FILE, CA_MOUNT_PATH, InternalCa, serverCertificate, statefulServerDnsNames, TLS_CHECKSUM_ANNOTATION } from "./internal-ca";
 
 export * from "./redis-settings";
 
 /** RedisCache's arguments: the settings' (redis-settings.ts) and how its metrics are exposed. */
 export interface RedisArgs extends RedisCacheArgs {
+    /**
+     * herd's internal CA (index.ts's one per stack): it signs the server's certificate (Secret `<name>-tls`), and
+     * clients (the API, the exporter) verify the server against its ConfigMap.
+     */
+    readonly ca: InternalCa;
     /**
      * The exporter sidecar and how Prometheus finds it. It logs in with the server's password: herd's Redis has one
      * user (ACL is disabled), and the commands that could change anything are removed for every connection.
@@ -52,6 +59,8 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
     readonly port = PORT;
     readonly secretName: pulumi.Output<string>;
     readonly passwordKey = "password";
+    /** The CA file clients verify the server with (TLS only: no plaintext port), where they mount the internal CA. */
+    readonly caFile = CA_FILE;
     /** Name of the StatefulSet (fixed: `<name>`). */
     readonly statefulSetName: pulumi.Output<string>;
     readonly podSelector: Readonly<Record<string, string>>;
@@ -85,6 +94,9 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
         // Redis reads its config only at start: a changed setting must roll the pod. The checksum covers the settings,
         // not the password (which is generated once and protected).
         const checksum = createHash("sha256").update(redisConfig(settings, "")).digest("hex");
+        // TLS only, with a certificate from the internal CA for every name the server is reached by. Redis reads the
+        // files at start: a renewed certificate changes the checksum on the pod template, which rolls the pod.
+        const tls = serverCertificate(scope, args.ca, `${name}-tls`, statefulServerDnsNames(name, args.namespace));
 
         const statefulSet = new k8s.apps.v1.StatefulSet(
             name,
@@ -96,7 +108,7 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
                     podManagementPolicy: "OrderedReady",
                     updateStrategy: { type: "RollingUpdate" },
                     template: {
-                        metadata: { labels: { ...labels }, annotations: { "checksum/config": checksum, ...scrapeAnnotations(metrics, REDIS_EXPORTER_PORT) } },
+                        metadata: { labels: { ...labels }, annotations: { "checksum/config": checksum, [TLS_CHECKSUM_ANNOTATION]: tls.certificateChecksum, ...scrapeAnnotations(metrics, REDIS_EXPORTER_PORT) } },
                         spec: {
                             securityContext: restrictedPodSecurityContext(REDIS_UID),
                             automountServiceAccountToken: false,
@@ -123,6 +135,7 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
                                     volumeMounts: [
                                         { name: "data", mountPath: "/data" },
                                         { name: "config", mountPath: REDIS_CONFIG_DIR, readOnly: true },
+                                        { name: "tls", mountPath: REDIS_TLS_DIR, readOnly: true },
                                     ],
                                     // Up to 10 minutes to start: loading a large append-only file answers LOADING, not PONG.
                                     startupProbe: { exec: { command: redisPingCommand() }, periodSeconds: 5, failureThreshold: 120, timeoutSeconds: 5 },
@@ -136,11 +149,13 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
                                               name: "metrics",
                                               image: REDIS_EXPORTER_IMAGE,
                                               port: REDIS_EXPORTER_PORT,
-                                              args: [`--web.listen-address=:${REDIS_EXPORTER_PORT}`],
+                                              args: [`--web.listen-address=:${REDIS_EXPORTER_PORT}`, `--tls-ca-cert-file=${CA_FILE}`],
                                               env: [
-                                                  { name: "REDIS_ADDR", value: `redis://127.0.0.1:${PORT}` },
+                                                  // TLS (the server has no plaintext port), verified against the internal CA; 127.0.0.1 is in the certificate.
+                                                  { name: "REDIS_ADDR", value: `rediss://127.0.0.1:${PORT}` },
                                                   { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: this.passwordKey } } },
                                               ],
+                                              volumeMounts: [{ name: "internal-ca", mountPath: CA_MOUNT_PATH, readOnly: true }],
                                           }),
                                       ]
                                     : []),
@@ -148,6 +163,8 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
                             volumes: [
                                 // 0440: root owns the files, the fsGroup (the redis group) reads them.
                                 { name: "config", secret: { secretName: configSecret.metadata.name, defaultMode: 0o440 } },
+                                { name: "tls", secret: { secretName: tls.secret.metadata.name, defaultMode: 0o440 } },
+                                ...(metrics.enabled ? [{ name: "internal-ca", configMap: { name: args.ca.configMapName, defaultMode: 0o444 } }] : []),
                             ],
                         },
                     },

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { BuildContext } from "./build-context";
 import { describeGiven } from "./errors";
-import { type KeyName, qualified } from "./keys";
+import { type KeyName, KEYS, qualified } from "./keys";
 import type { CommonConfig, HerdConfig, OnpremConfig } from "./types";
 
 /** The onprem settings and their cross-field rules; undefined when any problem was found. */
@@ -110,6 +110,7 @@ export function buildOnprem(ctx: BuildContext, common: CommonConfig): HerdConfig
             endpoint: set("backupEndpoint"),
             region: str("backupRegion"),
             credentialsSecret: credentialsSecret ?? "",
+            endpointCidrs: (v.backupEndpointCidrs as string[] | undefined) ?? [],
         };
         const endpoint = set("backupEndpoint");
         if (common.data.elastic.snapshots !== undefined && endpoint !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
@@ -133,6 +134,21 @@ export function buildOnprem(ctx: BuildContext, common: CommonConfig): HerdConfig
                 problem(key, `only used with herd:backupBucket: expected it unset without a bucket, got ${describeGiven(str(key), false)}`, "backupBucket");
             }
         }
+        if (((v.backupEndpointCidrs as string[] | undefined) ?? []).length > 0) {
+            problem(
+                "backupEndpointCidrs",
+                `only used with herd:backupBucket (the store backups go to): expected it unset without a bucket, got ${written("backupEndpointCidrs")}`,
+                "backupBucket",
+            );
+        }
+    }
+    // Pulumi hands the program Pulumi.yaml's defaults as values too: "set" here means other than the default.
+    if (set("ingressClass") === undefined && str("ingressControllerNamespace") !== KEYS.ingressControllerNamespace.default) {
+        problem(
+            "ingressControllerNamespace",
+            `only used with herd:ingressClass (a LoadBalancer Service is reached from outside the cluster): expected it unset without an ingress class, got ${written("ingressControllerNamespace")}`,
+            "ingressClass",
+        );
     }
 
     const repositoryStorageClass = set("repositoryStorageClass");
@@ -180,6 +196,7 @@ export function buildOnprem(ctx: BuildContext, common: CommonConfig): HerdConfig
             storage,
             images,
             ingressClass: set("ingressClass"),
+            ingressControllerNamespace: str("ingressControllerNamespace"),
             backup,
             renderDirectory: set("renderDirectory"),
             repositoryStorageClass,

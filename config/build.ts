@@ -7,7 +7,7 @@ import { buildContext } from "./build-context";
 import { buildGcp } from "./build-gcp";
 import { buildOnprem } from "./build-onprem";
 import { describeGiven, type ConfigProblem } from "./errors";
-import { type KeyName, type PlatformName, qualified, waitBudgets } from "./keys";
+import { type KeyName, NO_TRUSTED_PROXY, type PlatformName, qualified, waitBudgets } from "./keys";
 import type { CommonConfig, HerdConfig, RawConfig } from "./types";
 
 /**
@@ -89,9 +89,17 @@ export function build(
                       ? { mode: "issuer", clusterIssuer: issuer }
                       : { mode: "none" },
             hstsMaxAgeSeconds: num("hstsMaxAgeSeconds"),
+            auth: { adminUsername: str("adminUsername"), sessionHours: num("apiSessionHours"), readsRequireSignIn: v.apiReadsRequireSignIn === true },
+            rateLimits: { apiPerSecond: num("apiRateLimitPerSecond"), apiBurst: num("apiRateLimitBurst"), loginPerMinute: num("loginRateLimitPerMinute") },
+            trustedProxyCidrs: trustedProxies(v.trustedProxyCidrs as string[] | undefined),
         },
         waits: waitBudgets(num),
         imageRegistryMirror: set("imageRegistryMirror"),
+        clusterDns: {
+            namespace: str("dnsNamespace"),
+            podLabels: Object.fromEntries(((v.dnsPodLabels as string[] | undefined) ?? []).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+            port: num("dnsPort"),
+        },
         monitoring: {
             enabled: v.metrics !== false,
             prometheusOperator: v.prometheusOperator === true,
@@ -153,4 +161,12 @@ export function build(
         case "gcp":
             return buildGcp(ctx, common);
     }
+}
+
+/** herd:trustedProxyCidrs as the app tier takes it: unset (empty) is the platform's choice; [none] is no proxy. */
+function trustedProxies(list: readonly string[] | undefined): readonly string[] | undefined {
+    if (list === undefined || list.length === 0) {
+        return undefined;
+    }
+    return list.includes(NO_TRUSTED_PROXY) ? [] : list;
 }

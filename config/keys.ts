@@ -13,6 +13,7 @@ import {
     boolean,
     bytes,
     cidr,
+    cidrProblem,
     cpu,
     cron,
     dnsLabel,
@@ -44,6 +45,41 @@ export const CLOUDWATCH_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30,
 
 /** An IAM role or user ARN in any partition (paths allowed), as EKS access entries take them. */
 export const IAM_PRINCIPAL_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+
+/** herd:trustedProxyCidrs's word for "trust no proxy", as the list's only entry (an empty list is the platform's default). */
+export const NO_TRUSTED_PROXY = "none";
+
+/** A list of IPv4 CIDR blocks, or exactly [none]. */
+const trustedProxyList = stringArray(
+    string().superRefine((v, ctx) => {
+        const problem = v === NO_TRUSTED_PROXY ? undefined : cidrProblem(v);
+        if (problem !== undefined) {
+            ctx.addIssue({ code: "custom", message: `${problem}, or ${NO_TRUSTED_PROXY} alone to trust no proxy` });
+        }
+    }),
+).superRefine((list, ctx) => {
+    if (list.includes(NO_TRUSTED_PROXY) && list.length > 1) {
+        ctx.addIssue({ code: "custom", message: `expected either CIDR blocks or ${NO_TRUSTED_PROXY} alone (trust no proxy), not both` });
+    }
+});
+
+/** A Kubernetes label key (optional DNS-subdomain prefix and '/') and value, as key=value. */
+const LABEL_PAIR = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?=([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** herd:dnsPodLabels: at least one label=value (none would select every pod of the DNS namespace). */
+const dnsPodLabelList = stringArray(
+    string().regex(LABEL_PAIR, "expected a Kubernetes label as key=value, e.g. k8s-app=kube-dns"),
+).refine((list) => list.length > 0, "expected at least one label=value (none would let DNS queries go to every pod of dnsNamespace)");
+
+/** herd:backupEndpointCidrs: the store's IPv4 blocks (a /0 would be no narrowing at all). */
+const endpointCidrList = stringArray(
+    string().superRefine((v, ctx) => {
+        const problem = cidrProblem(v) ?? (v.endsWith("/0") ? "expected the store's own addresses, not every address (/0)" : undefined);
+        if (problem !== undefined) {
+            ctx.addIssue({ code: "custom", message: problem });
+        }
+    }),
+);
 
 /** How a key is declared in Pulumi.yaml (`config:` block). */
 export type DeclaredType = "string" | "integer" | "boolean" | "array";
@@ -83,6 +119,27 @@ export const KEYS = {
         default: "herd",
         description: "Kubernetes namespace for the app; herd creates it with Pod Security 'restricted' enforced.",
         schema: dnsLabel("a namespace name"),
+    },
+    dnsNamespace: {
+        type: "string",
+        default: "kube-system",
+        description:
+            "The namespace the cluster's DNS pods run in: the one place herd's pods may send DNS queries (herd's namespace is default-deny: the rest stays closed). OpenShift: openshift-dns.",
+        schema: dnsLabel("a namespace name"),
+    },
+    dnsPodLabels: {
+        type: "array",
+        default: ["k8s-app=kube-dns"],
+        description:
+            "Labels (key=value) of the cluster's DNS pods in dnsNamespace; all must match. OpenShift: [dns.operator.openshift.io/daemonset-dns=default].",
+        schema: dnsPodLabelList,
+    },
+    dnsPort: {
+        type: "integer",
+        default: 53,
+        description:
+            "The port the DNS pods themselves listen on (UDP and TCP; the pod's port, not the kube-dns Service's, is what the cluster checks). OpenShift: 5353.",
+        schema: integer(1, 65535),
     },
 
     // --- onprem -------------------------------------------------------------------------------------------------
@@ -179,6 +236,14 @@ export const KEYS = {
             "onprem: IngressClass that exposes the front end (e.g. nginx). Empty: a LoadBalancer Service (MetalLB, kube-vip) that reports an IP.",
         schema: optional(dnsSubdomain("an IngressClass name")),
     },
+    ingressControllerNamespace: {
+        type: "string",
+        default: "ingress-nginx",
+        platforms: ["onprem"],
+        description:
+            "onprem with ingressClass: the namespace the ingress controller's pods run in, the only pods that may reach the front end.",
+        schema: dnsLabel("a namespace name"),
+    },
     backupBucket: {
         type: "string",
         default: "",
@@ -194,6 +259,14 @@ export const KEYS = {
         platforms: ["onprem"],
         description: "onprem: https:// endpoint URL of the S3-compatible store (e.g. https://minio.example.com; pgBackRest speaks TLS only). Empty: AWS S3.",
         schema: optional(string().regex(/^https?:\/\/[^\s/?#]+[^\s]*$/, "expected an http(s) URL")),
+    },
+    backupEndpointCidrs: {
+        type: "array",
+        default: [],
+        platforms: ["onprem"],
+        description:
+            "onprem with backupBucket: the IPv4 blocks the object store answers on (e.g. [192.0.2.10/32]), the only addresses backup, pgBackRest and snapshot pods may reach on its port. Empty: the endpoint's address when it is an IP literal; for a host name, any address on that port (a preview warns).",
+        schema: endpointCidrList,
     },
     backupRegion: {
         type: "string",
@@ -516,6 +589,51 @@ export const KEYS = {
         description:
             "Strict-Transport-Security max-age in seconds: how long browsers keep to HTTPS once they have seen the site over it. Sent only when the app is served over HTTPS (aws or gcp with publicHostname, onprem with a certificate). 0: no HSTS header.",
         schema: integer(0, 63072000),
+    },
+    adminUsername: {
+        type: "string",
+        default: "admin",
+        description:
+            "The API's admin user name: the one login that may add and delete items. Its password is generated (app.adminPassword, a secret stack output: pulumi stack output --show-secrets app).",
+        // No ':' (HTTP Basic splits user and password at the first one), no spaces.
+        schema: string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "expected a user name of 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"),
+    },
+    apiSessionHours: {
+        type: "integer",
+        default: 12,
+        description: "How long a sign-in lasts, in hours (the session cookie's Max-Age).",
+        schema: integer(1, 168),
+    },
+    apiReadsRequireSignIn: {
+        type: "boolean",
+        default: false,
+        description: "true: reading items needs sign-in too. false: anyone who reaches the site may read; adding and deleting always need sign-in.",
+        schema: boolean(),
+    },
+    apiRateLimitPerSecond: {
+        type: "integer",
+        default: 20,
+        description: "Requests per second nginx lets each client address make to /api (beyond the burst, answered 429 with Retry-After).",
+        schema: integer(1, 10000),
+    },
+    apiRateLimitBurst: {
+        type: "integer",
+        default: 40,
+        description: "Requests a client may make to /api above apiRateLimitPerSecond before nginx answers 429 (a page load's parallel requests).",
+        schema: integer(0, 100000),
+    },
+    loginRateLimitPerMinute: {
+        type: "integer",
+        default: 10,
+        description: "Sign-in attempts (POST /api/auth/login) per minute nginx lets each client address make: the brake on password guessing.",
+        schema: integer(1, 1000),
+    },
+    trustedProxyCidrs: {
+        type: "array",
+        default: [],
+        description:
+            "Addresses of the proxies in front of nginx whose X-Forwarded-For names the client, for rate limits per client (e.g. 10.0.0.0/8). Empty: the platform's (aws and gcp load balancers: none, they keep the client's address; gcp Ingress: Google's front ends and the Ingress's address; onprem Ingress: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16). [none]: trust no proxy.",
+        schema: trustedProxyList,
     },
 
     // --- metrics and alerts: every platform ---------------------------------------------------------------------

@@ -37,6 +37,8 @@ export interface OnpremConfig {
               readonly postgres: string;
           };
     readonly ingressClass: string | undefined;
+    /** herd:ingressControllerNamespace: with an ingress class, the only namespace whose pods may reach the front end. */
+    readonly ingressControllerNamespace: string;
     readonly backup:
         | { readonly mode: "volume" }
         | {
@@ -45,6 +47,8 @@ export interface OnpremConfig {
               readonly endpoint: string | undefined;
               readonly region: string;
               readonly credentialsSecret: string;
+              /** herd:backupEndpointCidrs: the store's addresses; empty: the endpoint's IP literal, or any address. */
+              readonly endpointCidrs: readonly string[];
           };
     readonly renderDirectory: string | undefined;
     /** A ReadWriteMany StorageClass for repositories on a volume (no backup bucket); undefined: the data class, RWO. */
@@ -129,6 +133,12 @@ export interface AppConfig {
     readonly tls: { readonly mode: "none" } | { readonly mode: "secret"; readonly secretName: string } | { readonly mode: "issuer"; readonly clusterIssuer: string };
     /** Strict-Transport-Security max-age (herd:hstsMaxAgeSeconds), sent only over HTTPS; 0: no header. */
     readonly hstsMaxAgeSeconds: number;
+    /** Sign-in to the API (herd:adminUsername, herd:apiSessionHours, herd:apiReadsRequireSignIn); the password is generated. */
+    readonly auth: { readonly adminUsername: string; readonly sessionHours: number; readonly readsRequireSignIn: boolean };
+    /** nginx's limits per client address (herd:apiRateLimitPerSecond, herd:apiRateLimitBurst, herd:loginRateLimitPerMinute). */
+    readonly rateLimits: { readonly apiPerSecond: number; readonly apiBurst: number; readonly loginPerMinute: number };
+    /** herd:trustedProxyCidrs: undefined: the platform's exposure decides; [] ([none] in the stack): trust no proxy. */
+    readonly trustedProxyCidrs: readonly string[] | undefined;
 }
 
 /** Prometheus metrics and herd's alert rules (README "### Metrics", "### Alerts"). */
@@ -213,6 +223,16 @@ export interface CommonConfig {
     /** herd:imageRegistryMirror, host[:port][/path]: where every image is pulled from instead; undefined: off. */
     readonly imageRegistryMirror: string | undefined;
     readonly monitoring: MonitoringConfig;
+    /** The cluster's DNS pods, the one place every herd pod may send DNS queries (herd:dnsNamespace, dnsPodLabels, dnsPort). */
+    readonly clusterDns: ClusterDnsConfig;
+}
+
+/** Where the cluster's DNS pods are: the namespace-wide DNS NetworkPolicy's peer and port. */
+export interface ClusterDnsConfig {
+    readonly namespace: string;
+    readonly podLabels: Readonly<Record<string, string>>;
+    /** The pods' own port (UDP and TCP). */
+    readonly port: number;
 }
 
 export type HerdConfig = CommonConfig &

@@ -34,6 +34,7 @@ const EC2_PREFIXES: Readonly<Record<string, string>> = {
     "aws:ec2/route:Route": "r",
     "aws:ec2/launchTemplate:LaunchTemplate": "lt",
     "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
 };
 
 /** What pulumi-eks's Cluster component reports, shaped like the real outputs herd reads. */
@@ -146,6 +147,13 @@ export function awsState(args: pulumi.runtime.MockResourceArgs, { region }: Plac
         case "aws:ec2/eip:Eip":
             state["allocationId"] = id;
             state["publicIp"] = `198.51.100.${parseInt(suffix(args.name, 2), 16) % 250}`;
+            break;
+        case "aws:ec2/vpcEndpoint:VpcEndpoint":
+            // A Gateway endpoint reports its service's prefix list and that list's address ranges (documentation
+            // ranges here); an Interface endpoint has neither, only network interfaces in its subnets.
+            state["prefixListId"] = inputs["vpcEndpointType"] === "Gateway" ? `pl-${suffix(`pl:${args.name}`, 8)}` : "";
+            state["cidrBlocks"] = inputs["vpcEndpointType"] === "Gateway" ? ["198.51.100.0/24", "203.0.113.0/24"] : [];
+            state["state"] = "available";
             break;
         case "aws:ec2/vpc:Vpc":
             state["defaultSecurityGroupId"] = `sg-${suffix(`default:${args.name}`, 17)}`;

@@ -40,6 +40,16 @@ const ANSWERS: Readonly<Record<string, Answer>> = {
         state["selfLink"] = `${COMPUTE}/${id}`;
         return id;
     },
+    "gcp:dns/managedZone:ManagedZone": (_inputs, name, state, _args, at) => {
+        state["project"] = at.project;
+        state["managedZoneId"] = parseInt(suffix(`zone:${name}`, 12), 16);
+        return `projects/${at.project}/managedZones/${name}`;
+    },
+    "gcp:compute/route:Route": (_inputs, name, state, _args, at) => {
+        const id = `projects/${at.project}/global/routes/${name}`;
+        state["selfLink"] = `${COMPUTE}/${id}`;
+        return id;
+    },
     "gcp:compute/routerNat:RouterNat": (inputs, name, _state, _args, at) => `${at.project}/${text(inputs, "region", at.region)}/${String(inputs["router"])}/${name}`,
     "gcp:container/cluster:Cluster": (inputs, name, state, args, at) => {
         const location = text(inputs, "location", at.region);

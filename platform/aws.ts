@@ -13,12 +13,12 @@ import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig } from "../config";
 import { MANAGED_BY, PART_OF } from "../lib/labels";
-import { createS3BackupBucket, bindBackupIdentity, s3Repository, s3Uploader } from "./aws/backups";
+import { createS3BackupBucket, bindBackupIdentity, s3Repository, s3Uploader, uploaderEgress } from "./aws/backups";
 import { createCluster } from "./aws/cluster";
 import { createAddons } from "./aws/addons";
 import { createAwsHttps, nlbHttpsExposure } from "./aws/https";
 import { AwsContext, physicalPrefix } from "./aws/common";
-import { createNetwork } from "./aws/network";
+import { createNetwork, loadBalancerSources } from "./aws/network";
 import { createRegistry } from "./aws/registry";
 import { createStorage } from "./aws/storage";
 import type { Exposure, Platform } from "./contract";
@@ -108,7 +108,12 @@ export class AwsPlatform extends pulumi.ComponentResource {
         const backups = createS3BackupBucket(ctx, cfg.data.backup.retentionDays, cfg.data.protect);
         // With a host name, TLS ends at the NLB with an ACM certificate (platform/aws/https.ts); without, plain HTTP.
         const https = settings.https === undefined ? undefined : createAwsHttps(ctx, settings.https);
-        const exposure = https === undefined ? nlbExposure(tags) : nlbHttpsExposure(nlbExposure(tags), https);
+        // From outside the VPC's pod and node ranges only: the NLB keeps the client's address (instance targets,
+        // externalTrafficPolicy Local), and its health checks go to kube-proxy's port on the node, not to the pods.
+        const exposure: Exposure = {
+            ...(https === undefined ? nlbExposure(tags) : nlbHttpsExposure(nlbExposure(tags), https)),
+            sources: loadBalancerSources(network.privateCidrs),
+        };
 
         this.platform = {
             name: "aws",
@@ -117,7 +122,7 @@ export class AwsPlatform extends pulumi.ComponentResource {
             storageClassName,
             images: { kind: "build", registry: registry.access, repositories },
             exposure,
-            backupStore: { kind: "objectStore", uploader: s3Uploader(backups.bucket.bucket, settings.region, undefined) },
+            backupStore: { kind: "objectStore", uploader: s3Uploader(backups.bucket.bucket, settings.region, undefined, uploaderEgress(network)) },
             workloadIdentity: { bind: (args) => bindBackupIdentity(ctx, backups, cluster, args) },
             repository: (purpose) => s3Repository(ctx, backups, cluster, purpose),
             outputs: {

@@ -48,15 +48,32 @@ export interface ExposureCompanionArgs {
     readonly parent: pulumi.Resource;
 }
 
+/**
+ * Who may open connections to nginx's ports (the front end's NetworkPolicy ingress `from`): the ingress controller's
+ * namespace, a cloud's front ends and health checkers by address, or outside the cluster (0.0.0.0/0 except the pod
+ * ranges). Undefined: no source is named (anyone, in or outside the cluster, may connect).
+ */
+export type ExposureSources = readonly k8s.types.input.networking.v1.NetworkPolicyPeer[];
+
 /** How traffic from outside reaches the front end. */
 export type Exposure =
     | {
           readonly kind: "ingress";
+          /** Who reaches nginx: the controller's pods or the cloud's proxies. @default anyone (no source named) */
+          readonly sources?: ExposureSources;
           /** `spec.ingressClassName`; undefined: the controller is chosen by an annotation (GKE's reads only that). */
           readonly className: string | undefined;
           readonly annotations: Readonly<Record<string, pulumi.Input<string>>>;
           /** Annotations of the Service behind the Ingress (container-native load balancing, ...). @default none */
           readonly serviceAnnotations?: Readonly<Record<string, string>>;
+          /**
+           * CIDR blocks of the proxies requests pass through on their way to nginx, each appending the address it
+           * received the request from to X-Forwarded-For: the controller's pods, a cloud's front ends and the
+           * address it appends. nginx trusts X-Forwarded-For from these only (TRUSTED_PROXY_CIDRS), so rate limits
+           * count per client. A load balancer keeps the client's address (externalTrafficPolicy Local): none there.
+           * @default none
+           */
+          readonly trustedProxies?: readonly pulumi.Input<string>[];
           /**
            * The platform's load balancer ends HTTPS for `hostname` with a certificate the cloud manages, and redirects
            * plain HTTP itself; the Ingress then has no `spec.tls`. `companions` creates the objects in the app
@@ -70,6 +87,8 @@ export type Exposure =
       }
     | {
           readonly kind: "loadBalancer";
+          /** Who reaches nginx: clients outside the cluster, by address. @default anyone (no source named) */
+          readonly sources?: ExposureSources;
           readonly annotations: Readonly<Record<string, pulumi.Input<string>>>;
           /** Which field of `status.loadBalancer.ingress[0]` carries the address on this platform. */
           readonly reportsAddressAs: "ip" | "hostname";

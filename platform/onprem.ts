@@ -7,11 +7,30 @@ import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig, OnpremConfig } from "../config";
 import { recommendedLabels } from "../lib/labels";
-import { endpointPort, s3Uploader } from "./s3-uploader";
-import type { Exposure, IdentityBinding, ImageSource, Platform, RepositoryAccess, RepositoryPurpose } from "./contract";
+import { endpointPort, objectStoreEgress, s3Uploader } from "./s3-uploader";
+import type { Exposure, ExposureSources, IdentityBinding, ImageSource, Platform, RepositoryAccess, RepositoryPurpose } from "./contract";
 import { repositoryPrefix, volumeRepository } from "./repository";
 
 export type OnpremStackConfig = HerdConfig & { platform: "onprem" };
+type EgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
+
+/**
+ * The private IPv4 ranges (RFC 1918): where an ingress controller's pods run in a cluster herd does not know the
+ * pod network of, so nginx trusts X-Forwarded-For from them behind an Ingress (herd:trustedProxyCidrs narrows it).
+ */
+export const PRIVATE_NETWORK_CIDRS: readonly string[] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+/** Behind an Ingress, the front end is reached from the controller's pods only: their namespace, by its name label. */
+export function ingressControllerSources(namespace: string): ExposureSources {
+    return [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } }];
+}
+
+/**
+ * Behind a LoadBalancer Service (MetalLB, kube-vip; externalTrafficPolicy Local keeps the client's address), clients
+ * outside the cluster: every IPv4 address. herd does not know a customer cluster's pod range, so none is excepted;
+ * CNIs that match ipBlocks against outside addresses only (Cilium) keep pods out, others (Calico) let pods in too.
+ */
+export const LOAD_BALANCER_SOURCES: ExposureSources = [{ ipBlock: { cidr: "0.0.0.0/0" } }];
 
 /** The StorageClass herd creates on a given provisioner: data survives its claim, volumes can grow, and binding
  * waits for the pod so the volume lands in the pod's zone. */
@@ -97,10 +116,20 @@ export class OnpremPlatform extends pulumi.ComponentResource {
 
         const exposure: Exposure =
             onprem.ingressClass !== undefined
-                ? { kind: "ingress", className: onprem.ingressClass, annotations: {} }
-                : { kind: "loadBalancer", annotations: {}, reportsAddressAs: "ip" };
+                ? {
+                      kind: "ingress",
+                      className: onprem.ingressClass,
+                      annotations: {},
+                      trustedProxies: PRIVATE_NETWORK_CIDRS,
+                      sources: ingressControllerSources(onprem.ingressControllerNamespace),
+                  }
+                : { kind: "loadBalancer", annotations: {}, reportsAddressAs: "ip", sources: LOAD_BALANCER_SOURCES };
 
         const backup = onprem.backup;
+        const openEgress = backup.mode === "s3" ? onpremStoreEgress(backup).openBecause : undefined;
+        if (openEgress !== undefined) {
+            void pulumi.log.warn(openEgress, this);
+        }
         this.platform = {
             name: "onprem",
             provider,
@@ -110,7 +139,7 @@ export class OnpremPlatform extends pulumi.ComponentResource {
             exposure,
             backupStore:
                 backup.mode === "s3"
-                    ? { kind: "objectStore", uploader: s3Uploader(backup.bucket, backup.region, backup.endpoint) }
+                    ? { kind: "objectStore", uploader: s3Uploader(backup.bucket, backup.region, backup.endpoint, onpremStoreEgress(backup).egress) }
                     : { kind: "volume", storageClassName },
             workloadIdentity: { bind: () => onpremBackupIdentity(backup) },
             repository: (purpose) => onpremRepository(purpose, backup, storageClassName, onprem.repositoryStorageClass),
@@ -172,10 +201,47 @@ export function onpremRepository(
             prefix: repositoryPrefix(purpose),
             ...(backup.endpoint !== undefined ? { endpoint: backup.endpoint } : {}),
             credentialsSecret: backup.credentialsSecret,
-            egress: [{ ports: [{ protocol: "TCP", port: endpointPort(backup.endpoint) }] }],
+            egress: onpremStoreEgress(backup).egress,
         },
         identity,
     };
+}
+
+/**
+ * Where backup, pgBackRest and snapshot pods may connect to reach the S3-compatible store: its port, on the
+ * addresses herd:backupEndpointCidrs lists, else the endpoint's own address when it is an IP literal (a /32 or
+ * /128). For a host name without CIDRs herd cannot know the addresses (a NetworkPolicy takes no names): any address
+ * on that port, and `openBecause` says so for a preview warning.
+ */
+export function onpremStoreEgress(backup: Extract<OnpremConfig["backup"], { mode: "s3" }>): {
+    readonly egress: EgressRule[];
+    readonly openBecause?: string;
+} {
+    const port = endpointPort(backup.endpoint);
+    if (backup.endpointCidrs.length > 0) {
+        return { egress: objectStoreEgress(port, backup.endpointCidrs.map((cidr) => ({ ipBlock: { cidr } }))) };
+    }
+    const host = backup.endpoint === undefined ? `s3.${backup.region}.amazonaws.com` : new URL(backup.endpoint).hostname;
+    const literal = ipLiteralBlock(host);
+    if (literal !== undefined) {
+        return { egress: objectStoreEgress(port, [{ ipBlock: { cidr: literal } }]) };
+    }
+    return {
+        egress: objectStoreEgress(port),
+        openBecause: `herd: backup, pgBackRest and snapshot pods may connect to ANY address on port ${port}: the backup store is named by host (${host}), and a NetworkPolicy takes addresses only. Set herd:backupEndpointCidrs to the store's address blocks to narrow it.`,
+    };
+}
+
+/** A host that is an IP literal, as a one-address block (IPv4 /32, IPv6 /128); undefined for a name. */
+export function ipLiteralBlock(host: string): string | undefined {
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) && host.split(".").every((o) => Number(o) <= 255)) {
+        return `${host}/32`;
+    }
+    // URL keeps IPv6 literals in brackets.
+    if (/^\[[0-9a-fA-F:.]+\]$/.test(host)) {
+        return `${host.slice(1, -1)}/128`;
+    }
+    return undefined;
 }
 
 /** The onprem platform, built like the other two (platform/index.ts picks one). */

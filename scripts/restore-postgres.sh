@@ -139,8 +139,10 @@ kube create job "$name-pitr-full-$(date -u +%Y%m%d%H%M%S)" --from="cronjob/$name
 
 # Redis may cache rows the restore took away: empty it. herd's Redis has FLUSHALL/FLUSHDB/KEYS removed, so every key
 # is walked with SCAN and unlinked (the whole instance is herd's cache). redis-cli reads the password from
-# REDISCLI_AUTH, which the container has: it is on no command line.
-empty_redis='redis-cli -h 127.0.0.1 -p "$1" --scan | xargs -r -d "\n" redis-cli -h 127.0.0.1 -p "$1" UNLINK >/dev/null'
+# REDISCLI_AUTH, which the container has: it is on no command line. Redis speaks only TLS, verified against herd's CA
+# (the ca.crt of the server's own certificate Secret, mounted in the container).
+# The keys are listed first so that a scan that cannot connect fails the step (a pipe would hide its exit status).
+empty_redis='keys=$(redis-cli --tls --cacert /etc/redis/tls/ca.crt -h 127.0.0.1 -p "$1" --scan) && printf "%s\n" "$keys" | xargs -r -d "\n" redis-cli --tls --cacert /etc/redis/tls/ca.crt -h 127.0.0.1 -p "$1" UNLINK >/dev/null'
 kube exec "$redis-0" -c redis -- sh -c "$empty_redis" sh 6379 ||
     fail "PostgreSQL is restored, but emptying Redis failed: run ${kubectl_bin} --namespace $namespace exec $redis-0 -c redis -- sh -c '$empty_redis' sh 6379"
 # The search index may hold items that no longer exist, and lack restored ones: rebuild it from PostgreSQL.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages herd's real-process tests run (PostgreSQL and pgBackRest, Redis, uwsgi + its Python 3
-# plugin, nginx, headless Chromium and fonts, promtool and the PostgreSQL and Redis metrics exporters): the one
-# place that lists them.
+# plugin, nginx, headless Chromium and fonts, promtool, the PostgreSQL, Redis and Elasticsearch metrics exporters,
+# and openssl and curl for the TLS tests): the one place that lists them.
 #
 #   scripts/system-packages.sh check     exit 1 naming every missing package and the command that installs it
 #   scripts/system-packages.sh install   install what is missing (apt-get; as root, or through sudo)
@@ -28,6 +28,9 @@ PACKAGES=(
     "prometheus|command -v promtool"
     "prometheus-postgres-exporter|command -v prometheus-postgres-exporter"
     "prometheus-redis-exporter|command -v prometheus-redis-exporter"
+    "prometheus-elasticsearch-exporter|command -v prometheus-elasticsearch-exporter"
+    "openssl|command -v openssl"
+    "curl|command -v curl"
 )
 
 # More entries in the same form, for the tests of this script only (e.g. a package that can never be found).

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { API_PORT, apiDefaults, apiEnv, apiProblems, ApiService, ApiServiceArgs } from "../components/api";
+import { apiAuthEnv, type ApiAuthSettings } from "../components/api-auth";
 import { Frontend, FrontendArgs, frontendDefaults, frontendProblems } from "../components/frontend";
 import { appImages, contextHash } from "../components/images";
 import type { DataEndpoint } from "../components/data-tier";
@@ -43,7 +44,9 @@ const DATA = {
 const FRONTEND_PODS = { "app.kubernetes.io/name": "frontend", "app.kubernetes.io/instance": "frontend" };
 // Metrics off here: the metrics port, its annotations and NetworkPolicy rule are tested with metrics on in
 // tests/metrics.test.ts (every stack) and in "ApiService metrics" below.
-const API_ARGS: ApiServiceArgs = { namespace: "herd", image: "registry.example.com/herd/api@sha256:" + "a".repeat(64), clientLabels: FRONTEND_PODS, ...DATA, metrics: { enabled: false } };
+// Sign-in as ApiAuth hands it over (its own tests: tests/api-auth.test.ts).
+const AUTH: ApiAuthSettings = { secretName: "api-auth", sessionHours: 12, readsRequireSignIn: false, cookieSecure: true, revision: "0123456789abcdef" };
+const API_ARGS: ApiServiceArgs = { namespace: "herd", image: "registry.example.com/herd/api@sha256:" + "a".repeat(64), clientLabels: FRONTEND_PODS, ...DATA, auth: AUTH, metrics: { enabled: false } };
 
 async function renderApi(args: Partial<ApiServiceArgs> = {}): Promise<{ e: Evaluation; m: readonly Manifest[]; api: ApiService }> {
     let api: ApiService | undefined;
@@ -159,7 +162,7 @@ describe("ApiService", () => {
             assert.equal(byName[name].value, undefined);
         }
         assert.equal(byName["DATABASE_USER"].value, "herd_app", "the API logs in as the app role, rows only");
-        assert.deepEqual(apiEnv(DATA).map((v) => v.name), env.map((v) => v.name));
+        assert.deepEqual([...apiEnv(DATA), ...apiAuthEnv(AUTH)].map((v) => v.name), env.map((v) => v.name));
     });
     it("the migration Job, and only it, logs in as the schema owner: in its wait and in the migration", async () => {
         const { m } = await renderApi();
@@ -214,13 +217,24 @@ describe("ApiService", () => {
 
 describe("Frontend", () => {
     it("defaults: 2 pods, no TLS, HSTS a year once served over HTTPS", () =>
-        assert.deepEqual(frontendDefaults(FRONTEND_ARGS), { replicas: 2, tls: { mode: "none" }, hstsMaxAgeSeconds: 31536000, waits: DEFAULT_WAITS }));
+        assert.deepEqual(frontendDefaults(FRONTEND_ARGS), {
+            replicas: 2,
+            tls: { mode: "none" },
+            hstsMaxAgeSeconds: 31536000,
+            apiRateLimitPerSecond: 20,
+            apiRateLimitBurst: 40,
+            loginRateLimitPerMinute: 10,
+            trustedProxyCidrs: [],
+            waits: DEFAULT_WAITS,
+        }));
     it("overrides", () => {
         const waits = { ...DEFAULT_WAITS, ingress: 45 };
-        assert.deepEqual(frontendDefaults({ ...FRONTEND_ARGS, replicas: 4, tls: { mode: "secret", secretName: "t" }, hstsMaxAgeSeconds: 600, waits }), {
+        const limits = { apiRateLimitPerSecond: 5, apiRateLimitBurst: 0, loginRateLimitPerMinute: 3, trustedProxyCidrs: ["10.0.0.0/8"] };
+        assert.deepEqual(frontendDefaults({ ...FRONTEND_ARGS, replicas: 4, tls: { mode: "secret", secretName: "t" }, hstsMaxAgeSeconds: 600, waits, ...limits }), {
             replicas: 4,
             tls: { mode: "secret", secretName: "t" },
             hstsMaxAgeSeconds: 600,
+            ...limits,
             waits,
         });
     });
@@ -269,7 +283,12 @@ describe("Frontend", () => {
     it("nginx proxies to the API upstream from env; egress only to the API and DNS", async () => {
         const { m } = await renderFrontend();
         const c = podOf(find(m, "Deployment", "frontend")).containers[0] as { env: { name: string; value: string }[] };
-        assert.deepEqual(c.env, [{ name: "API_UPSTREAM", value: "api.herd.svc.cluster.local:8000" }]);
+        assert.deepEqual(c.env, [
+            { name: "API_UPSTREAM", value: "api.herd.svc.cluster.local:8000" },
+            { name: "API_RATE_LIMIT_PER_SECOND", value: "20" },
+            { name: "API_RATE_LIMIT_BURST", value: "40" },
+            { name: "LOGIN_RATE_LIMIT_PER_MINUTE", value: "10" },
+        ]);
         const np = find(m, "NetworkPolicy", "frontend")["spec"] as { egress: { ports: { port: number }[] }[]; ingress: unknown };
         assert.deepEqual(np.egress.map((r) => r.ports.map((p) => p.port)), [[53, 53], [8000]]);
         assert.deepEqual(np.ingress, [{ ports: [{ protocol: "TCP", port: 8080 }] }]);

@@ -943,14 +943,25 @@ describe("capabilities handed to components", () => {
     });
     it("exposure, storage class and backup store", async () => {
         const { component, platform } = await platformFor({});
-        assert.deepEqual(platform.exposure, nlbExposure({ "app.kubernetes.io/part-of": "herd", "app.kubernetes.io/managed-by": "pulumi", "herd:stack": "unit" }));
+        assert.deepEqual(platform.exposure, {
+            ...nlbExposure({ "app.kubernetes.io/part-of": "herd", "app.kubernetes.io/managed-by": "pulumi", "herd:stack": "unit" }),
+            // nginx is reached from outside the VPC's private subnets only (where the nodes and pods are).
+            sources: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"] } }],
+        });
         assert.equal((await inspect(platform.storageClassName)).value, "herd-gp3");
         assert.ok(platform.backupStore.kind === "objectStore");
         const uploader = platform.backupStore.uploader;
         assert.equal(uploader.image, AWS_CLI_IMAGE);
         assert.match(uploader.script, /aws s3 cp/);
         assert.deepEqual(uploader.env, [{ name: "AWS_REGION", value: "eu-west-1" }], "the region once, no endpoint: AWS S3 itself");
-        assert.deepEqual(uploader.egress, [{ ports: [{ protocol: "TCP", port: 443 }] }]);
+        // Only the S3 gateway endpoint's prefix-list ranges (the mock's) and the STS interface endpoint in the
+        // private subnets, on 443.
+        const egress = await Promise.all(uploader.egress.map(async (rule) => ({ to: (await inspect(pulumi.output(rule.to))).value, ports: rule.ports })));
+        const https = [{ protocol: "TCP", port: 443 }];
+        assert.deepEqual(egress, [
+            { to: [{ ipBlock: { cidr: "198.51.100.0/24" } }, { ipBlock: { cidr: "203.0.113.0/24" } }], ports: https },
+            { to: ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"].map((cidr) => ({ ipBlock: { cidr } })), ports: https },
+        ]);
         assert.match(String((await inspect(pulumi.output(uploader.bucket))).value), /^herd-unit-backups-/);
         const kubeconfig = await inspect(component.kubeconfig);
         assert.equal(kubeconfig.secret, true);

@@ -54,7 +54,7 @@ describe("defaults", () => {
     });
     it("an S3 backup store defaults to region us-east-1 and AWS's own endpoint", () => {
         const o = onprem({ "herd:backupBucket": "herd-backups", "herd:backupCredentialsSecret": "s3-creds" });
-        assert.deepEqual(o.backup, { mode: "s3", bucket: "herd-backups", endpoint: undefined, region: "us-east-1", credentialsSecret: "s3-creds" });
+        assert.deepEqual(o.backup, { mode: "s3", bucket: "herd-backups", endpoint: undefined, region: "us-east-1", credentialsSecret: "s3-creds", endpointCidrs: [] });
     });
     it("keys of other platforms left at their defaults are accepted (the CLI fills every declared default in)", () => {
         const defaults = Object.fromEntries(
@@ -188,6 +188,13 @@ describe("data tier", () => {
     });
 });
 
+/** The sign-in, rate-limit and proxy settings when unset (their own tests: "sign-in, rate limits and trusted proxies"). */
+const SIGN_IN_AND_LIMIT_DEFAULTS = {
+    auth: { adminUsername: "admin", sessionHours: 12, readsRequireSignIn: false },
+    rateLimits: { apiPerSecond: 20, apiBurst: 40, loginPerMinute: 10 },
+    trustedProxyCidrs: undefined,
+};
+
 describe("app tier", () => {
     it("defaults: two API pods scaling to six at 70% CPU, two front-end pods, no host name, no TLS", () => {
         assert.deepEqual(parse({ ...MINIMAL_ONPREM }).app, {
@@ -196,6 +203,7 @@ describe("app tier", () => {
             publicHostname: undefined,
             tls: { mode: "none" },
             hstsMaxAgeSeconds: 31536000,
+            ...SIGN_IN_AND_LIMIT_DEFAULTS,
         });
     });
     it("overrides, with a certificate from a Secret or from cert-manager", () => {
@@ -217,6 +225,7 @@ describe("app tier", () => {
             publicHostname: "shop.example.com",
             tls: { mode: "secret", secretName: "shop-tls" },
             hstsMaxAgeSeconds: 31536000,
+            ...SIGN_IN_AND_LIMIT_DEFAULTS,
         });
         const issuer = parse({ ...MINIMAL_ONPREM, "herd:ingressClass": "nginx", "herd:publicHostname": "shop.example.com", "herd:tlsClusterIssuer": "letsencrypt" }).app.tls;
         assert.deepEqual(issuer, { mode: "issuer", clusterIssuer: "letsencrypt" });
@@ -269,7 +278,7 @@ describe("overrides", () => {
             "herd:renderDirectory": "./rendered",
         });
         assert.equal(o.ingressClass, "nginx");
-        assert.deepEqual(o.backup, { mode: "s3", bucket: "herd-backups", endpoint: "https://minio.example.com", region: "eu-central-1", credentialsSecret: "backup-s3" });
+        assert.deepEqual(o.backup, { mode: "s3", bucket: "herd-backups", endpoint: "https://minio.example.com", region: "eu-central-1", credentialsSecret: "backup-s3", endpointCidrs: [] });
         assert.equal(o.renderDirectory, "./rendered");
     });
     it("aws: defaults for everything but the region", () => {
@@ -1115,6 +1124,99 @@ describe("metrics and alerts (issue 16)", () => {
         ];
         for (const [key, value, expected] of cases) {
             assert.deepEqual(lines({ ...MINIMAL_ONPREM, [key]: value }), [expected], `${key}=${value}`);
+        }
+    });
+});
+
+describe("sign-in, rate limits and trusted proxies (issue 17)", () => {
+    it("defaults: user admin, 12-hour sessions, public reads, 20/s with a burst of 40, 10 sign-ins a minute, the platform's proxies", () => {
+        const app = parse({ ...MINIMAL_ONPREM }).app;
+        assert.deepEqual(app.auth, { adminUsername: "admin", sessionHours: 12, readsRequireSignIn: false });
+        assert.deepEqual(app.rateLimits, { apiPerSecond: 20, apiBurst: 40, loginPerMinute: 10 });
+        assert.equal(app.trustedProxyCidrs, undefined, "unset: the platform's exposure decides");
+    });
+    it("every key overrides its default; [none] trusts no proxy", () => {
+        const app = parse({
+            ...MINIMAL_ONPREM,
+            "herd:adminUsername": "ops@example.com",
+            "herd:apiSessionHours": "168",
+            "herd:apiReadsRequireSignIn": "true",
+            "herd:apiRateLimitPerSecond": "5",
+            "herd:apiRateLimitBurst": "0",
+            "herd:loginRateLimitPerMinute": "3",
+            "herd:trustedProxyCidrs": '["10.20.0.0/16","192.0.2.7/32"]',
+        }).app;
+        assert.deepEqual(app.auth, { adminUsername: "ops@example.com", sessionHours: 168, readsRequireSignIn: true });
+        assert.deepEqual(app.rateLimits, { apiPerSecond: 5, apiBurst: 0, loginPerMinute: 3 });
+        assert.deepEqual(app.trustedProxyCidrs, ["10.20.0.0/16", "192.0.2.7/32"]);
+        assert.deepEqual(parse({ ...MINIMAL_ONPREM, "herd:trustedProxyCidrs": '["none"]' }).app.trustedProxyCidrs, []);
+        assert.equal(parse({ ...MINIMAL_ONPREM, "herd:trustedProxyCidrs": "[]" }).app.trustedProxyCidrs, undefined);
+    });
+    it("a bad value is refused, naming the key, what was expected and what was given", () => {
+        const cases: [string, string, string][] = [
+            ["herd:adminUsername", "ad:min", "herd:adminUsername: expected a user name of 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit, got \"ad:min\""],
+            ["herd:adminUsername", "", "herd:adminUsername: expected a user name of 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit, got \"\""],
+            ["herd:apiSessionHours", "0", "herd:apiSessionHours: expected a whole number from 1 to 168, got 0"],
+            ["herd:apiSessionHours", "169", "herd:apiSessionHours: expected a whole number from 1 to 168, got 169"],
+            ["herd:apiReadsRequireSignIn", "yes", 'herd:apiReadsRequireSignIn: expected true or false, got "yes"'],
+            ["herd:apiRateLimitPerSecond", "0", "herd:apiRateLimitPerSecond: expected a whole number from 1 to 10000, got 0"],
+            ["herd:apiRateLimitPerSecond", "10001", "herd:apiRateLimitPerSecond: expected a whole number from 1 to 10000, got 10001"],
+            ["herd:apiRateLimitBurst", "-1", "herd:apiRateLimitBurst: expected a whole number from 0 to 100000, got -1"],
+            ["herd:loginRateLimitPerMinute", "0", "herd:loginRateLimitPerMinute: expected a whole number from 1 to 1000, got 0"],
+            ["herd:trustedProxyCidrs", '["10.0.0.1/8"]', 'herd:trustedProxyCidrs[0]: expected a CIDR block with its host bits clear (did you mean 10.0.0.0/8?), or none alone to trust no proxy, got "10.0.0.1/8"'],
+            ["herd:trustedProxyCidrs", '["10.0.0.0/8","proxy.example.com"]', 'herd:trustedProxyCidrs[1]: expected an IPv4 CIDR block such as 10.0.0.0/16, or none alone to trust no proxy, got "proxy.example.com"'],
+        ];
+        for (const [key, value, expected] of cases) {
+            assert.deepEqual(lines({ ...MINIMAL_ONPREM, [key]: value }), [expected], `${key}=${value}`);
+        }
+        assert.deepEqual(lines({ ...MINIMAL_ONPREM, "herd:trustedProxyCidrs": '["none","10.0.0.0/8"]' }), [
+            'herd:trustedProxyCidrs: expected either CIDR blocks or none alone (trust no proxy), not both, got ["none","10.0.0.0/8"]',
+        ]);
+    });
+});
+
+describe("network policy keys (DNS pods, ingress controller, backup store addresses)", () => {
+    const S3 = { "herd:backupBucket": "herd-backups", "herd:backupCredentialsSecret": "herd-backup-s3" };
+    it("defaults: kube-dns in kube-system on 53, the ingress-nginx namespace, no store CIDRs", () => {
+        const cfg = parse({ ...MINIMAL_ONPREM, ...S3 });
+        assert.deepEqual(cfg.clusterDns, { namespace: "kube-system", podLabels: { "k8s-app": "kube-dns" }, port: 53 });
+        assert.ok(cfg.platform === "onprem");
+        assert.equal(cfg.onprem.ingressControllerNamespace, "ingress-nginx");
+        assert.deepEqual(cfg.onprem.backup.mode === "s3" ? cfg.onprem.backup.endpointCidrs : undefined, []);
+    });
+    it("every key overrides its default (OpenShift's DNS; another controller; the store's blocks)", () => {
+        const cfg = parse({
+            ...MINIMAL_ONPREM,
+            ...S3,
+            "herd:dnsNamespace": "openshift-dns",
+            "herd:dnsPodLabels": '["dns.operator.openshift.io/daemonset-dns=default"]',
+            "herd:dnsPort": "5353",
+            "herd:ingressClass": "traefik",
+            "herd:publicHostname": "herd.example.com",
+            "herd:ingressControllerNamespace": "traefik",
+            "herd:backupEndpointCidrs": '["192.0.2.0/28","198.51.100.9/32"]',
+        });
+        assert.deepEqual(cfg.clusterDns, { namespace: "openshift-dns", podLabels: { "dns.operator.openshift.io/daemonset-dns": "default" }, port: 5353 });
+        assert.ok(cfg.platform === "onprem");
+        assert.equal(cfg.onprem.ingressControllerNamespace, "traefik");
+        assert.deepEqual(cfg.onprem.backup.mode === "s3" ? cfg.onprem.backup.endpointCidrs : undefined, ["192.0.2.0/28", "198.51.100.9/32"]);
+    });
+    it("a bad value is refused, naming the key, what was expected and what was given", () => {
+        const cases: [Record<string, string>, string][] = [
+            [{ "herd:dnsNamespace": "Kube_System" }, 'herd:dnsNamespace: expected a namespace name'],
+            [{ "herd:dnsPodLabels": '["k8s-app"]' }, 'herd:dnsPodLabels[0]: expected a Kubernetes label as key=value, e.g. k8s-app=kube-dns, got "k8s-app"'],
+            [{ "herd:dnsPodLabels": "[]" }, "herd:dnsPodLabels: expected at least one label=value (none would let DNS queries go to every pod of dnsNamespace), got []"],
+            [{ "herd:dnsPort": "0" }, "herd:dnsPort: expected a whole number from 1 to 65535, got 0"],
+            [{ "herd:dnsPort": "70000" }, "herd:dnsPort: expected a whole number from 1 to 65535, got 70000"],
+            [{ "herd:ingressControllerNamespace": "traefik" }, 'herd:ingressControllerNamespace: only used with herd:ingressClass (a LoadBalancer Service is reached from outside the cluster): expected it unset without an ingress class, got "traefik"'],
+            [{ ...S3, "herd:backupEndpointCidrs": '["192.0.2.1/24"]' }, 'herd:backupEndpointCidrs[0]: expected a CIDR block with its host bits clear (did you mean 192.0.2.0/24?), got "192.0.2.1/24"'],
+            [{ ...S3, "herd:backupEndpointCidrs": '["0.0.0.0/0"]' }, 'herd:backupEndpointCidrs[0]: expected the store\'s own addresses, not every address (/0), got "0.0.0.0/0"'],
+            [{ "herd:backupEndpointCidrs": '["192.0.2.0/24"]' }, 'herd:backupEndpointCidrs: only used with herd:backupBucket (the store backups go to): expected it unset without a bucket, got ["192.0.2.0/24"]'],
+        ];
+        for (const [values, expected] of cases) {
+            const got = lines({ ...MINIMAL_ONPREM, ...values });
+            assert.equal(got.length, 1, `${JSON.stringify(values)}: ${got.join(" | ")}`);
+            assert.ok(got[0].startsWith(expected), `${JSON.stringify(values)}: ${got[0]}`);
         }
     });
 });

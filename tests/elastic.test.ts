@@ -7,8 +7,10 @@
 import assert from "node:assert/strict";
 import type { MetricsOptions } from "../components/metrics";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AddressInfo } from "node:net";
@@ -31,8 +33,10 @@ import {
     snapshotNodeSettings,
     snapshotProblems,
     ELASTIC_IMAGE,
+    ElasticArgs,
     ElasticCluster,
     ElasticClusterArgs,
+    ELASTIC_HTTP_CA_FILE,
     elasticDefaults,
     elasticProblems,
     elasticsearchYml,
@@ -49,12 +53,68 @@ import { buildManifests } from "../offline/manifests";
 import { containsSecret, isWrappedSecret, MockRecord, RecordingMocks, redact, unwrap } from "../offline/mocks";
 import { InvalidArgumentsError, problemText } from "../components/validation";
 import { inspect } from "./helpers";
+import { InternalCa } from "../components/internal-ca";
 
 const hasCurl = spawnSync("sh", ["-c", "command -v curl"]).status === 0;
-/** Tests that run curl: skipped without it locally, failed without it in CI (a missing binary is never a silent skip). */
-const CURL = { skip: !hasCurl && process.env["CI"] !== "true" && "curl is not installed (apt-get install curl)" } as const;
+const hasOpenssl = spawnSync("sh", ["-c", "command -v openssl"]).status === 0;
+/**
+ * Tests that run curl against an HTTPS stand-in (its certificates made by openssl): skipped without them locally,
+ * failed without them in CI (a missing binary is never a silent skip).
+ */
+const CURL = { skip: !(hasCurl && hasOpenssl) && process.env["CI"] !== "true" && "curl and openssl are needed (apt-get install curl openssl)" } as const;
 function requireCurl(): void {
-    assert.ok(hasCurl, "curl is not installed (apt-get install curl); CI=true: a missing binary fails instead of skipping");
+    assert.ok(hasCurl && hasOpenssl, "curl and openssl are needed (apt-get install curl openssl); CI=true: a missing binary fails instead of skipping");
+}
+
+interface ServerTls {
+    readonly key: Buffer;
+    readonly cert: Buffer;
+}
+interface TestPki {
+    /** The CA clients are given (what herd's internal CA is to the real cluster). */
+    readonly caFile: string;
+    /** Signed by that CA for 127.0.0.1 and localhost: what the node's HTTP certificate is. */
+    readonly server: ServerTls;
+    /** Signed by that CA, but for another name only. */
+    readonly wrongName: ServerTls;
+    /** For 127.0.0.1, but signed by another CA. */
+    readonly otherCa: ServerTls;
+}
+let pki: TestPki | undefined;
+/** A throwaway PKI made with openssl (P-256, as herd's), once per run, removed at exit. */
+function testPki(): TestPki {
+    if (pki !== undefined) {
+        return pki;
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "herd-es-pki-"));
+    process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    const openssl = (...args: string[]) => {
+        const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+        assert.equal(r.status, 0, `openssl ${args.join(" ")}: ${r.stderr}`);
+    };
+    const newKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    for (const ca of ["ca", "other-ca"]) {
+        openssl("req", "-x509", ...newKey, "-keyout", `${ca}.key`, "-out", `${ca}.crt`, "-days", "2", "-subj", `/CN=herd test ${ca}`);
+    }
+    const leaf = (name: string, ca: string, names: string): ServerTls => {
+        openssl("req", ...newKey, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
+        fs.writeFileSync(path.join(dir, `${name}.ext`), `subjectAltName=${names}\nextendedKeyUsage=serverAuth\n`);
+        openssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-days", "2", "-out", `${name}.crt`, "-extfile", `${name}.ext`);
+        return { key: fs.readFileSync(path.join(dir, `${name}.key`)), cert: fs.readFileSync(path.join(dir, `${name}.crt`)) };
+    };
+    pki = {
+        caFile: path.join(dir, "ca.crt"),
+        server: leaf("server", "ca", "IP:127.0.0.1,DNS:localhost"),
+        wrongName: leaf("wrong-name", "ca", "DNS:elsewhere.example"),
+        otherCa: leaf("other", "other-ca", "IP:127.0.0.1,DNS:localhost"),
+    };
+    return pki;
+}
+/** An HTTPS server on 127.0.0.1 with the given certificate. */
+async function httpsServer(serverTls: ServerTls, handler: http.RequestListener): Promise<{ server: https.Server; port: number }> {
+    const server = https.createServer({ key: serverTls.key, cert: serverTls.cert }, handler);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return { server, port: (server.address() as AddressInfo).port };
 }
 
 // Metrics off here: these tests are about the cluster; the exporter sidecar and its user are tested with metrics on
@@ -65,6 +125,10 @@ const BASE: ElasticClusterArgs & { readonly metrics?: MetricsOptions } = {
     clientLabels: { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" },
     metrics: { enabled: false },
 };
+/** An ElasticCluster with BASE, herd's internal CA (as index.ts creates it) and `args`; call it under mocks. */
+function newCluster(name: string, args: Partial<ElasticArgs> = {}): ElasticCluster {
+    return new ElasticCluster(name, { ...BASE, ca: new InternalCa("herd-ca", { namespace: "herd" }), ...args });
+}
 
 describe("elasticDefaults", () => {
     const d = elasticDefaults(BASE);
@@ -137,7 +201,7 @@ describe("discovery and elasticsearch.yml", () => {
     it("1 node: single-node discovery, no initial masters, no seed hosts", () => {
         assert.deepEqual(discoverySettings("es", 1), { "discovery.type": "single-node" });
     });
-    it("security on, transport TLS with the mounted certificate, plain HTTP, mmap off", () => {
+    it("security on, transport TLS with the mounted certificate, HTTPS with the HTTP certificate, mmap off", () => {
         const yml = parse(elasticsearchYml("es", 3)) as Record<string, unknown>;
         assert.equal(yml["cluster.name"], "es");
         assert.equal(yml["node.name"], "${POD_NAME}");
@@ -145,7 +209,9 @@ describe("discovery and elasticsearch.yml", () => {
         assert.equal(yml["network.publish_host"], "${POD_IP}");
         assert.equal(yml["node.store.allow_mmap"], false);
         assert.equal(yml["xpack.security.enabled"], true);
-        assert.equal(yml["xpack.security.http.ssl.enabled"], false);
+        assert.equal(yml["xpack.security.http.ssl.enabled"], true);
+        assert.equal(yml["xpack.security.http.ssl.key"], "http-certs/tls.key");
+        assert.equal(yml["xpack.security.http.ssl.certificate"], "http-certs/tls.crt");
         assert.equal(yml["xpack.security.transport.ssl.enabled"], true);
         assert.equal(yml["xpack.security.transport.ssl.verification_mode"], "certificate");
         assert.equal(yml["xpack.security.transport.ssl.client_authentication"], "required");
@@ -179,22 +245,34 @@ describe("probe commands", () => {
         assert.doesNotMatch(script, / -f /);
         assert.match(script, /-K - /);
     });
+    it("both ask the node over HTTPS at 127.0.0.1 and verify it against the CA in the node's HTTP certificate Secret; never -k", () => {
+        assert.equal(ELASTIC_HTTP_CA_FILE, "/usr/share/elasticsearch/config/http-certs/ca.crt");
+        for (const script of [elasticReadinessCommand()[2], elasticLivenessCommand()[2]]) {
+            assert.match(script, / --cacert \/usr\/share\/elasticsearch\/config\/http-certs\/ca\.crt /);
+            assert.match(script, /"https:\/\/127\.0\.0\.1:9200\//);
+            assert.doesNotMatch(script, /http:\/\/| -k\b|--insecure/);
+        }
+    });
 
-    /** A stand-in for Elasticsearch: answers only the probe user's right basic credentials, with the given health. */
-    async function fakeElastic(password: string, status: number): Promise<{ base: string; seen: string[]; close: () => void }> {
+    /** A stand-in for Elasticsearch over HTTPS: answers only the probe user's right basic credentials, with the given health. */
+    async function fakeElastic(password: string, status: number, serverTls: ServerTls = testPki().server): Promise<{ base: string; seen: string[]; close: () => void }> {
         const seen: string[] = [];
-        const server = http.createServer((req, res) => {
+        const { server, port } = await httpsServer(serverTls, (req, res) => {
             seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? "-"}`);
             const ok = req.headers.authorization === `Basic ${Buffer.from(`herd-probe:${password}`).toString("base64")}`;
             res.writeHead(ok ? status : 401).end("{}");
         });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        return { base: `127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => server.close() };
+        return { base: `127.0.0.1:${port}`, seen, close: () => server.close() };
     }
-    /** Runs a probe command against the stand-in, as the kubelet would (exec, with the container's environment). */
+    /**
+     * Runs a probe command against the stand-in, as the kubelet would (exec, with the container's environment): the
+     * command as the pod has it, with the stand-in's port and the test CA in place of the mounted one.
+     */
     async function probe(command: string[], base: string, password: string): Promise<number | null> {
         const { spawn } = await import("node:child_process");
-        const child = spawn(command[0], [command[1], command[2].replace("127.0.0.1:9200", base)], { env: { PATH: process.env["PATH"], PROBE_PASSWORD: password } });
+        const script = command[2].replace("127.0.0.1:9200", base).replace(` --cacert ${ELASTIC_HTTP_CA_FILE} `, ` --cacert ${testPki().caFile} `);
+        assert.notEqual(script, command[2].replace("127.0.0.1:9200", base), "the probe names the mounted CA file");
+        const child = spawn(command[0], [command[1], script], { env: { PATH: process.env["PATH"], PROBE_PASSWORD: password } });
         return new Promise((resolve) => child.on("exit", (code) => resolve(code)));
     }
 
@@ -227,6 +305,19 @@ describe("probe commands", () => {
         }
         assert.notEqual(await probe(elasticLivenessCommand(), "127.0.0.1:1", "s3cret"), 0);
     });
+    it("both fail, sending nothing, against a certificate from another CA or for another name (verification is on)", CURL, async () => {
+        requireCurl();
+        for (const serverTls of [testPki().otherCa, testPki().wrongName]) {
+            const es = await fakeElastic("s3cret", 200, serverTls);
+            try {
+                assert.notEqual(await probe(elasticReadinessCommand(), es.base, "s3cret"), 0);
+                assert.notEqual(await probe(elasticLivenessCommand(), es.base, "s3cret"), 0);
+                assert.deepEqual(es.seen, [], "no request (and no password) reached a server that did not verify");
+            } finally {
+                es.close();
+            }
+        }
+    });
 });
 
 type Json = Record<string, unknown>;
@@ -240,8 +331,8 @@ interface Run {
 }
 
 /** Builds an ElasticCluster directly under mocks, recording every resource and the options it was created with. */
-async function clusterFor(args: Partial<ElasticClusterArgs> = {}, name = "search"): Promise<Run> {
-    const run = await evaluateUnderMocks(() => new ElasticCluster(name, { ...BASE, ...args }));
+async function clusterFor(args: Partial<ElasticArgs> = {}, name = "search"): Promise<Run> {
+    const run = await evaluateUnderMocks(() => newCluster(name, args));
     if (run.error !== undefined) {
         throw run.error;
     }
@@ -266,7 +357,7 @@ const containersOf = (run: Run): Container[] => {
     return [...((spec["initContainers"] as Container[] | undefined) ?? []), ...(spec["containers"] as Container[])];
 };
 const elasticContainer = (run: Run) => (podSpec(run)["containers"] as Container[]).find((c) => c.name === "elasticsearch") as Container;
-const ymlOf = (run: Run) => parse(String((plain(one(run, "kubernetes:core/v1:ConfigMap"))["data"] as Json)["elasticsearch.yml"])) as Json;
+const ymlOf = (run: Run) => parse(String((plain(one(run, "kubernetes:core/v1:ConfigMap", "search-config"))["data"] as Json)["elasticsearch.yml"])) as Json;
 
 describe("tls mocks", () => {
     it("a PrivateKey answers PEM keys, the private ones secret; certificates and requests answer PEM", async () => {
@@ -300,7 +391,8 @@ describe("ElasticCluster with 3 nodes (the default)", () => {
 
     it("every Kubernetes object is schema-valid", () => {
         const kinds = buildManifests({ records: run.mocks.records }).manifests.map((m) => m.kind).sort();
-        assert.deepEqual(kinds, ["ConfigMap", "Job", "Job", "NetworkPolicy", "NetworkPolicy", "PodDisruptionBudget", "Secret", "Secret", "Secret", "Secret", "Service", "Service", "StatefulSet"]);
+        // One ConfigMap is the internal CA's (index.ts's, created beside the cluster here); one Secret the HTTP certificate.
+        assert.deepEqual(kinds, ["ConfigMap", "ConfigMap", "Job", "Job", "NetworkPolicy", "NetworkPolicy", "PodDisruptionBudget", "Secret", "Secret", "Secret", "Secret", "Secret", "Service", "Service", "StatefulSet"]);
     });
     it("a StatefulSet with a fixed name, 3 replicas, Parallel, the headless Service, Retain/Retain, protected", () => {
         const sts = statefulSet(run);
@@ -377,12 +469,14 @@ describe("ElasticCluster with 3 nodes (the default)", () => {
         assert.equal(mounts["/usr/share/elasticsearch/logs"]?.["name"], "logs");
         assert.equal(mounts["/tmp"]?.["name"], "tmp");
         assert.deepEqual([mounts["/usr/share/elasticsearch/config/certs"]?.["name"], mounts["/usr/share/elasticsearch/config/certs"]?.["readOnly"]], ["certs", true]);
+        assert.deepEqual([mounts["/usr/share/elasticsearch/config/http-certs"]?.["name"], mounts["/usr/share/elasticsearch/config/http-certs"]?.["readOnly"]], ["http-certs", true]);
         assert.equal(elasticContainer(run).env?.find((e) => e["name"] === "ES_TMPDIR")?.["value"], "/tmp");
         const volumes = Object.fromEntries((podSpec(run)["volumes"] as Json[]).map((v) => [v["name"], v]));
         for (const v of ["config", "logs", "tmp"]) {
             assert.ok(volumes[v]?.["emptyDir"] !== undefined, v);
         }
         assert.equal((volumes["certs"]?.["secret"] as Json)["secretName"], "search-transport-tls");
+        assert.deepEqual(volumes["http-certs"]?.["secret"], { secretName: "search-http-tls", defaultMode: 0o440 }, "the HTTP key: owner and fsGroup only");
         // The init container fills the config emptyDir from the image and the ConfigMap.
         const init = containersOf(run)[0];
         assert.match(String((init["command"] as string[])[2]), /cp -R \/usr\/share\/elasticsearch\/config\/\. \/mnt\/config\//);
@@ -469,9 +563,9 @@ describe("ElasticCluster with 3 nodes (the default)", () => {
         assert.equal(podSpec(run)["terminationGracePeriodSeconds"], 120);
     });
     it("transport TLS: one node certificate, signed by the cluster's CA, valid for every pod", () => {
-        const ca = plain(one(run, "tls:index/selfSignedCert:SelfSignedCert"));
+        const ca = plain(one(run, "tls:index/selfSignedCert:SelfSignedCert", "search-ca"));
         assert.equal(ca["isCaCertificate"], true);
-        const csr = plain(one(run, "tls:index/certRequest:CertRequest"));
+        const csr = plain(one(run, "tls:index/certRequest:CertRequest", "search-node-csr"));
         const names = csr["dnsNames"] as string[];
         for (const pod of ["search-0", "search-1", "search-2"]) {
             assert.ok(names.includes(`${pod}.search-headless.herd.svc.cluster.local`), pod);
@@ -480,31 +574,76 @@ describe("ElasticCluster with 3 nodes (the default)", () => {
         for (const n of ["search-headless", "search", "search.herd.svc.cluster.local", "localhost"]) {
             assert.ok(names.includes(n), n);
         }
-        const cert = plain(one(run, "tls:index/locallySignedCert:LocallySignedCert"));
-        assert.equal(cert["caCertPem"], unwrap(one(run, "tls:index/selfSignedCert:SelfSignedCert").state["certPem"]));
+        const cert = plain(one(run, "tls:index/locallySignedCert:LocallySignedCert", "search-node-cert"));
+        assert.equal(cert["caCertPem"], unwrap(one(run, "tls:index/selfSignedCert:SelfSignedCert", "search-ca").state["certPem"]));
         assert.deepEqual([...(cert["allowedUses"] as string[])].sort(), ["client_auth", "digital_signature", "key_encipherment", "server_auth"]);
         const secret = one(run, "kubernetes:core/v1:Secret", "search-transport-tls");
         assert.equal(plain(secret)["type"], "kubernetes.io/tls");
         assert.deepEqual(Object.keys(plain(secret)["stringData"] as Json).sort(), ["ca.crt", "tls.crt", "tls.key"]);
         assert.match(String((plain(secret)["stringData"] as Json)["tls.key"]), /^-----BEGIN PRIVATE KEY-----/);
-        assert.equal((plain(secret)["stringData"] as Json)["tls.crt"], unwrap(one(run, "tls:index/locallySignedCert:LocallySignedCert").state["certPem"]));
+        assert.equal((plain(secret)["stringData"] as Json)["tls.crt"], unwrap(one(run, "tls:index/locallySignedCert:LocallySignedCert", "search-node-cert").state["certPem"]));
         const yml = ymlOf(run);
         assert.equal(yml["xpack.security.enabled"], true);
         assert.equal(yml["xpack.security.transport.ssl.enabled"], true);
-        assert.equal(yml["xpack.security.http.ssl.enabled"], false);
+        assert.deepEqual(yml["xpack.security.transport.ssl.certificate_authorities"], ["certs/ca.crt"], "the transport CA stays the cluster's own");
+    });
+    it("HTTP TLS: on, with a certificate from herd's internal CA for every address a client uses, in search-http-tls", () => {
+        const yml = ymlOf(run);
+        assert.equal(yml["xpack.security.http.ssl.enabled"], true);
+        assert.equal(yml["xpack.security.http.ssl.key"], "http-certs/tls.key");
+        assert.equal(yml["xpack.security.http.ssl.certificate"], "http-certs/tls.crt");
+        assert.equal(yml["xpack.security.http.ssl.client_authentication"], "none", "HTTP clients log in with passwords");
+        assert.doesNotMatch(JSON.stringify(yml), /verification_mode"?:\s*"?none/);
+        const cert = plain(one(run, "tls:index/locallySignedCert:LocallySignedCert", "search-http-tls-cert"));
+        const internalCa = one(run, "tls:index/selfSignedCert:SelfSignedCert", "herd-ca-cert");
+        assert.equal(cert["caCertPem"], unwrap(internalCa.state["certPem"]), "signed by the internal CA, not the transport CA");
+        assert.deepEqual([...(cert["allowedUses"] as string[])].sort(), ["digital_signature", "key_encipherment", "server_auth"]);
+        const csr = plain(one(run, "tls:index/certRequest:CertRequest", "search-http-tls-csr"));
+        const names = csr["dnsNames"] as string[];
+        for (const n of [
+            "search.herd.svc.cluster.local", // the API and the setup Job
+            "search-headless.herd.svc.cluster.local", // the shrink Job
+            "search",
+            "search.herd",
+            "search.herd.svc",
+            "search-0.search-headless.herd.svc.cluster.local",
+            "search-2.search-headless.herd.svc",
+            "localhost",
+        ]) {
+            assert.ok(names.includes(n), n);
+        }
+        assert.deepEqual(csr["ipAddresses"], ["127.0.0.1"], "the probes and the exporter sidecar");
+        const secret = plain(one(run, "kubernetes:core/v1:Secret", "search-http-tls"));
+        assert.equal(secret["type"], "kubernetes.io/tls");
+        const data = secret["stringData"] as Json;
+        assert.deepEqual(Object.keys(data).sort(), ["ca.crt", "tls.crt", "tls.key"]);
+        assert.equal(data["ca.crt"], unwrap(internalCa.state["certPem"]));
+        assert.equal(data["tls.crt"], unwrap(one(run, "tls:index/locallySignedCert:LocallySignedCert", "search-http-tls-cert").state["certPem"]));
+        assert.equal(run.options.get("kubernetes:core/v1:Secret::search-http-tls")?.protect, false, "protection would block its own renewal");
+    });
+    it("a renewed HTTP certificate rolls the pods: its checksum is on the pod template", () => {
+        const annotations = ((statefulSet(run)["spec"] as Json)["template"] as { metadata: { annotations: Json } }).metadata.annotations;
+        const pem = String(unwrap(one(run, "tls:index/locallySignedCert:LocallySignedCert", "search-http-tls-cert").state["certPem"]));
+        assert.equal(annotations["herd.dev/tls-checksum"], createHash("sha256").update(pem).digest("hex"));
     });
     it("private keys are secret wherever they go, and go only to the tls resources and the TLS Secret", () => {
         for (const record of run.mocks.records) {
             assert.doesNotMatch(JSON.stringify(redact(record.inputs)), /PRIVATE KEY/, `a private key in the clear in ${record.type} ${record.name}`);
             const inClear = JSON.stringify(plain(record)).includes("PRIVATE KEY");
             if (inClear) {
-                assert.ok(record.type.startsWith("tls:") || record.name === "search-transport-tls", `${record.type} ${record.name} holds a private key`);
+                assert.ok(record.type.startsWith("tls:") || ["search-transport-tls", "search-http-tls"].includes(record.name), `${record.type} ${record.name} holds a private key`);
             }
         }
-        assert.ok(isWrappedSecret(one(run, "kubernetes:core/v1:Secret", "search-transport-tls").inputs["stringData"]));
-        assert.ok(isWrappedSecret(one(run, "tls:index/certRequest:CertRequest").inputs["privateKeyPem"]));
-        assert.ok(isWrappedSecret(one(run, "tls:index/locallySignedCert:LocallySignedCert").inputs["caPrivateKeyPem"]));
-        assert.ok(isWrappedSecret(one(run, "tls:index/selfSignedCert:SelfSignedCert").inputs["privateKeyPem"]));
+        for (const secret of ["search-transport-tls", "search-http-tls"]) {
+            assert.ok(isWrappedSecret(one(run, "kubernetes:core/v1:Secret", secret).inputs["stringData"]), secret);
+        }
+        for (const csr of ["search-node-csr", "search-http-tls-csr"]) {
+            assert.ok(isWrappedSecret(one(run, "tls:index/certRequest:CertRequest", csr).inputs["privateKeyPem"]), csr);
+        }
+        for (const cert of ["search-node-cert", "search-http-tls-cert"]) {
+            assert.ok(isWrappedSecret(one(run, "tls:index/locallySignedCert:LocallySignedCert", cert).inputs["caPrivateKeyPem"]), cert);
+        }
+        assert.ok(isWrappedSecret(one(run, "tls:index/selfSignedCert:SelfSignedCert", "search-ca").inputs["privateKeyPem"]));
     });
     it("NetworkPolicy: clients and the setup Jobs on 9200; peers on 9300 and 9200; egress to peers and DNS only", () => {
         const spec = plain(one(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "search"))["spec"] as Json;
@@ -530,7 +669,7 @@ describe("ElasticCluster with 3 nodes (the default)", () => {
         const annotations = ((statefulSet(run)["spec"] as Json)["template"] as { metadata: { annotations: Json } }).metadata.annotations;
         assert.match(String(annotations["checksum/config"]), /^[0-9a-f]{64}$/);
     });
-    it("outputs: the client Service's host, port 9200, the API user's Secret and name (never elastic), plain http and a URL", async () => {
+    it("outputs: the client Service's host, port 9200, the API user's Secret and name (never elastic), an https URL and the CA file", async () => {
         const c = run.cluster;
         assert.equal((await inspect(c.host)).value, "search.herd.svc.cluster.local");
         assert.equal(c.port, 9200);
@@ -542,12 +681,14 @@ describe("ElasticCluster with 3 nodes (the default)", () => {
         assert.equal(api["username"], "herd-api");
         assert.equal(api["password"], unwrap(one(run, "random:index/randomPassword:RandomPassword", "search-api-password").state["result"]));
         assert.ok(containsSecret(one(run, "kubernetes:core/v1:Secret", "search-api-credentials").inputs["stringData"]));
-        assert.equal(c.scheme, "http");
-        assert.deepEqual(await inspect(c.url), { value: "http://search.herd.svc.cluster.local:9200", secret: false });
+        assert.equal(c.scheme, "https");
+        assert.deepEqual(await inspect(c.url), { value: "https://search.herd.svc.cluster.local:9200", secret: false });
+        assert.equal(c.caFile, "/etc/herd/ca/ca.crt");
         assert.equal((await inspect(c.statefulSetName)).value, "search");
     });
     it("children are named <name>-<role> under the component", () => {
-        const names = run.mocks.records.filter((r) => r.custom).map((r) => r.name);
+        // herd-ca*: the internal CA, created beside the cluster here as index.ts does.
+        const names = run.mocks.records.filter((r) => r.custom && !r.name.startsWith("herd-ca")).map((r) => r.name);
         for (const n of names) {
             assert.ok(n === "search" || n.startsWith("search-"), n);
         }
@@ -581,10 +722,12 @@ describe("ElasticCluster with 1 node", () => {
     it("heap is half of 4Gi", () => {
         assert.match(String(elasticContainer(run).env?.find((e) => e["name"] === "ES_JAVA_OPTS")?.["value"]), /^-Xms2g -Xmx2g /);
     });
-    it("the certificate covers the one pod", () => {
-        const names = plain(one(run, "tls:index/certRequest:CertRequest"))["dnsNames"] as string[];
-        assert.ok(names.includes("search-0.search-headless.herd.svc.cluster.local"));
-        assert.ok(!names.some((n) => n.startsWith("search-1.")));
+    it("both certificates cover the one pod", () => {
+        for (const csr of ["search-node-csr", "search-http-tls-csr"]) {
+            const names = plain(one(run, "tls:index/certRequest:CertRequest", csr))["dnsNames"] as string[];
+            assert.ok(names.includes("search-0.search-headless.herd.svc.cluster.local"), csr);
+            assert.ok(!names.some((n) => n.startsWith("search-1.")), csr);
+        }
     });
     it("protect false: nothing protected", () => {
         assert.equal(run.options.get("kubernetes:apps/v1:StatefulSet::search")?.protect, false);
@@ -594,7 +737,7 @@ describe("ElasticCluster with 1 node", () => {
 
 describe("ElasticCluster: invalid arguments", () => {
     it("throws one error naming the component and every bad field, and creates nothing", async () => {
-        const { error, mocks } = await evaluateUnderMocks(() => new ElasticCluster("es", { ...BASE, replicas: 2, memory: "512Mi", cpu: "x", storageSize: "big" }));
+        const { error, mocks } = await evaluateUnderMocks(() => newCluster("es", { replicas: 2, memory: "512Mi", cpu: "x", storageSize: "big" }));
         assert.ok(error instanceof pulumi.ResourceError);
         const message = (error as Error).message;
         assert.match(message, /^ElasticCluster "es": invalid arguments:/);
@@ -607,7 +750,8 @@ describe("ElasticCluster: invalid arguments", () => {
             propertyPath: "replicas",
             reason: "expected 1 (a single node) or 3 or more: with 2 nodes, losing either one stops the cluster; got 2",
         });
-        assert.deepEqual(mocks.records.filter((r) => r.custom).map((r) => r.type), []);
+        // Only the internal CA, which the test creates beside it (index.ts's).
+        assert.deepEqual(mocks.records.filter((r) => r.custom && !r.name.startsWith("herd-ca")).map((r) => r.type), []);
     });
 });
 
@@ -758,10 +902,18 @@ class FakeCluster {
     /** Whether shards leave excluded nodes (one step per _cat/shards call), and excluded nodes leave when waited for. */
     movesShards = true;
     private server: http.Server | undefined;
-    constructor(readonly password = "el4stic") {}
+    /**
+     * `serverTls`: the certificate it serves, or "plain": plain HTTP, as a node not yet restarted by the update that
+     * turns HTTPS on. @default the test CA's certificate for 127.0.0.1
+     */
+    constructor(
+        readonly password = "el4stic",
+        private readonly serverTls?: ServerTls | "plain",
+    ) {}
 
+    /** Starts it on 127.0.0.1; its https:// URL (what the Jobs are given, whatever it serves). */
     async start(): Promise<string> {
-        this.server = http.createServer((req, res) => {
+        const handler: http.RequestListener = (req, res) => {
             let body = "";
             req.on("data", (c: Buffer) => (body += c.toString()));
             req.on("end", () => {
@@ -771,9 +923,16 @@ class FakeCluster {
                 res.writeHead(status, { "Content-Type": typeof answer === "string" ? "text/plain" : "application/json" });
                 res.end(typeof answer === "string" ? answer : JSON.stringify(answer));
             });
-        });
-        await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-        return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+        };
+        if (this.serverTls === "plain") {
+            const server = http.createServer(handler);
+            await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+            this.server = server;
+            return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        }
+        const { server, port } = await httpsServer(this.serverTls ?? testPki().server, handler);
+        this.server = server;
+        return `https://127.0.0.1:${port}`;
     }
     stop(): void {
         this.server?.close();
@@ -881,6 +1040,7 @@ describe("the setup Job's script, against a stand-in Elasticsearch", () => {
     const ROLE = JSON.stringify(apiRole("herd-items"));
     const env = (url: string, extra: Record<string, string> = {}) => ({
         ES_URL: url,
+        ES_CA_FILE: extra["ES_CA_FILE"] ?? testPki().caFile,
         ELASTIC_PASSWORD: "el4stic",
         API_USER: "herd-api",
         API_PASSWORD: "ApiPassw0rd",
@@ -954,16 +1114,55 @@ describe("the setup Job's script, against a stand-in Elasticsearch", () => {
         try {
             const result = await runScript(elasticSetupScript(), env(url, { WAIT_SECONDS: "1" }));
             assert.equal(result.code, 1);
-            assert.match(result.stderr, /^herd: Elasticsearch at http:\/\/127\.0\.0\.1:\d+ was not ready \(yellow\) within 1s: HTTP 503: /m);
+            assert.match(result.stderr, /^herd: Elasticsearch at https:\/\/127\.0\.0\.1:\d+ was not ready \(yellow\) within 1s: HTTP 503: /m);
             assert.equal(es.users.size, 0);
         } finally {
             es.stop();
         }
     });
     it("refuses a password that is not letters and digits (it goes into JSON as is)", async () => {
-        const result = await runScript(elasticSetupScript(), env("http://127.0.0.1:1", { API_PASSWORD: 'a"b' }));
+        const result = await runScript(elasticSetupScript(), env("https://127.0.0.1:1", { API_PASSWORD: 'a"b', ES_CA_FILE: anyFile() }));
         assert.equal(result.code, 1);
         assert.match(result.stderr, /API_PASSWORD must be letters and digits/);
+    });
+    it("refuses a plain http:// URL and a CA file it cannot read, before it sends anything", async () => {
+        const plainHttp = await runScript(elasticSetupScript(), env("http://127.0.0.1:1", { ES_CA_FILE: anyFile() }));
+        assert.equal(plainHttp.code, 1);
+        assert.match(plainHttp.stderr, /^herd: ES_URL must be an https:\/\/ URL \(Elasticsearch serves HTTPS only\), got http:\/\/127\.0\.0\.1:1$/m);
+        const noCa = await runScript(elasticSetupScript(), env("https://127.0.0.1:1", { ES_CA_FILE: "/nonexistent/ca.crt" }));
+        assert.equal(noCa.code, 1);
+        assert.match(noCa.stderr, /^herd: ES_CA_FILE=\/nonexistent\/ca\.crt is not a readable file/m);
+    });
+    it("a node still on plain HTTP is waited for (the update rolls it onto HTTPS), never sent the password", CURL, async () => {
+        requireCurl();
+        const es = new FakeCluster("el4stic", "plain");
+        const url = await es.start();
+        try {
+            const result = await runScript(elasticSetupScript(), env(url, { WAIT_SECONDS: "2" }));
+            assert.equal(result.code, 1);
+            assert.match(result.stderr, /was not ready \(yellow\) within 2s: Elasticsearch answered in plain HTTP, not HTTPS/);
+            assert.ok(es.requests.length >= 2, "it asked again while waiting");
+            assert.ok(es.requests.every((r) => r.method === "GET" && r.url === "/" && r.user === ""), JSON.stringify(es.requests));
+        } finally {
+            es.stop();
+        }
+    });
+    it("a certificate that does not verify (another CA, another name) fails at once, saying so, with no request sent", CURL, async () => {
+        requireCurl();
+        for (const serverTls of [testPki().otherCa, testPki().wrongName]) {
+            const es = new FakeCluster("el4stic", serverTls);
+            const url = await es.start();
+            try {
+                const started = Date.now();
+                const result = await runScript(elasticSetupScript(), env(url, { WAIT_SECONDS: "60" }));
+                assert.equal(result.code, 1);
+                assert.match(result.stderr, /^herd: connecting to Elasticsearch at https:\/\/127\.0\.0\.1:\d+: the TLS handshake or certificate check failed \(curl exit (60|51)\b/m);
+                assert.ok(Date.now() - started < 30_000, "it did not wait out its deadline");
+                assert.deepEqual(es.requests, [], "the elastic password never went to a server that did not verify");
+            } finally {
+                es.stop();
+            }
+        }
     });
     it("after a shrink: waits for the excluded nodes to leave, then lifts herd's exclusions and leaves an operator's alone", CURL, async () => {
         requireCurl();
@@ -1001,9 +1200,10 @@ describe("the setup Job's script, against a stand-in Elasticsearch", () => {
         es.movesShards = false;
         const url = await es.start();
         try {
-            const result = await runScript(elasticSetupScript(), env(url, { TARGET_REPLICAS: "2", WAIT_SECONDS: "1" }));
+            // 3 s: room for the TLS handshakes of the requests before it (the deadline counts whole seconds).
+            const result = await runScript(elasticSetupScript(), env(url, { TARGET_REPLICAS: "2", WAIT_SECONDS: "3" }));
             assert.equal(result.code, 1);
-            assert.match(result.stderr, /herd: clearing the voting exclusions \(a node excluded from voting is still in the cluster after 1s\): HTTP 408/);
+            assert.match(result.stderr, /herd: clearing the voting exclusions \(a node excluded from voting is still in the cluster after 3s\): HTTP 408/);
             assert.ok(es.requests.filter((r) => r.method === "DELETE").length >= 2, "asked more than once");
             assert.deepEqual(es.votingExclusions, ["es-2"]);
         } finally {
@@ -1017,11 +1217,28 @@ describe("the setup Job's script, against a stand-in Elasticsearch", () => {
             }
         }
     });
+    it("every curl verifies the server against ES_CA_FILE; none skips verification", () => {
+        for (const script of [elasticSetupScript(), elasticShrinkScript()]) {
+            const lines = script.split("\n").filter((l) => /\bcurl -/.test(l));
+            // The one plain-HTTP request tells a node still on plain HTTP: no credentials, no body, only `/`.
+            const plain = lines.filter((l) => l.startsWith("plain_http() {"));
+            assert.equal(plain.length, 1);
+            assert.match(plain[0], /curl -s -o \/dev\/null -w '%\{http_code\}' --max-time 10 "http:\/\/\$\{ES_URL#https:\/\/\}\/" 2>\/dev\/null\)/);
+            assert.doesNotMatch(plain[0], /-K|--data|-u |PASSWORD|es-auth/);
+            const curls = lines.filter((l) => !l.startsWith("plain_http() {"));
+            assert.ok(curls.length >= 2);
+            for (const line of curls) {
+                assert.match(line, / --cacert "\$ES_CA_FILE" /, line);
+                assert.doesNotMatch(line, / -k\b|--insecure|--proxy-insecure/, line);
+            }
+        }
+    });
 });
 
 describe("the shrink Job's script, against a stand-in Elasticsearch", () => {
     const env = (url: string, target: number, extra: Record<string, string> = {}) => ({
         ES_URL: url,
+        ES_CA_FILE: testPki().caFile,
         ELASTIC_PASSWORD: "el4stic",
         STS_NAME: "es",
         TARGET_REPLICAS: String(target),
@@ -1038,9 +1255,36 @@ describe("the shrink Job's script, against a stand-in Elasticsearch", () => {
     ];
     it("no cluster answers (a first deploy): nothing to shrink, success", CURL, async () => {
         requireCurl();
-        const result = await runScript(elasticShrinkScript(), env(`http://127.0.0.1:${await closedPort()}`, 1));
+        const result = await runScript(elasticShrinkScript(), env(`https://127.0.0.1:${await closedPort()}`, 1));
         assert.equal(result.code, 0, result.stderr);
         assert.match(result.stdout, /no Elasticsearch answers at .*: nothing to shrink/);
+    });
+    it("a cluster still on plain HTTP (the update that turns HTTPS on): skipped, saying so; no credentials over plain HTTP", CURL, async () => {
+        requireCurl();
+        const es = new FakeCluster("el4stic", "plain");
+        const url = await es.start();
+        try {
+            const result = await runScript(elasticShrinkScript(), env(url, 3));
+            assert.equal(result.code, 0, result.stderr);
+            assert.match(result.stdout, /still serves plain HTTP \(this update turns HTTPS on\): the shrink check needs HTTPS and was skipped; do not lower elasticReplicas/);
+            assert.deepEqual(es.requests.map((r) => `${r.method} ${r.url} ${r.user}`), ["GET / "], "one plain request, with no credentials");
+        } finally {
+            es.stop();
+        }
+    });
+    it("a cluster whose certificate does not verify is not an absent one: the Job fails, nothing is excluded", CURL, async () => {
+        requireCurl();
+        const es = new FakeCluster("el4stic", testPki().otherCa);
+        const url = await es.start();
+        try {
+            const result = await runScript(elasticShrinkScript(), env(url, 1));
+            assert.equal(result.code, 1);
+            assert.doesNotMatch(result.stdout, /nothing to shrink/);
+            assert.match(result.stderr, /herd: listing the nodes of the cluster at https:\/\/127\.0\.0\.1:\d+: the TLS handshake or certificate check failed/);
+            assert.deepEqual(es.requests, []);
+        } finally {
+            es.stop();
+        }
     });
     it("no node leaves (same count, or a grow): only a look at the nodes", CURL, async () => {
         requireCurl();
@@ -1122,6 +1366,13 @@ describe("the shrink Job's script, against a stand-in Elasticsearch", () => {
     });
 });
 
+/** A readable file: a stand-in CA for scripts that stop before they connect. */
+function anyFile(): string {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "herd-es-ca-")), "ca.crt");
+    fs.writeFileSync(file, "not used\n");
+    return file;
+}
+
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
     const server = http.createServer();
@@ -1137,7 +1388,7 @@ describe("ElasticCluster's deploy-time Jobs (3 nodes)", () => {
     before(async () => {
         run = await clusterFor();
         e = await evaluateProgram(() => {
-            new ElasticCluster("search", BASE);
+            newCluster("search");
             return {};
         });
     });
@@ -1150,7 +1401,8 @@ describe("ElasticCluster's deploy-time Jobs (3 nodes)", () => {
         assert.deepEqual(container["command"], ["/bin/sh", "-c", elasticSetupScript()]);
         assert.equal(container["image"], ELASTIC_IMAGE);
         const env = jobEnv("search-setup");
-        assert.equal(env["ES_URL"], "http://search.herd.svc.cluster.local:9200");
+        assert.equal(env["ES_URL"], "https://search.herd.svc.cluster.local:9200");
+        assert.equal(env["ES_CA_FILE"], "/etc/herd/ca/ca.crt");
         assert.deepEqual(env["ELASTIC_PASSWORD"], { secretKeyRef: { name: "search-credentials", key: "password" } });
         assert.deepEqual(env["API_PASSWORD"], { secretKeyRef: { name: "search-api-credentials", key: "password" } });
         assert.equal(env["API_USER"], "herd-api");
@@ -1163,7 +1415,8 @@ describe("ElasticCluster's deploy-time Jobs (3 nodes)", () => {
         const [container] = jobPod("search-shrink")["containers"] as Container[];
         assert.deepEqual(container["command"], ["/bin/sh", "-c", elasticShrinkScript()]);
         const env = jobEnv("search-shrink");
-        assert.equal(env["ES_URL"], "http://search-headless.herd.svc.cluster.local:9200");
+        assert.equal(env["ES_URL"], "https://search-headless.herd.svc.cluster.local:9200");
+        assert.equal(env["ES_CA_FILE"], "/etc/herd/ca/ca.crt");
         assert.deepEqual([env["STS_NAME"], env["TARGET_REPLICAS"]], ["search", "3"]);
         assert.equal(env["API_PASSWORD"], undefined);
     });
@@ -1189,8 +1442,12 @@ describe("ElasticCluster's deploy-time Jobs (3 nodes)", () => {
             const [c] = pod["containers"] as Container[];
             assert.equal(c.securityContext["readOnlyRootFilesystem"], true);
             assert.deepEqual(c.securityContext["capabilities"], { drop: ["ALL"] });
-            assert.deepEqual(c.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
+            assert.deepEqual(c.volumeMounts, [
+                { name: "tmp", mountPath: "/tmp" },
+                { name: "internal-ca", mountPath: "/etc/herd/ca", readOnly: true },
+            ]);
             assert.deepEqual((pod["volumes"] as Json[])[0], { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } }, "credentials files only in memory");
+            assert.deepEqual((pod["volumes"] as Json[])[1], { name: "internal-ca", configMap: { name: "herd-ca", defaultMode: 0o444 } }, "the internal CA, to verify the cluster: never its key");
         }
     });
     it("a NetworkPolicy lets the Jobs reach only DNS and the cluster's HTTP port", () => {
@@ -1298,10 +1555,11 @@ describe("ElasticCluster with snapshots", () => {
         assert.deepEqual(JSON.parse(String(setupEnv(run)["REPOSITORY_JSON"])), { type: "fs", settings: { location: "/mnt/snapshots", compress: true } });
     });
     it("a ReadWriteOnce volume with three nodes is refused, naming the field, and nothing is created", async () => {
-        const { error, mocks } = await evaluateUnderMocks(() => new ElasticCluster("es", { ...BASE, snapshots: { store: { kind: "volume", storageClassName: "c", accessMode: "ReadWriteOnce" } } }));
+        const { error, mocks } = await evaluateUnderMocks(() => newCluster("es", { snapshots: { store: { kind: "volume", storageClassName: "c", accessMode: "ReadWriteOnce" } } }));
         assert.ok(error instanceof InvalidArgumentsError);
         assert.deepEqual(error.errors.map((p) => p.propertyPath), ["snapshots.store"]);
-        assert.deepEqual(mocks.records.filter((r) => r.custom).map((r) => r.type), []);
+        // Only the internal CA, which the test creates beside it (index.ts's).
+        assert.deepEqual(mocks.records.filter((r) => r.custom && !r.name.startsWith("herd-ca")).map((r) => r.type), []);
     });
 });
 

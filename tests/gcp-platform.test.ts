@@ -121,12 +121,16 @@ describe("gcp stack: provider, names and parents", () => {
             "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember::gcp-node-sa-registry-reader",
             "gcp:compute/globalAddress:GlobalAddress::gcp-https-address",
             "gcp:compute/network:Network::gcp-network",
+            "gcp:compute/route:Route::gcp-private-google-apis",
             "gcp:compute/router:Router::gcp-router",
             "gcp:compute/routerNat:RouterNat::gcp-nat",
             "gcp:compute/sSLPolicy:SSLPolicy::gcp-https-ssl-policy",
             "gcp:compute/subnetwork:Subnetwork::gcp-subnet",
             "gcp:container/cluster:Cluster::gcp-cluster",
             "gcp:container/nodePool:NodePool::gcp-nodes",
+            "gcp:dns/managedZone:ManagedZone::gcp-googleapis",
+            "gcp:dns/recordSet:RecordSet::gcp-googleapis-private",
+            "gcp:dns/recordSet:RecordSet::gcp-googleapis-wildcard",
             "gcp:dns/recordSet:RecordSet::gcp-https-record",
             "gcp:projects/iAMMember:IAMMember::gcp-node-sa-container-default-node-service-account",
             "gcp:serviceaccount/account:Account::gcp-node-sa",
@@ -769,7 +773,13 @@ describe("gcp: what enforces NetworkPolicy and what feeds the autoscaler", () =>
 describe("gcp capabilities and outputs", () => {
     it("exposure: a LoadBalancer (backend service-based passthrough NLB) that reports an IP", async () => {
         const { platform } = await platformFor(UNIT);
-        assert.deepEqual(platform.exposure, { kind: "loadBalancer", annotations: { "cloud.google.com/l4-rbs": "enabled" }, reportsAddressAs: "ip" });
+        assert.deepEqual(platform.exposure, {
+            kind: "loadBalancer",
+            annotations: { "cloud.google.com/l4-rbs": "enabled" },
+            reportsAddressAs: "ip",
+            // From outside the cluster's pod range: the client's own address arrives (externalTrafficPolicy Local).
+            sources: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.20.0.0/14"] } }],
+        });
         assert.equal(platform.name, "gcp");
     });
     it("exports the cluster, project, region, registry and backup bucket", async () => {

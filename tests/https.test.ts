@@ -106,7 +106,9 @@ describe("aws with a Route 53 zone (Pulumi.aws.yaml): an ACM certificate on the 
         assert.deepEqual(nginx.env.find((v) => v.name === "HSTS_MAX_AGE_SECONDS"), { name: "HSTS_MAX_AGE_SECONDS", value: "31536000" });
         const ingress = specOf(manifest(e, "NetworkPolicy"))["ingress"] as { from?: unknown; ports: { port: number }[] }[];
         assert.deepEqual(ingress.map((r) => r.ports.map((p) => p.port)), [[8080, 8081]]);
-        assert.equal(ingress[0]?.from, undefined, "from the NLB wherever it connects from (instance targets: node addresses)");
+        // The NLB keeps the client's address (instance targets, externalTrafficPolicy Local): anyone outside the VPC's
+        // private subnets, where the nodes and pods are.
+        assert.deepEqual(ingress[0]?.from, [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"] } }]);
     });
 
     it("writes the host's alias A record to the NLB the Service reports, with the region's NLB zone", async () => {
@@ -169,7 +171,7 @@ describe("gcp with a Cloud DNS zone (Pulumi.gcp.yaml): a GKE Ingress with a Goog
         const address = one(e, "gcp:compute/globalAddress:GlobalAddress");
         assert.deepEqual([address.inputs["addressType"], address.inputs["ipVersion"]], ["EXTERNAL", "IPV4"]);
         assert.equal(annotationsOf(manifest(e, "Ingress"))["kubernetes.io/ingress.global-static-ip-name"], address.inputs["name"]);
-        const record = one(e, "gcp:dns/recordSet:RecordSet");
+        const record = one(e, "gcp:dns/recordSet:RecordSet", "gcp-https-record");
         assert.deepEqual([record.inputs["managedZone"], record.inputs["name"], record.inputs["type"]], ["example-com", `${HOST}.`, "A"]);
         assert.deepEqual(record.inputs["rrdatas"], [recordOf(e, address.type, address.name).state["address"]]);
     });
@@ -216,10 +218,10 @@ describe("gcp with a Cloud DNS zone (Pulumi.gcp.yaml): a GKE Ingress with a Goog
         assert.deepEqual(nginxOf(e).readinessProbe["httpGet"], { path: "/healthz", port: "http" });
     });
 
-    it("the NetworkPolicy names no source, so Google's front ends and health checkers reach nginx's port", async () => {
+    it("the NetworkPolicy admits nginx's port from Google's front ends and health checkers only", async () => {
         const e = await gcpStack();
         const ingress = specOf(manifest(e, "NetworkPolicy"))["ingress"] as { from?: unknown; ports: { port: number }[] }[];
-        assert.deepEqual(ingress, [{ ports: [{ protocol: "TCP", port: 8080 }] }]);
+        assert.deepEqual(ingress, [{ from: [{ ipBlock: { cidr: "130.211.0.0/22" } }, { ipBlock: { cidr: "35.191.0.0/16" } }], ports: [{ protocol: "TCP", port: 8080 }] }]);
     });
 
     it("HSTS a year, no redirect port (the load balancer redirects), https://<host> exported", async () => {
@@ -242,7 +244,8 @@ describe("gcp with a Cloud DNS zone (Pulumi.gcp.yaml): a GKE Ingress with a Goog
 describe("gcp with a host name but no DNS zone", () => {
     it("writes no record, and the outputs say which IP to point the name at before the certificate can provision", async () => {
         const e = await variant({ ...GCP, "herd:publicHostname": HOST });
-        assert.deepEqual(all(e, "gcp:dns/recordSet:RecordSet"), []);
+        // Only the private googleapis.com zone's records (Private Google Access), none for the site.
+        assert.deepEqual(all(e, "gcp:dns/recordSet:RecordSet").map((r) => r.name).sort(), ["gcp-googleapis-private", "gcp-googleapis-wildcard"]);
         const ip = recordOf(e, "gcp:compute/globalAddress:GlobalAddress", "gcp-https-address").state["address"];
         const dns = String((platformOutputs(e)["https"] as Obj)["dns"]);
         assert.equal(dns, `not written by herd: point ${HOST} at ${String(ip)} (an A record); Google issues the certificate only once it resolves there`);
@@ -305,7 +308,7 @@ describe("Frontend with HTTPS from the platform", () => {
         assert.equal(hsts({ ...BASE, exposure: NLB_TLS, hstsMaxAgeSeconds: 300 }), "300");
         const onpremTls = { ...BASE, hostname: HOST, exposure: { kind: "ingress", className: "nginx", annotations: {} } as Exposure, tls: { mode: "secret", secretName: "t" } as const };
         assert.equal(hsts(onpremTls), "31536000");
-        assert.deepEqual(frontendEnv(BASE, frontendDefaults(BASE)), [{ name: "API_UPSTREAM", value: "api.herd.svc.cluster.local:8000" }]);
+        assert.deepEqual(frontendEnv(BASE, frontendDefaults(BASE)).filter((v) => String(v.name).startsWith("HSTS")), [], "plain HTTP: not even the variable");
     });
 
     it("refuses a certificate of its own beside the platform's, a host name other than the certificate's, and a negative max-age", () => {

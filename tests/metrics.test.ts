@@ -98,7 +98,7 @@ for (const stack of ["aws", "gcp", "onprem"]) {
             const c = (spec["containers"] as Obj[]).find((x) => x["name"] === "metrics") as Obj;
             const env = Object.fromEntries((c["env"] as Obj[]).map((e) => [e["name"], e]));
             assert.equal(env["DATA_SOURCE_USER"]["value"], "herd_monitor");
-            assert.equal(env["DATA_SOURCE_URI"]["value"], "127.0.0.1:5432/herd?sslmode=disable");
+            assert.equal(env["DATA_SOURCE_URI"]["value"], "127.0.0.1:5432/herd?sslmode=verify-full&sslrootcert=/etc/herd/ca/ca.crt");
             assert.equal(env["DATA_SOURCE_PASS"]["valueFrom"]["secretKeyRef"]["name"], "postgres-monitor-credentials");
             find(ms, "Secret", "postgres-monitor-credentials");
             const projected = (spec["volumes"] as Obj[]).find((v) => v["name"] === "role-passwords") as Obj;

@@ -174,8 +174,21 @@ describe("capabilities", () => {
         });
     });
     it("exposure: an ingress class, or a LoadBalancer that reports an IP", async () => {
-        assert.deepEqual((await platformFor({ ...BASE, "herd:ingressClass": "nginx", "herd:publicHostname": "shop.example.com" })).exposure, { kind: "ingress", className: "nginx", annotations: {} });
-        assert.deepEqual((await platformFor(BASE)).exposure, { kind: "loadBalancer", annotations: {}, reportsAddressAs: "ip" });
+        assert.deepEqual((await platformFor({ ...BASE, "herd:ingressClass": "nginx", "herd:publicHostname": "shop.example.com" })).exposure, {
+            kind: "ingress",
+            className: "nginx",
+            annotations: {},
+            // The controller's pods, somewhere in the private ranges: nginx takes the client from their X-Forwarded-For.
+            trustedProxies: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+            // Only the ingress controller's namespace reaches nginx.
+            sources: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }],
+        });
+        assert.deepEqual((await platformFor(BASE)).exposure, {
+            kind: "loadBalancer",
+            annotations: {},
+            reportsAddressAs: "ip",
+            sources: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
+        });
     });
     it("backups: a volume on the data storage class when no bucket is configured", async () => {
         const p = await platformFor(BASE);

@@ -33,6 +33,8 @@ import { evaluateProgram, Evaluation } from "../offline/evaluate";
 import { buildManifests, Manifest } from "../offline/manifests";
 import type { IdentityBinding, RepositoryAccess, RepositoryStore } from "../platform/contract";
 import { PROJECT_DIR, tempDir } from "./helpers";
+import { InternalCa } from "../components/internal-ca";
+import { makeTestCertificates, type TestCertificates } from "./services/test-ca";
 
 const CLIENTS = { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" };
 const IMAGE = "registry.example.com/herd/postgres@sha256:" + "a".repeat(64);
@@ -62,7 +64,7 @@ const archive = (store: RepositoryStore, extra: Partial<PostgresArchiveArgs> = {
 
 async function render(args: Partial<PostgresStatefulArgs>): Promise<{ e: Evaluation; manifests: readonly Manifest[] }> {
     const e = await evaluateProgram(() => {
-        new PostgresStateful("postgres", { ...BASE, ...args });
+        new PostgresStateful("postgres", { ...BASE, ca: new InternalCa("herd-ca", { namespace: "herd" }), ...args });
         return {};
     });
     return { e, manifests: buildManifests(e).manifests };
@@ -356,8 +358,9 @@ case "$1 \${2:-}" in
   "exec deploy/"*) [ "\${FAKE_REINDEX:-ok}" = ok ] || { echo "reindex: Elasticsearch unreachable" >&2; exit 1; }; echo reindexed > "$STATE/reindexed"; exit 0 ;;
   "exec "*)
     while [ "$1" != "--" ]; do shift; done; shift
-    # The in-pod command, with the redis container's REDISCLI_AUTH, against the local Redis's port.
-    cmd=("$@"); for i in "\${!cmd[@]}"; do [ "\${cmd[$i]}" = 6379 ] && cmd[$i]=$FAKE_REDIS_PORT; done
+    # The in-pod command, with the redis container's REDISCLI_AUTH, against the local Redis's port, and the CA the
+    # container mounts at /etc/redis/tls replaced by the test CA's file.
+    ca=/etc/redis/tls/ca.crt; cmd=("$@"); for i in "\${!cmd[@]}"; do [ "\${cmd[$i]}" = 6379 ] && cmd[$i]=$FAKE_REDIS_PORT; cmd[$i]=\${cmd[$i]//"$ca"/$FAKE_REDIS_CA}; done
     REDISCLI_AUTH=$FAKE_REDIS_PASSWORD exec "\${cmd[@]}" ;;
 esac
 echo "fake kubectl: unexpected call: $*" >&2
@@ -391,16 +394,24 @@ describe("restore-postgres.sh --pitr, end to end through a kubectl stand-in", { 
     let kubectl = "";
     let state = "";
     const states = tempDir();
+    let certs: TestCertificates | undefined;
     const cli = (...args: string[]) =>
-        spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(redisPort), ...args], { env: { ...process.env, REDISCLI_AUTH: PASSWORD }, encoding: "utf8" }).stdout.trim();
+        spawnSync("redis-cli", ["--tls", "--cacert", certs?.caFile ?? "", "-h", "127.0.0.1", "-p", String(redisPort), ...args], {
+            env: { ...process.env, REDISCLI_AUTH: PASSWORD },
+            encoding: "utf8",
+        }).stdout.trim();
 
     before(async () => {
         redisDir = tempDir();
         redisPort = await freePort();
+        certs = makeTestCertificates(path.join(redisDir, "tls"));
         const started = spawnSync(
             "redis-server",
             [
-                ...["--port", String(redisPort), "--bind", "127.0.0.1", "--requirepass", PASSWORD, "--daemonize", "yes", "--dir", redisDir],
+                // TLS only, as herd's redis.conf has it: the restore's redis-cli must speak TLS and verify the server.
+                ...["--port", "0", "--tls-port", String(redisPort), "--tls-auth-clients", "no"],
+                ...["--tls-cert-file", certs.certFile, "--tls-key-file", certs.keyFile, "--tls-ca-cert-file", certs.caFile],
+                ...["--bind", "127.0.0.1", "--requirepass", PASSWORD, "--daemonize", "yes", "--dir", redisDir],
                 ...["--pidfile", path.join(redisDir, "redis.pid"), "--save", "", "--appendonly", "no"],
                 // The commands herd's redis.conf removes (FLUSHALL among them): the restore must empty Redis without them.
                 ...Object.keys(REDIS_DISABLED_COMMANDS).flatMap((command) => ["--rename-command", command, ""]),
@@ -424,7 +435,7 @@ describe("restore-postgres.sh --pitr, end to end through a kubectl stand-in", { 
         state = fs.mkdtempSync(path.join(states, "run-"));
         fs.writeFileSync(path.join(state, "replicas"), "1");
         return spawnSync(SCRIPT, args, {
-            env: { ...process.env, KUBECTL: kubectl, STATE: state, RESTORE_POLL_SECONDS: "0", FAKE_REDIS_PORT: String(redisPort), FAKE_REDIS_PASSWORD: PASSWORD, ...env },
+            env: { ...process.env, KUBECTL: kubectl, STATE: state, RESTORE_POLL_SECONDS: "0", FAKE_REDIS_PORT: String(redisPort), FAKE_REDIS_PASSWORD: PASSWORD, FAKE_REDIS_CA: certs?.caFile ?? "", ...env },
             encoding: "utf8",
             input,
         });
@@ -449,7 +460,7 @@ describe("restore-postgres.sh --pitr, end to end through a kubectl stand-in", { 
             /^--namespace shop scale statefulset\/postgres --replicas=1$/,
             /^--namespace shop rollout status statefulset\/postgres /,
             /^--namespace shop create job postgres-pitr-full-\d{14} --from=cronjob\/postgres-pitr-full$/,
-            /^--namespace shop exec redis-0 -c redis -- sh -c redis-cli -h 127\.0\.0\.1 -p "\$1" --scan \| xargs .*UNLINK.* sh 6379$/,
+            /^--namespace shop exec redis-0 -c redis -- sh -c keys=\$\(redis-cli --tls --cacert \/etc\/redis\/tls\/ca\.crt -h 127\.0\.0\.1 -p "\$1" --scan\) && printf .*\| xargs .*UNLINK.* sh 6379$/,
             /^--namespace shop exec deploy\/api -c api -- python -m herd_api\.reindex$/,
         ];
         let at = 0;

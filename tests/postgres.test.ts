@@ -29,6 +29,7 @@ import { evaluateProgram, Evaluation, RecordedResource } from "../offline/evalua
 import { buildManifests, Manifest } from "../offline/manifests";
 import { InvalidArgumentsError, problemText } from "../components/validation";
 import { inspect } from "./helpers";
+import { InternalCa } from "../components/internal-ca";
 
 const CLIENTS = { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" };
 // Metrics off here: these tests are about the server; the exporter, its role and its NetworkPolicy rule are tested
@@ -42,7 +43,7 @@ function backup(store: BackupStore, binding: IdentityBinding = { serviceAccountA
 async function render(args: Partial<PostgresStatefulArgs> = {}): Promise<{ e: Evaluation; manifests: readonly Manifest[]; pg: PostgresStateful }> {
     let pg: PostgresStateful | undefined;
     const e = await evaluateProgram(() => {
-        pg = new PostgresStateful("postgres", { ...BASE, ...args });
+        pg = new PostgresStateful("postgres", { ...BASE, ca: new InternalCa("herd-ca", { namespace: "herd" }), ...args });
         return {};
     });
     assert.ok(pg !== undefined);
@@ -167,7 +168,7 @@ describe("validation errors name the field", () => {
     it("the component refuses bad arguments with one error listing every problem, before creating anything", async () => {
         await assert.rejects(
             evaluateProgram(() => {
-                new PostgresStateful("postgres", { ...BASE, memory: "1Mi", maxConnections: 1 });
+                new PostgresStateful("postgres", { ...BASE, ca: new InternalCa("herd-ca", { namespace: "herd" }), memory: "1Mi", maxConnections: 1 });
                 return {};
             }),
             (err: Error) => {
@@ -182,7 +183,7 @@ describe("validation errors name the field", () => {
         const bad = { ...backup({ kind: "volume", storageClassName: "x" }), schedule: "nightly", retentionDays: 0, volumeSize: "big", scratchSize: "roomy" };
         await assert.rejects(
             evaluateProgram(() => {
-                new PostgresStateful("postgres", { ...BASE, backup: bad });
+                new PostgresStateful("postgres", { ...BASE, ca: new InternalCa("herd-ca", { namespace: "herd" }), backup: bad });
                 return {};
             }),
             (err: Error) => {
@@ -246,7 +247,8 @@ describe("credentials", () => {
         assert.deepEqual(c.env.find((x) => x.name === "POSTGRES_PASSWORD")?.valueFrom, { secretKeyRef: { name: "postgres-credentials", key: "password" } });
         const passwords = e.secretValues.filter((v) => v.length === 32);
         assert.equal(new Set(passwords).size, 4, "the generated passwords are known to the harness, all different");
-        const secrets = manifests.filter((x) => x.kind === "Secret");
+        // The credentials' Secrets, and the server certificate's (tests/internal-tls.test.ts).
+        const secrets = manifests.filter((x) => x.kind === "Secret" && x.metadata.name !== "postgres-tls");
         assert.deepEqual(secrets.map((x) => x.metadata.name).sort(), ["postgres-app-credentials", "postgres-backup-credentials", "postgres-credentials", "postgres-owner-credentials"]);
         for (const password of passwords) {
             for (const m of manifests.filter((x) => x.kind !== "Secret")) {

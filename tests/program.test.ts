@@ -166,7 +166,7 @@ for (const s of STACKS) {
                 diffBackupSchedule: "0 2 * * 1-6",
             });
             assert.deepEqual(data["redis"], { host: "redis.herd.svc.cluster.local", port: 6379, secretName: "redis-credentials", passwordKey: "password" });
-            assert.equal(data["elasticsearch"]?.["url"], "http://elastic.herd.svc.cluster.local:9200");
+            assert.equal(data["elasticsearch"]?.["url"], "https://elastic.herd.svc.cluster.local:9200");
             assert.equal(data["elasticsearch"]?.["secretName"], "elastic-api-credentials");
         });
 
@@ -354,6 +354,9 @@ describe("platform specifics", () => {
             url: "https://shop.customer.internal",
             apiInternalUrl: "http://api.herd.svc.cluster.local:8000",
             namespace: "herd",
+            adminUsername: "admin",
+            adminPassword: "[secret]",
+            adminSecretName: "api-auth",
         });
         const images = e.outputs["images"] as Record<string, string>;
         assert.match(images["api"], /^registry\.customer\.internal:5000\/herd\/api@sha256:[0-9a-f]{64}$/);

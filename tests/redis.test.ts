@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import * as tls from "node:tls";
 import { after, before, describe, it } from "node:test";
 import {
     maxmemoryBytes,
@@ -33,6 +34,7 @@ import { buildManifests, Manifest } from "../offline/manifests";
 import { isWrappedSecret, MockRecord, redact, unwrap } from "../offline/mocks";
 import { MINIMAL_ONPREM, parse, PROJECT_DIR, tempDir } from "./helpers";
 import { findOnPath } from "../lib/path-lookup";
+import { makeTestCertificates, TestCertificates } from "./services/test-ca";
 
 // Metrics off here: these tests are about the server; the exporter sidecar is tested with metrics on in
 // tests/metrics.test.ts (every stack) and tests/exporters.test.ts (against a real redis-server).
@@ -145,10 +147,24 @@ describe("maxmemoryBytes: 75% of the memory limit", () => {
 describe("redisConfig", () => {
     const conf = redisConfig(SETTINGS, "s3cretPassw0rd");
     it("requires the password, quoted", () => assert.deepEqual(directive(conf, "requirepass"), ['"s3cretPassw0rd"']));
-    it("listens on every interface, protected mode on, port 6379", () => {
+    it("listens on every interface, protected mode on, TLS only on 6379: no plaintext port", () => {
         assert.deepEqual(directive(conf, "bind"), ["* -::*"]);
         assert.deepEqual(directive(conf, "protected-mode"), ["yes"]);
-        assert.deepEqual(directive(conf, "port"), ["6379"]);
+        assert.deepEqual(directive(conf, "port"), ["0"], "port 0: no plaintext listener");
+        assert.deepEqual(directive(conf, "tls-port"), ["6379"]);
+    });
+    it("TLS: the mounted certificate, key and CA, no client certificates (the password stays), TLS 1.2 and 1.3 only", () => {
+        assert.deepEqual(directive(conf, "tls-cert-file"), ["/etc/redis/tls/tls.crt"]);
+        assert.deepEqual(directive(conf, "tls-key-file"), ["/etc/redis/tls/tls.key"]);
+        assert.deepEqual(directive(conf, "tls-ca-cert-file"), ["/etc/redis/tls/ca.crt"]);
+        assert.deepEqual(directive(conf, "tls-auth-clients"), ["no"]);
+        assert.deepEqual(directive(conf, "tls-protocols"), ['"TLSv1.2 TLSv1.3"']);
+        assert.deepEqual(directive(redisConfig({ ...SETTINGS, tlsDir: "/x" }, "p"), "tls-key-file"), ["/x/tls.key"], "tlsDir moves the files");
+    });
+    it("tls false (a local test server only): plaintext on the port, no tls- line", () => {
+        const plain = redisConfig({ ...SETTINGS, tls: false }, "p");
+        assert.deepEqual(directive(plain, "port"), ["6379"]);
+        assert.deepEqual(directives(plain).filter(([n]) => n.startsWith("tls-")), []);
     });
     it("keeps its data in /data (the volume)", () => assert.deepEqual(directive(conf, "dir"), ["/data"]));
     it("maxmemory is 75% of the memory limit", () => {
@@ -186,10 +202,10 @@ describe("redisConfig", () => {
     });
     it("port, dir and bind can be overridden (for a test server), nothing else changes", () => {
         const local = redisConfig({ ...SETTINGS, port: 16379, dir: "/tmp/x", bind: "127.0.0.1" }, "s3cretPassw0rd");
-        assert.deepEqual(directive(local, "port"), ["16379"]);
+        assert.deepEqual(directive(local, "tls-port"), ["16379"]);
         assert.deepEqual(directive(local, "dir"), ["/tmp/x"]);
         assert.deepEqual(directive(local, "bind"), ["127.0.0.1"]);
-        const rest = (c: string) => directives(c).filter(([n]) => !["port", "dir", "bind"].includes(n));
+        const rest = (c: string) => directives(c).filter(([n]) => !["tls-port", "dir", "bind"].includes(n));
         assert.deepEqual(rest(local), rest(conf));
     });
     it("quotes any password with Redis's escapes", () => {
@@ -197,8 +213,9 @@ describe("redisConfig", () => {
         assert.equal(redisQuote('a "b" \\ c'), '"a \\"b\\" \\\\ c"');
         assert.equal(redisQuote("x\ny\u00e9"), '"x\\x0ay\\xc3\\xa9"');
     });
-    it("the probe reads the password from REDISCLI_AUTH, never argv, and wants PONG", () => {
-        assert.deepEqual(redisPingCommand(), ["sh", "-c", '[ "$(redis-cli -h 127.0.0.1 -p 6379 ping)" = PONG ]']);
+    it("the probe speaks TLS checked against the mounted CA, reads the password from REDISCLI_AUTH, never argv, and wants PONG", () => {
+        assert.deepEqual(redisPingCommand(), ["sh", "-c", '[ "$(redis-cli --tls --cacert /etc/redis/tls/ca.crt -h 127.0.0.1 -p 6379 ping)" = PONG ]']);
+        assert.deepEqual(redisPingCommand(6379, false), ["sh", "-c", '[ "$(redis-cli -h 127.0.0.1 -p 6379 ping)" = PONG ]'], "plaintext only for a tls: false test server");
         assert.ok(!redisPingCommand().join(" ").includes("-a "), "no -a <password>");
     });
 });
@@ -217,8 +234,9 @@ async function evaluateRedis(extra: Record<string, unknown> = {}): Promise<Evalu
         path.join(dir, "index.ts"),
         [
             `const { RedisCache } = require(${JSON.stringify(component)});`,
+            `const { InternalCa } = require(${JSON.stringify(path.join(PROJECT_DIR, "components", "internal-ca.ts"))});`,
             "module.exports = async () => {",
-            `    const redis = new RedisCache("redis", ${JSON.stringify({ ...REQUIRED, ...extra })});`,
+            `    const redis = new RedisCache("redis", { ca: new InternalCa("herd-ca", { namespace: "herd" }), ...${JSON.stringify({ ...REQUIRED, ...extra })} });`,
             "    return { host: redis.host, port: redis.port, secretName: redis.secretName, passwordKey: redis.passwordKey, statefulSetName: redis.statefulSetName };",
             "};",
             "",
@@ -312,22 +330,28 @@ describe("RedisCache under mocks", () => {
     });
 
     it("creates its children, each named <name>-<role> under the component", () => {
-        const mine = e.resources.filter((r) => r.type !== "herd:index:RedisCache").map((r) => `${r.type} ${r.name} <- ${r.parent}`);
+        // The CA (herd-ca) is the program's, passed in; the server certificate and its Secret are the component's.
+        const mine = e.resources.filter((r) => r.type !== "herd:index:RedisCache" && r.name !== "herd-ca" && r.parent !== "herd-ca").map((r) => `${r.type} ${r.name} <- ${r.parent}`);
         assert.deepEqual(mine.sort(), [
             "kubernetes:apps/v1:StatefulSet redis <- redis",
             "kubernetes:core/v1:Secret redis-config <- redis",
             "kubernetes:core/v1:Secret redis-credentials <- redis",
+            "kubernetes:core/v1:Secret redis-tls <- redis",
             "kubernetes:core/v1:Service redis <- redis",
             "kubernetes:core/v1:Service redis-headless <- redis",
             "kubernetes:networking.k8s.io/v1:NetworkPolicy redis <- redis",
             "kubernetes:policy/v1:PodDisruptionBudget redis <- redis",
             "random:index/randomPassword:RandomPassword redis-password <- redis",
+            "tls:index/certRequest:CertRequest redis-tls-csr <- redis",
+            "tls:index/locallySignedCert:LocallySignedCert redis-tls-cert <- redis",
+            "tls:index/privateKey:PrivateKey redis-tls-key <- redis",
         ]);
         assert.equal(recorded(e, "herd:index:RedisCache", "redis").parent, null);
     });
 
     it("every Kubernetes object is schema-valid", () => {
-        assert.equal(buildManifests(e).manifests.length, 7);
+        // Redis's 8 and the CA's ConfigMap.
+        assert.equal(buildManifests(e).manifests.length, 9);
     });
 
     it("StatefulSet keeps its volumes: fixed name, Retain/Retain, claims on the given class, protected", () => {
@@ -439,14 +463,15 @@ describe("RedisCache under mocks", () => {
         assert.equal(pod.automountServiceAccountToken, false);
         assert.equal(pod.enableServiceLinks, false);
         assert.equal(pod.terminationGracePeriodSeconds, 60);
-        assert.deepEqual(pod.volumes.map((v) => v.name), ["config"], "no hostPath, no scratch: Redis writes only to /data");
+        assert.deepEqual(pod.volumes.map((v) => v.name), ["config", "tls"], "no hostPath, no scratch: Redis writes only to /data");
         assert.deepEqual(pod.containers[0].resources, { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "500m", memory: "512Mi" } });
     });
 
     it("the pod rolls when the settings change (checksum of redis.conf without the password)", () => {
         const annotations = statefulSetSpec(e).template.metadata.annotations;
         const expected = createHash("sha256").update(redisConfig({ memory: "512Mi", evictionPolicy: "allkeys-lru", appendOnly: true }, "")).digest("hex");
-        assert.deepEqual(annotations, { "checksum/config": expected });
+        assert.deepEqual(Object.keys(annotations).sort(), ["checksum/config", "herd.dev/tls-checksum"], "and a renewed certificate rolls it (tests/internal-tls.test.ts)");
+        assert.equal(annotations["checksum/config"], expected);
     });
 
     it("NetworkPolicy: ingress only from the client labels on 6379, no egress at all", () => {
@@ -468,7 +493,7 @@ describe("RedisCache under mocks", () => {
     });
 
     it("recommended labels on every object", () => {
-        for (const m of buildManifests(e).manifests) {
+        for (const m of buildManifests(e).manifests.filter((x) => x.metadata.name !== "herd-ca")) {
             const labels = m.metadata["labels"] as Record<string, string>;
             assert.equal(labels["app.kubernetes.io/name"], "redis", `${m.kind} ${m.metadata.name}`);
             assert.equal(labels["app.kubernetes.io/component"], "cache");
@@ -594,9 +619,10 @@ class Client {
         });
     }
 
+    /** Over TLS, the server's certificate verified against the test CA for 127.0.0.1, as the API and the probe do. */
     static connect(port: number): Promise<Client> {
         return new Promise((resolve, reject) => {
-            const socket = net.connect({ host: "127.0.0.1", port }, () => resolve(new Client(socket)));
+            const socket = tls.connect({ host: "127.0.0.1", port, ca: testCertificates().caPem, minVersion: "TLSv1.2" }, () => resolve(new Client(socket)));
             socket.once("error", reject);
         });
     }
@@ -647,7 +673,14 @@ function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** A redis-server started by the test on redis.conf as generated, with only port, dir and bind overridden. */
+let certificates: TestCertificates | undefined;
+/** One CA and server certificate (for 127.0.0.1) for every test server here, as the Secret redis-tls holds them. */
+function testCertificates(): TestCertificates {
+    certificates ??= makeTestCertificates(path.join(tempDir("herd-redis-tls-"), "tls"));
+    return certificates;
+}
+
+/** A redis-server started by the test on redis.conf as generated (TLS only), with only port, dir, bind and the certificate's directory overridden. */
 class Server {
     private child: ChildProcess | undefined;
     private log = "";
@@ -658,7 +691,7 @@ class Server {
         readonly port: number,
         readonly settings: RedisConfigOptions,
     ) {
-        fs.writeFileSync(path.join(this.dir, "redis.conf"), redisConfig({ ...settings, port, dir: this.dir, bind: "127.0.0.1" }, TEST_PASSWORD), { mode: 0o600 });
+        fs.writeFileSync(path.join(this.dir, "redis.conf"), redisConfig({ ...settings, port, dir: this.dir, bind: "127.0.0.1", tlsDir: testCertificates().dir }, TEST_PASSWORD), { mode: 0o600 });
     }
 
     get running(): boolean {
@@ -751,6 +784,27 @@ describe("the generated redis.conf in a real redis-server", { skip: SKIP }, () =
         }
     });
 
+    it("answers nothing in plaintext: a client without TLS gets no reply, and one that does not trust the CA is refused", async () => {
+        const reply = await new Promise<string>((resolve) => {
+            let got = "";
+            const socket = net.connect({ host: "127.0.0.1", port: aof.port }, () => socket.write("*1\r\n$4\r\nPING\r\n"));
+            socket.on("data", (d) => (got += d.toString("latin1")));
+            socket.on("error", () => resolve(got));
+            socket.on("close", () => resolve(got));
+            setTimeout(() => (socket.destroy(), resolve(got)), 3000);
+        });
+        assert.ok(!reply.includes("PONG") && !reply.includes("NOAUTH"), `a plaintext PING got ${JSON.stringify(reply)}`);
+        await assert.rejects(
+            new Promise((resolve, reject) => {
+                const socket = tls.connect({ host: "127.0.0.1", port: aof.port }, () => (socket.destroy(), resolve(undefined)));
+                socket.once("error", reject);
+            }),
+            /self[- ]signed|unable to (verify|get local issuer)/i,
+            "the system's CAs do not vouch for herd's",
+        );
+        assert.ok(aof.running);
+    });
+
     it("refuses a wrong password", async () => {
         const client = await connect(aof, false);
         const reply = await client.command("AUTH", "not-the-password");
@@ -765,7 +819,7 @@ describe("the generated redis.conf in a real redis-server", { skip: SKIP }, () =
     });
 
     it("the probe command passes with REDISCLI_AUTH, and fails without it or with a wrong one", () => {
-        const [sh, ...args] = redisPingCommand(aof.port);
+        const [sh, ...args] = redisPingCommand(aof.port, testCertificates().dir);
         const run = (env: Record<string, string>) => spawnSync(sh, args, { env: { PATH: process.env["PATH"] ?? "", ...env }, encoding: "utf8", timeout: 10_000 });
         assert.equal(run({ REDISCLI_AUTH: TEST_PASSWORD }).status, 0, "authenticated PING answers PONG");
         assert.notEqual(run({}).status, 0, "without the password");

@@ -22,6 +22,10 @@ import type { IdentityBinding, RepositoryAccess, RepositoryPurpose } from "../co
 import { DUMP_PREFIX, REPOSITORY_PURPOSES, repositoryPrefix } from "../repository";
 import { AwsContext, awsOpts, irsaTrustPolicy } from "./common";
 import type { Cluster } from "./cluster";
+import type { Network } from "./network";
+import type * as k8s from "../../lib/k8s";
+
+type EgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
 
 // The S3 uploader is shared with onprem's S3-compatible stores, which must not load @pulumi/aws for it.
 export { AWS_CLI_IMAGE, endpointPort, s3Uploader } from "../s3-uploader";
@@ -244,7 +248,30 @@ export function bindRepositoryIdentity(ctx: AwsContext, store: S3BackupBucket, c
     };
 }
 
-/** The `purpose` repository in the backup bucket: its prefix, HTTPS to S3 and STS, and an IRSA role per binding. */
+/** An address no host has: a peer that matches nothing, for an egress rule that must not fall open. */
+export const NO_ADDRESS = "0.0.0.0/32";
+
+/**
+ * Where the dump uploader (the AWS CLI, which calls STS at its regional host) may connect: S3 through the gateway
+ * endpoint, at the addresses of the region's S3 prefix list, and STS through the interface endpoint, in the private
+ * subnets; HTTPS only. Were the prefix list ever reported empty, the rule names an address no host has rather than
+ * none (an empty `to` would mean every address): the upload then fails, visibly, instead of egress falling open.
+ */
+export function uploaderEgress(network: Pick<Network, "s3Endpoint" | "privateCidrs">): EgressRule[] {
+    const https = [{ protocol: "TCP", port: 443 }];
+    return [
+        { to: network.s3Endpoint.cidrBlocks.apply((blocks) => ((blocks ?? []).length > 0 ? blocks : [NO_ADDRESS]).map((cidr) => ({ ipBlock: { cidr } }))), ports: https },
+        { to: network.privateCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: https },
+    ];
+}
+
+/**
+ * The `purpose` repository in the backup bucket: its prefix, HTTPS to S3 and STS, and an IRSA role per binding.
+ * Its egress stays HTTPS to any address: pgBackRest exchanges its web identity token at the global STS host,
+ * sts.amazonaws.com, which no VPC endpoint serves and whose addresses are AWS's public ranges (the STS endpoint's
+ * private DNS covers sts.<region>.amazonaws.com only); Elasticsearch's repository-s3 shares the rule until its STS
+ * host is pinned to the regional one.
+ */
 export function s3Repository(ctx: AwsContext, store: S3BackupBucket, cluster: Cluster, purpose: RepositoryPurpose): RepositoryAccess {
     return {
         store: {

@@ -2,9 +2,15 @@
  * The VPC: a public and a private subnet in each of `zoneCount` availability zones, an internet gateway for the
  * public subnets, and NAT (one per zone, or a single one) for the private subnets' egress. Nodes live only in the
  * private subnets; the public ones hold the NAT gateways and the internet-facing load balancer.
+ *
+ * Two VPC endpoints keep the backup upload off the internet and let its NetworkPolicy name addresses: an S3 gateway
+ * endpoint on the private subnets' route tables (S3 in the region is then routed to the addresses of its prefix
+ * list, `cidrBlocks`) and an STS interface endpoint with private DNS (sts.<region>.amazonaws.com resolves to its
+ * addresses in the private subnets), for the IRSA token exchange.
  */
 import * as aws from "./sdk";
 import type { AwsConfig } from "../../config";
+import type { ExposureSources } from "../contract";
 import { AwsContext, awsOpts } from "./common";
 
 export interface SubnetLayout {
@@ -51,11 +57,26 @@ export function pickZones(available: readonly string[], zoneCount: number, regio
     return available.slice(0, zoneCount);
 }
 
+/**
+ * Who may reach nginx behind the NLB: the internet, but not the pods (with the VPC CNI their addresses are the private
+ * subnets'). The NLB's instance targets keep the client's address (externalTrafficPolicy Local), and its health
+ * checks go to kube-proxy's health port on the node, not to nginx, so nothing the NLB needs comes from those blocks.
+ */
+export function loadBalancerSources(privateCidrs: readonly string[]): ExposureSources {
+    return [{ ipBlock: { cidr: "0.0.0.0/0", except: [...privateCidrs] } }];
+}
+
 export interface Network {
     readonly vpc: aws.ec2.Vpc;
     readonly publicSubnets: readonly aws.ec2.Subnet[];
     readonly privateSubnets: readonly aws.ec2.Subnet[];
     readonly natGateways: readonly aws.ec2.NatGateway[];
+    /** The S3 gateway endpoint: its `cidrBlocks` are where S3 in the region answers. */
+    readonly s3Endpoint: aws.ec2.VpcEndpoint;
+    /** The STS interface endpoint (private DNS), with its network interfaces in the private subnets. */
+    readonly stsEndpoint: aws.ec2.VpcEndpoint;
+    /** The private subnets' blocks (by zone): where pods, nodes and the STS endpoint's addresses are. */
+    readonly privateCidrs: readonly string[];
 }
 
 export function createNetwork(ctx: AwsContext, cfg: AwsConfig, clusterName: string): Network {
@@ -118,6 +139,7 @@ export function createNetwork(ctx: AwsContext, cfg: AwsConfig, clusterName: stri
         );
     });
 
+    const privateRouteTables: aws.ec2.RouteTable[] = [];
     const privateSubnets = layout.private.map((cidrBlock, i) => {
         const subnet = new aws.ec2.Subnet(
             `${name}-private-${i}`,
@@ -139,8 +161,46 @@ export function createNetwork(ctx: AwsContext, cfg: AwsConfig, clusterName: stri
             awsOpts(ctx),
         );
         new aws.ec2.RouteTableAssociation(`${name}-private-${i}-rt-assoc`, { subnetId: subnet.id, routeTableId: routes.id }, awsOpts(ctx));
+        privateRouteTables.push(routes);
         return subnet;
     });
 
-    return { vpc, publicSubnets, privateSubnets, natGateways };
+    const s3Endpoint = new aws.ec2.VpcEndpoint(
+        `${name}-s3-endpoint`,
+        {
+            vpcId: vpc.id,
+            serviceName: `com.amazonaws.${cfg.region}.s3`,
+            vpcEndpointType: "Gateway",
+            // The private subnets only: nodes and pods live there (ECR's image layers come from S3 too, so no
+            // endpoint policy narrows which buckets).
+            routeTableIds: privateRouteTables.map((t) => t.id),
+            tags: { Name: `${prefix}-s3` },
+        },
+        awsOpts(ctx),
+    );
+    const stsSecurityGroup = new aws.ec2.SecurityGroup(
+        `${name}-sts-endpoint`,
+        {
+            vpcId: vpc.id,
+            description: "HTTPS to the STS VPC endpoint from the private subnets",
+            ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [...layout.private], description: "IRSA token exchange" }],
+            tags: { Name: `${prefix}-sts-endpoint` },
+        },
+        awsOpts(ctx),
+    );
+    const stsEndpoint = new aws.ec2.VpcEndpoint(
+        `${name}-sts-endpoint`,
+        {
+            vpcId: vpc.id,
+            serviceName: `com.amazonaws.${cfg.region}.sts`,
+            vpcEndpointType: "Interface",
+            privateDnsEnabled: true,
+            subnetIds: privateSubnets.map((s) => s.id),
+            securityGroupIds: [stsSecurityGroup.id],
+            tags: { Name: `${prefix}-sts` },
+        },
+        awsOpts(ctx),
+    );
+
+    return { vpc, publicSubnets, privateSubnets, natGateways, s3Endpoint, stsEndpoint, privateCidrs: layout.private };
 }

@@ -18,6 +18,10 @@ import type { GcpConfig } from "../../config";
 import type { BackupUploader, IdentityBinding, RepositoryAccess, RepositoryPurpose } from "../contract";
 import { DUMP_PREFIX, repositoryPrefix } from "../repository";
 import { GcpOpts, roleSlug, serviceAccountId, workloadIdentityMember } from "./common";
+import { PRIVATE_GOOGLE_APIS_CIDR } from "./network";
+import type * as k8s from "../../lib/k8s";
+
+type EgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
 
 /**
  * What a backup job may do on the backup bucket, and nowhere else: create objects and read them back (for a
@@ -41,19 +45,31 @@ export const GKE_METADATA_SERVER_EGRESS: readonly { readonly cidr: string; reado
 ];
 
 /**
+ * How a pod reaches the GCS API: "privateGoogleApis" once herd's VPC resolves googleapis.com to
+ * private.googleapis.com (./network.ts `createPrivateGoogleApis`), so HTTPS to those four addresses only; "anyAddress"
+ * without that zone (storage.googleapis.com then resolves to Google's public ranges, too wide and changing to list).
+ */
+export type GcsApiPath = "privateGoogleApis" | "anyAddress";
+
+/** Egress to the GCS API by `path`, and to the metadata server that hands out Workload Identity tokens. */
+export function gcsEgress(path: GcsApiPath): EgressRule[] {
+    return [
+        { ...(path === "privateGoogleApis" ? { to: [{ ipBlock: { cidr: PRIVATE_GOOGLE_APIS_CIDR } }] } : {}), ports: [{ protocol: "TCP", port: 443 }] },
+        ...GKE_METADATA_SERVER_EGRESS.map(({ cidr, port }) => ({ to: [{ ipBlock: { cidr } }], ports: [{ protocol: "TCP", port }] })),
+    ];
+}
+
+/**
  * A backup job's upload to the GCS bucket with gcloud, through Workload Identity (HTTPS to the API, tokens from the
  * metadata server). Expiry is the bucket's lifecycle rules, so nothing is pruned here.
  */
-export function gcsUploader(bucket: pulumi.Input<string>): BackupUploader {
+export function gcsUploader(bucket: pulumi.Input<string>, path: GcsApiPath = "anyAddress"): BackupUploader {
     return {
         image: GCLOUD_IMAGE,
         script: 'set -eu\nfor f in /backup/*.dump; do gcloud storage cp --no-user-output-enabled "$f" "gs://$BUCKET/$PREFIX$(basename "$f")"; done',
         bucket,
         env: [{ name: "CLOUDSDK_CONFIG", value: "/tmp/gcloud" }],
-        egress: [
-            { ports: [{ protocol: "TCP", port: 443 }] },
-            ...GKE_METADATA_SERVER_EGRESS.map(({ cidr, port }) => ({ to: [{ ipBlock: { cidr } }], ports: [{ protocol: "TCP", port }] })),
-        ],
+        egress: gcsEgress(path),
     };
 }
 export const WORKLOAD_IDENTITY_USER_ROLE = "roles/iam.workloadIdentityUser";
@@ -192,9 +208,10 @@ export function bindRepositoryWriter(args: WriterArgs & { readonly purpose: Repo
 export function gcsRepository(
     purpose: RepositoryPurpose,
     bind: Omit<Parameters<typeof bindRepositoryWriter>[0], "purpose" | "name" | "namespace" | "serviceAccountName" | "parent">,
+    path: GcsApiPath = "anyAddress",
 ): RepositoryAccess {
     return {
-        store: { kind: "gcs", bucket: bind.bucket.name, prefix: repositoryPrefix(purpose), egress: gcsUploader(bind.bucket.name).egress },
+        store: { kind: "gcs", bucket: bind.bucket.name, prefix: repositoryPrefix(purpose), egress: gcsEgress(path) },
         identity: { bind: (args) => bindRepositoryWriter({ ...args, ...bind, purpose }) },
     };
 }

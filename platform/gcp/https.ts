@@ -15,11 +15,17 @@ import type { GcpConfig, GcpHttpsConfig } from "../../config/types";
 import type { Exposure, ExposureCompanionArgs } from "../contract";
 import * as gcp from "./sdk";
 import { type GcpOpts, gcpId } from "./common";
+import { GOOGLE_FRONT_END_CIDRS, GOOGLE_FRONT_END_SOURCES } from "./network";
 
 /** The GKE Ingress class (read from the annotation only: GKE's controller ignores spec.ingressClassName). */
 export const GKE_INGRESS_CLASS = "gce";
 /** Container-native load balancing: the load balancer targets pod IPs (a NEG), not node ports. */
 export const NEG_ANNOTATION = { "cloud.google.com/neg": '{"ingress": true}' } as const;
+/**
+ * Where Google's front ends (and health checkers) reach the pods from: the proxies of the external Application Load
+ * Balancer. Each appends "<client>, <load balancer's address>" to X-Forwarded-For.
+ */
+export { GOOGLE_FRONT_END_CIDRS } from "./network";
 
 /** The ManagedCertificate for `hostname` (networking.gke.io/v1). */
 export function managedCertificateSpec(hostname: string): { domains: string[] } {
@@ -83,6 +89,10 @@ export function createGcpHttps(name: string, stack: string, c: GcpConfig, https:
             className: undefined,
             annotations: { "kubernetes.io/ingress.class": GKE_INGRESS_CLASS },
             serviceAnnotations: { ...NEG_ANNOTATION },
+            // The front end's peer is a Google front end; the last X-Forwarded-For entry is the static address.
+            trustedProxies: [...GOOGLE_FRONT_END_CIDRS, pulumi.interpolate`${address.address}/32`],
+            // Only they may connect to nginx's port.
+            sources: GOOGLE_FRONT_END_SOURCES,
             https: { hostname, companions },
         },
         outputs: {

@@ -1,4 +1,6 @@
 /** The runbook's sections on reaching the deployment: the cluster, the endpoints, the data services' credentials. */
+import { ELASTIC_HTTP_CA_FILE } from "../../components/elastic-settings";
+import { REDIS_TLS_DIR } from "../../components/redis-settings";
 import { str, type DataService } from "./outputs";
 import { code, type RunbookContext } from "./runbook-context";
 
@@ -92,9 +94,30 @@ function serviceCredentials(c: RunbookContext, s: DataService): string[] {
         s.key === "postgres"
             ? `${k} exec -it ${s.workload}-0 -c ${s.container} -- sh -c 'exec psql -d "$PGDATABASE"'   # a psql session, no password handled`
             : s.key === "redis"
-              ? `${k} exec -it ${s.workload}-0 -c ${s.container} -- redis-cli   # authenticates from REDISCLI_AUTH`
-              : `${k} exec ${s.workload}-0 -c ${s.container} -- sh -c 'printf "user = \\"elastic:%s\\"\\n" "$ELASTIC_PASSWORD" | curl -s -K - "http://127.0.0.1:9200/_cluster/health?pretty"'`;
+              ? `${k} exec -it ${s.workload}-0 -c ${s.container} -- redis-cli --tls --cacert ${REDIS_TLS_DIR}/ca.crt -h 127.0.0.1   # TLS only; authenticates from REDISCLI_AUTH`
+              : `${k} exec ${s.workload}-0 -c ${s.container} -- sh -c 'printf "user = \\"elastic:%s\\"\\n" "$ELASTIC_PASSWORD" | curl -s --cacert ${ELASTIC_HTTP_CA_FILE} -K - "https://127.0.0.1:9200/_cluster/health?pretty"'`;
     return [`**${s.title}**${detail}`, "", code([fetch, use]), ""];
+}
+
+/** The app's admin sign-in (components/api-auth.ts): where its generated password is, and how to rotate it. */
+function adminCredentials(c: RunbookContext): string[] {
+    const { k, app } = c;
+    const user = str(app["adminUsername"]) ?? c.config?.app.auth.adminUsername ?? "admin";
+    const secret = str(app["adminSecretName"]) ?? "api-auth";
+    return [
+        `**The app's admin sign-in** (user \`${user}\`: adding and deleting items${c.config?.app.auth.readsRequireSignIn === true ? ", and reading them" : ""})`,
+        "",
+        code([
+            `pulumi stack output --stack ${c.stack} --show-secrets app   # adminPassword`,
+            `${k} get secret ${secret} -o jsonpath='${jsonpathData("password")}' | base64 -d; echo`,
+        ]),
+        "",
+        "A new password: the old one stops working once the API has rolled (it rolls by itself). Sessions signed in",
+        "before stay until they expire; replace `api-auth-session-secret` the same way to sign everyone out.",
+        "",
+        code([`pulumi up --stack ${c.stack} --replace "$(pulumi stack --stack ${c.stack} --show-urns | grep -o 'urn:pulumi:[^ ]*RandomPassword::api-auth-password')"`]),
+        "",
+    ];
 }
 
 /** 3. Where each password lives and how to use it without showing it. */
@@ -107,6 +130,7 @@ export function credentialsSection(c: RunbookContext): string[] {
         "one prints it to your terminal, so do it only where that is acceptable, and prefer the in-pod commands below,",
         "which use the password without showing it.",
         "",
+        ...adminCredentials(c),
         ...c.services.flatMap((s) => serviceCredentials(c, s)),
         "To reach a service from your workstation, forward its port and use the password from the Secret, e.g.",
         `\`${k} port-forward svc/${postgres.workload} ${postgres.port ?? "5432"}:${postgres.port ?? "5432"}\`.`,
