@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,33 +180,50 @@ class PostgresServer:
 
 def start_postgres() -> PostgresServer:
     bin_dir = postgres_bin_dir()
-    assert bin_dir is not None, postgres_missing()
+    assert bin_dir is not None
     root = Path(tempfile.mkdtemp(prefix="herd-api-pg-"))
     (root / "sock").mkdir()
     if AS_ROOT:
         shutil.chown(root, "postgres", "postgres")
         shutil.chown(root / "sock", "postgres", "postgres")
-    server = PostgresServer(bin_dir=bin_dir, root=root, port=free_port())
+    return launch_postgres(PostgresServer(bin_dir=bin_dir, root=root, port=free_port()), host_auth="scram-sha-256")
+
+
+def launch_postgres(
+    server: PostgresServer,
+    *,
+    host_auth: str,
+    extra_options: str = "",
+    before_start: Callable[[PostgresServer], None] | None = None,
+    what: str = "PostgreSQL",
+) -> PostgresServer:
+    """initdb (``host_auth`` for TCP), ``before_start`` (e.g. a pg_hba of its own), a fast unsynced server on
+    127.0.0.1 with ``extra_options``, and the test role and database; on any failure the server is stopped and the
+    error carries its log."""
+    bin_dir, root = server.bin_dir, server.root
     try:
         subprocess.run(
             _as_postgres(
                 [
                     str(bin_dir / "initdb"), "-D", str(server.data_dir), "-U", "postgres", "-E", "UTF8",
-                    "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync",
+                    "--auth-local=trust", f"--auth-host={host_auth}", "--no-sync",
                 ]
             ),
             check=True,
             capture_output=True,
             timeout=120,
         )
+        if before_start is not None:
+            before_start(server)
+        options = (
+            f"-p {server.port} -k {server.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+            f" -c full_page_writes=off -c synchronous_commit=off {extra_options}"
+        ).strip()
         subprocess.run(
             _as_postgres(
                 [
                     str(bin_dir / "pg_ctl"), "-D", str(server.data_dir), "-w", "-t", "60",
-                    "-l", str(root / "server.log"),
-                    "-o", f"-p {server.port} -k {server.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-                    " -c full_page_writes=off -c synchronous_commit=off",
-                    "start",
+                    "-l", str(root / "server.log"), "-o", options, "start",
                 ]
             ),
             check=True,
@@ -222,7 +239,7 @@ def start_postgres() -> PostgresServer:
         if isinstance(exc, subprocess.CalledProcessError):
             detail += (exc.stderr or b"").decode(errors="replace")
         server.stop()
-        raise RuntimeError(f"could not start PostgreSQL: {exc}\n{detail}") from exc
+        raise RuntimeError(f"could not start {what}: {exc}\n{detail}") from exc
     return server
 
 

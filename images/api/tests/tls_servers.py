@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from servers import AS_ROOT, PostgresServer, _as_postgres, free_port, postgres_bin_dir
+from servers import AS_ROOT, PostgresServer, free_port, launch_postgres, postgres_bin_dir
 
 # -- certificates -------------------------------------------------------------------------------
 
@@ -115,42 +115,24 @@ def start_tls_postgres(cert_file: Path, key_file: Path) -> PostgresServer:
     if AS_ROOT:
         for path in (root, root / "sock", tls_dir, tls_dir / "server.crt", tls_dir / "server.key"):
             shutil.chown(path, "postgres", "postgres")
-    server = PostgresServer(bin_dir=bin_dir, root=root, port=free_port())
-    try:
-        subprocess.run(
-            _as_postgres([str(bin_dir / "initdb"), "-D", str(server.data_dir), "-U", "postgres", "-E", "UTF8",
-                          "--auth-local=trust", "--auth-host=reject", "--no-sync"]),
-            check=True, capture_output=True, timeout=120,
-        )
-        hba = server.data_dir / "pg_hba.conf"
-        hba.write_text(
+    def hba_tls_only(server: PostgresServer) -> None:
+        (server.data_dir / "pg_hba.conf").write_text(
             "# herd: TLS required for every TCP client (hostssl only, no host lines)\n"
             "local all postgres trust\n"
             "hostssl all all 127.0.0.1/32 scram-sha-256\n"
             "hostssl all all ::1/128 scram-sha-256\n"
         )
-        options = (
-            f"-p {server.port} -k {server.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-            f" -c full_page_writes=off -c synchronous_commit=off -c ssl=on"
-            f" -c ssl_cert_file={tls_dir / 'server.crt'} -c ssl_key_file={tls_dir / 'server.key'}"
+
+    return launch_postgres(
+        PostgresServer(bin_dir=bin_dir, root=root, port=free_port()),
+        host_auth="reject",
+        extra_options=(
+            f"-c ssl=on -c ssl_cert_file={tls_dir / 'server.crt'} -c ssl_key_file={tls_dir / 'server.key'}"
             " -c ssl_min_protocol_version=TLSv1.2"
-        )
-        subprocess.run(
-            _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(server.data_dir), "-w", "-t", "60",
-                          "-l", str(root / "server.log"), "-o", options, "start"]),
-            check=True, capture_output=True, timeout=90,
-        )
-        with server.superuser() as conn:
-            conn.execute(f"CREATE ROLE \"{server.user}\" LOGIN PASSWORD '{server.password}'")
-            conn.execute(f'CREATE DATABASE "{server.database}" OWNER "{server.user}"')
-    except BaseException as exc:
-        log = root / "server.log"
-        detail = log.read_text() if log.exists() else ""
-        if isinstance(exc, subprocess.CalledProcessError):
-            detail += (exc.stderr or b"").decode(errors="replace")
-        server.stop()
-        raise RuntimeError(f"could not start PostgreSQL with TLS: {exc}\n{detail}") from exc
-    return server
+        ),
+        before_start=hba_tls_only,
+        what="PostgreSQL with TLS",
+    )
 
 
 # -- Redis with TLS only ------------------------------------------------------------------------
