@@ -5,7 +5,8 @@
  * secrets provider in a temporary directory, and the onprem stack (e2e/stack.yaml) taken through:
  *   0. npm run preflight: passes, then each blocker fails (e2e/preflight-steps.ts)
  *   1. preview --diff with the policy pack       5. a replacement of PostgreSQL refused by protect, nothing changed
- *   2. up: every resource created and ready       6. outputs -> handoff bundle, no secret in it or in the export;
+ *   2. up: every resource created and ready;      6. outputs -> handoff bundle, no secret in it or in the export;
+ *      the hardening as applied (hardening-steps)
  *   3. a second preview with no changes              npm run support-bundle: logs and events, no secret value
  *   4. a change previewed, saved as a plan, applied with --plan
  *   7. teardown as the README says; the claims survive and re-bind

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { assertReady, Ctx, engineWaitChain, K8sList, kubectl, kubectlJson, Meta, pulumi, pvcs, resourceCount, waitFor } from "./cluster-state";
 import { copyProject, E2eError, Engine, lastingWarnings, must, PROJECT_DIR, secretPlaintexts, tail } from "./engine";
 import { PREFLIGHT_STEPS, SUPPORT_BUNDLE_STEP } from "./preflight-steps";
+import { HARDENING_STEP } from "./hardening-steps";
 
 const STACK = "e2e";
 const RENDER_STACK = "e2e-render";
@@ -66,6 +67,8 @@ export const STEPS: readonly Step[] = [
         const ready = `${assertReady(ctx)}; migration Job complete: ${kubectl(ctx, ["-n", "herd", "get", "job", "api-migrate", "-o", "jsonpath={.status.succeeded}"])}`;
         return `${outcome.created} resources in the state; ${ready}; ${assertMirrored(ctx)}; longest wait chain in the state: ${chain.length} (${chain.map((l) => l.key.split("::")[1]).join(" -> ")})`;
     }),
+
+    HARDENING_STEP,
 
     step("pulumi preview --expect-no-changes (no perpetual diff)", (ctx) => {
         const r = pulumi(ctx, ["preview", "--diff", "--expect-no-changes", "--stack", STACK], { allowFail: true });
