@@ -193,6 +193,7 @@ describe("delivery workflows", () => {
                 test: "contents:read",
                 preview: "contents:read id-token:write pull-requests:write",
                 offline: "contents:read",
+                "engine-preview": "contents:read",
             },
             "up.yml": {
                 stacks: "contents:read",
@@ -201,7 +202,7 @@ describe("delivery workflows", () => {
                 apply: "contents:read id-token:write",
                 drift: "contents:read id-token:write issues:write",
             },
-            "preview-comment.yml": { comment: "actions:read pull-requests:write" },
+            "preview-comment.yml": { comment: "actions:read pull-requests:write", "engine-comment": "actions:read pull-requests:write" },
         });
     });
 
@@ -239,6 +240,8 @@ describe("delivery workflows", () => {
             }
         }
         assert.deepEqual([...seen.keys()].sort(), [
+            "actions/cache/restore",
+            "actions/cache/save",
             "actions/checkout",
             "actions/download-artifact",
             "actions/github-script",
@@ -403,6 +406,71 @@ describe("delivery workflows", () => {
         assert.match(script, /no cloud `pulumi preview`/i);
         assert.match(script, /pulls\.get/, "the PR number is checked against the run's head commit");
         assert.match(script, /createComment/);
+    });
+
+    it("every pull request, forks included, gets the engine preview of the onprem stack: no secret, a cached toolchain, the Markdown kept", () => {
+        const w = workflow("preview.yml");
+        const engine = job(w, "engine-preview");
+        assert.equal(engine["name"], "engine preview (onprem)");
+        assert.equal(engine["if"], undefined, "no condition: forks and Dependabot too");
+        assert.equal(engine["environment"], undefined, "no environment");
+        assert.deepEqual(engine["permissions"], { contents: "read" });
+        assert.doesNotMatch(JSON.stringify(engine), /secrets\.|vars\./, "it reads no secret and no variable");
+        const timeout = Number(engine["timeout-minutes"]);
+        assert.ok(timeout >= 45 && timeout <= 90, `a cold toolchain build (~32 min) fits, a hung run is stopped: ${timeout}`);
+        assert.equal(map(engine["concurrency"], "concurrency")["cancel-in-progress"], true);
+        const go = String(map(engine["env"], "engine env")["GOTOOLCHAIN"]);
+        assert.match(go, /^go1\.\d+\.\d+$/, "the Go toolchain is pinned");
+        const s = steps(engine, "engine-preview");
+        const checkout = s.find((x) => String(x["uses"]).startsWith("actions/checkout@"));
+        assert.equal(map(checkout?.["with"], "checkout with")["fetch-depth"], 0, "the base commit is fetched");
+
+        // The toolchain cache: restored, keyed by what pins the versions, saved right after the build.
+        const restoreAt = s.findIndex((x) => String(x["uses"]).startsWith("actions/cache/restore@"));
+        const buildAt = s.findIndex((x) => x["run"] === "bash e2e/build.sh > /dev/null");
+        const saveAt = s.findIndex((x) => String(x["uses"]).startsWith("actions/cache/save@"));
+        const previewAt = s.findIndex((x) => String(x["run"]).includes("npm run --silent e2e:preview"));
+        assert.ok(restoreAt >= 0 && restoreAt < buildAt && buildAt < saveAt && saveAt < previewAt, "restore, build, save, then the preview");
+        const restore = map(s[restoreAt]["with"], "restore with");
+        assert.equal(restore["path"], "~/.cache/herd-e2e");
+        const key = String(restore["key"]);
+        assert.match(key, /^herd-e2e-\$\{\{ runner\.os \}\}-\$\{\{ env\.GOTOOLCHAIN \}\}-\$\{\{ hashFiles\(/);
+        for (const pinned of ["e2e/build.sh", "e2e/build-pulumi.sh", "e2e/build-cluster.sh", "e2e/pulumi/**/go.mod", "e2e/pulumi/**/go.sum", "e2e/cluster/**/go.mod", "e2e/cluster/**/go.sum"]) {
+            assert.ok(key.includes(`'${pinned}'`), `the cache key covers ${pinned}`);
+            const files = pinned.includes("**") ? [] : [pinned];
+            files.forEach((f) => assert.ok(fs.existsSync(path.join(PROJECT_DIR, f)), `${f} exists`));
+        }
+        assert.match(fs.readFileSync(path.join(PROJECT_DIR, "e2e", "build-pulumi.sh"), "utf8"), /^PULUMI_VERSION=3\.248\.0$/m, "the versions are pinned in the hashed scripts");
+        assert.equal(String(restore["restore-keys"]).trim(), "herd-e2e-${{ runner.os }}-${{ env.GOTOOLCHAIN }}-");
+        const save = s[saveAt];
+        assert.equal(map(save["with"], "save with")["key"], "${{ steps.toolchain-cache.outputs.cache-primary-key }}");
+        assert.match(String(save["if"]), /steps\.toolchain\.outcome == 'success'/);
+
+        const preview = s[previewAt];
+        assert.match(String(preview["run"]), /npm run --silent e2e:preview -- --base "\$BASE_SHA" --out engine-preview/);
+        assert.equal(map(preview["env"], "preview env")["BASE_SHA"], "${{ github.event.pull_request.base.sha }}");
+        assert.match(String(preview["run"]), /comment\.json/, "the pull request and head sha for the commenter");
+        assert.match(String(preview["run"]), /case "\$rc" in 0\) status=ok ;; 3\) status=preview-failed ;; \*\) status=failed ;; esac/, "exit 3 (up would fail) is told apart from a run that could not start");
+        assert.match(String(preview["run"]), /\[ "\$rc" = 0 \]$/m, "and either fails the check");
+        assert.match(String(preview["run"]), /GITHUB_STEP_SUMMARY/);
+        const upload = s.find((x) => String(x["uses"]).startsWith("actions/upload-artifact@"));
+        assert.equal(upload?.["if"], "always()", "kept even when the preview fails, so the reason is posted");
+        assert.deepEqual({ name: map(upload?.["with"], "upload with")["name"], path: map(upload?.["with"], "upload with")["path"] }, { name: "engine-preview", path: "engine-preview/" });
+        const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as { scripts: Record<string, string> };
+        assert.equal(pkg.scripts["e2e:preview"], "tsx e2e/pr-preview.ts");
+
+        // Posted for forks and this repository's branches alike, by a job that runs none of the pull request's code.
+        const c = workflow("preview-comment.yml");
+        const comment = job(c, "engine-comment");
+        assert.equal(comment["if"], "github.event.workflow_run.event == 'pull_request'");
+        const cs = steps(comment, "engine-comment");
+        assert.ok(!cs.some((x) => String(x["uses"]).startsWith("actions/checkout@") || x["run"] !== undefined), "no checkout, no script of the pull request");
+        assert.equal(map(cs.find((x) => String(x["uses"]).startsWith("actions/download-artifact@"))?.["with"], "download with")["name"], "engine-preview");
+        const script = String(map(cs.find((x) => String(x["uses"]).startsWith("actions/github-script@"))?.["with"], "script with")["script"]);
+        assert.match(script, /pulls\.get/, "the PR number is checked against the run's head commit");
+        assert.match(script, /<!-- herd-engine-preview -->/, "its own marker, beside the offline diff's");
+        assert.match(script, /updateComment/, "one comment, updated in place");
+        assert.match(script, /@\\u200b/, "@mentions from the pull request's Markdown are defused");
     });
 
     it("main: preview --save-plan, the plan kept and summarised, then up --plan behind the stack's environment, one stack at a time", () => {
