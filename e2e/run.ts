@@ -11,6 +11,7 @@
  *   4. a change previewed, saved as a plan, applied with --plan
  *   7. teardown as the README says; the claims survive and re-bind
  *   8. the render-to-directory mode, applied with kubectl --dry-run=server
+ *   9. the customer takes over the stack in backend B (transfer-steps)
  * (each in e2e/steps.ts, on the cluster reads of e2e/cluster-state.ts) and a summary: resources created, the time of
  * each step, the changes on the second preview (must be 0). This file is the runner: options, steps in order, summary.
  */

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { assertReady, Ctx, engineWaitChain, K8sList, kubectl, kubectlJson, Meta, pulumi, pvcs, resourceCount, waitFor } from "./cluster-state";
 import { copyProject, E2eError, Engine, lastingWarnings, must, PROJECT_DIR, secretPlaintexts, tail } from "./engine";
 import { PREFLIGHT_STEPS, SUPPORT_BUNDLE_STEP } from "./preflight-steps";
+import { TRANSFER_STEP } from "./transfer-steps";
 import { HARDENING_STEP } from "./hardening-steps";
 
 const STACK = "e2e";
@@ -225,6 +226,9 @@ export const STEPS: readonly Step[] = [
         pulumi(ctx, ["stack", "rm", "--yes", "--force", "--stack", RENDER_STACK]);
         return `${objects} objects and ${secretObjects} Secrets rendered, accepted by the API server (dry run)`;
     }),
+
+    // Last: backend B takes the stack over (and changes the cluster); backend A's steps are all done by then.
+    TRANSFER_STEP,
 ];
 
 /**

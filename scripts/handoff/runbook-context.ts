@@ -1,6 +1,7 @@
 /** What every section of RUNBOOK.md reads: the runbook's input, and the values derived from it once. */
 import type { HerdConfig, OnpremConfig } from "../../config";
 import { dataServices, obj, str, type DataService, type Obj } from "./outputs";
+import type { SecretsProviderChoice } from "./transfer-checks";
 
 export interface RunbookInput {
     readonly stack: string;
@@ -13,6 +14,21 @@ export interface RunbookInput {
     readonly config: HerdConfig | undefined;
     readonly hasManifests: boolean;
     readonly generatedAt: string;
+    /** A --transfer bundle: the stack's state and config file, re-keyed for the customer. */
+    readonly transfer?: TransferInfo;
+}
+
+/** What a --transfer bundle holds, for the runbook. */
+export interface TransferInfo {
+    /** The stack the customer creates (the last part of the vendor's stack name). */
+    readonly stackName: string;
+    readonly provider: SecretsProviderChoice;
+    /** File names in the bundle. */
+    readonly stateFile: string;
+    readonly configFile: string;
+    readonly secretsRekeyed: number;
+    /** The herd commit the bundle was built from, when known. */
+    readonly commit: string | undefined;
 }
 
 export interface RunbookContext {

@@ -90,14 +90,9 @@ function renderedYamlBullet(c: RunbookContext): string[] {
         return [];
     }
     const dir = onprem?.renderDirectory ?? str(platform["renderDirectory"]) ?? "<renderDirectory>";
-    const secretsDir = str(platform["secretsRenderDirectory"]) ?? `${dir.replace(/\/+$/, "")}.secrets`;
     return [
-        "- **Rendered YAML (air-gapped).** This stack writes its objects to a directory instead of applying them.",
-        `  \`pulumi up\` writes the objects to \`${dir}\` and the Secrets, in plaintext, to \`${secretsDir}\`: move that`,
-        "  one only over a channel fit for secrets. Apply the objects (they create the namespace), then the Secrets; a pod",
-        "  that needs a Secret waits for it (`CreateContainerConfigError`) and starts once it exists:",
-        "",
-        code([`kubectl apply -R -f ${dir}`, `kubectl apply -R -f ${secretsDir}`], 2),
+        `- **Rendered YAML (air-gapped).** This stack writes its objects to \`${dir}\` instead of applying them: after each`,
+        "  `pulumi up`, apply the objects and then the Secrets as \"Rendered YAML: the Secrets\" below says.",
         "",
     ];
 }

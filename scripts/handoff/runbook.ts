@@ -6,6 +6,7 @@ import { connectSection, credentialsSection, endpointsSection } from "./runbook-
 import { backupsSection } from "./runbook-backups";
 import { cronInWords, runbookContext, type RunbookContext, type RunbookInput, type RunbookSection } from "./runbook-context";
 import { scalingSection, troubleshootingSection, upgradesSection } from "./runbook-operations";
+import { renderedSecretsSection, takeoverSection } from "./runbook-takeover";
 import { str } from "./outputs";
 
 export type { RunbookInput } from "./runbook-context";
@@ -45,7 +46,15 @@ function bundleSection(c: RunbookContext): string[] {
     if (c.input.hasManifests) {
         lines.push("| `manifests.yaml` | every Kubernetes object herd manages, Secret data redacted (a reference: the cluster is the truth) |");
     }
-    lines.push("| `restore-postgres.sh` | restores a PostgreSQL backup into the running database (see Backups and restore) |", "");
+    lines.push("| `restore-postgres.sh` | restores a PostgreSQL backup into the running database (see Backups and restore) |");
+    const t = c.input.transfer;
+    if (t !== undefined) {
+        lines.push(
+            `| \`${t.stateFile}\` | the stack's state (\`pulumi stack export\`), its secrets encrypted for your key alone (see Take over the stack) |`,
+            `| \`${t.configFile}\` | the stack's config file, its secure values encrypted for your key alone |`,
+        );
+    }
+    lines.push("");
     return lines;
 }
 
@@ -74,6 +83,7 @@ function glanceSection(c: RunbookContext): string[] {
 const SECTIONS: readonly RunbookSection[] = [
     introSection,
     bundleSection,
+    takeoverSection,
     glanceSection,
     connectSection,
     endpointsSection,
@@ -81,6 +91,7 @@ const SECTIONS: readonly RunbookSection[] = [
     backupsSection,
     scalingSection,
     upgradesSection,
+    renderedSecretsSection,
     troubleshootingSection,
 ];
 
