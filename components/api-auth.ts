@@ -73,8 +73,10 @@ export function apiAuthProblems(r: ApiAuthResolved): Problem[] {
 
 /** What ApiService needs to wire sign-in: the Secret, the session settings, and the credential's revision. */
 export interface ApiAuthSettings {
-    /** The Secret with API_AUTH_KEYS. */
-    readonly secretName: pulumi.Input<string>;
+    /** The Secret with API_AUTH_KEYS: its fixed name (a new credential replaces the Secret; see InternalCa). */
+    readonly secretName: string;
+    /** The Secret itself, for the API to order itself after. */
+    readonly secret?: pulumi.Resource;
     readonly sessionHours: number;
     readonly readsRequireSignIn: boolean;
     readonly cookieSecure: boolean;
@@ -104,7 +106,7 @@ export function credentialRevision(parts: readonly string[]): string {
 
 export class ApiAuth extends pulumi.ComponentResource {
     /** The Secret's name: the component's. */
-    readonly secretName: pulumi.Output<string>;
+    readonly secretName: string;
     readonly username: string;
     /** The generated password: a secret Output. */
     readonly password: pulumi.Output<string>;
@@ -133,11 +135,12 @@ export class ApiAuth extends pulumi.ComponentResource {
             // Nothing is lost with it (a new credential is generated): not protected.
             secretOptions(this, false, args.secretsProvider),
         );
-        this.secretName = secret.metadata.name;
+        this.secretName = name;
         this.username = r.username;
         this.password = pulumi.secret(password.result);
         this.settings = {
             secretName: this.secretName,
+            secret,
             sessionHours: r.sessionHours,
             readsRequireSignIn: r.readsRequireSignIn,
             cookieSecure: r.cookieSecure,

@@ -269,7 +269,8 @@ export class ApiService extends pulumi.ComponentResource {
                     }),
                 },
             },
-            { parent: this, deleteBeforeReplace: true, ...waitOptions("migration", r.waits) },
+            // After the CA's ConfigMap (named as a fixed string): the migration verifies PostgreSQL with it.
+            { parent: this, deleteBeforeReplace: true, dependsOn: args.ca instanceof pulumi.Resource ? [args.ca] : [], ...waitOptions("migration", r.waits) },
         );
 
         const http = (path: string) => ({ httpGet: { path, port: "http" } });
@@ -313,7 +314,14 @@ export class ApiService extends pulumi.ComponentResource {
             },
             // The one link in the app tier's chain: a pod of a new image must not serve before its schema exists.
             // The autoscaler owns the replica count once it runs.
-            { parent: this, dependsOn: [migrate], ignoreChanges: ["spec.replicas"], ...waitOptions("apiRollout", r.waits) },
+            // The sign-in Secret and the CA's ConfigMap are named as fixed strings (a new credential replaces the
+            // Secret: a name read from it would make the Deployment a delete-first replacement) and ordered here.
+            {
+                parent: this,
+                dependsOn: [migrate, ...(args.auth.secret !== undefined ? [args.auth.secret] : []), ...(args.ca instanceof pulumi.Resource ? [args.ca] : [])],
+                ignoreChanges: ["spec.replicas"],
+                ...waitOptions("apiRollout", r.waits),
+            },
         );
 
         new k8s.core.v1.Service(

@@ -277,10 +277,10 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                                 scratchVolume("logs", "256Mi"),
                                 scratchVolume("tmp", "256Mi"),
                                 // Readable by the owner (root) and fsGroup 1000 only: it holds the node's private key.
-                                { name: "certs", secret: { secretName: tlsSecret.metadata.name, defaultMode: 0o440 } },
-                                { name: "http-certs", secret: { secretName: http.secret.metadata.name, defaultMode: 0o440 } },
+                                { name: "certs", secret: { secretName: `${name}-transport-tls`, defaultMode: 0o440 } },
+                                { name: "http-certs", secret: { secretName: `${name}-http-tls`, defaultMode: 0o440 } },
                                 ...(metricsSecret === undefined ? [] : [{ name: "internal-ca", configMap: { name: args.ca.configMapName, defaultMode: 0o444 } }]),
-                                { name: "herd-config", configMap: { name: config.metadata.name } },
+                                { name: "herd-config", configMap: { name: `${name}-config` } },
                                 ...(snapshots?.volumes ?? []),
                             ],
                         },
@@ -288,7 +288,14 @@ export class ElasticCluster extends pulumi.ComponentResource implements DataEndp
                 },
             },
             // After the shrink Job: nodes leave only once the cluster no longer needs them (elastic-security.ts).
-            { parent: this, protect: r.protect, dependsOn: [setup.shrinkJob], ...waitOptions("dataServer", scope.waits) },
+            // elasticsearch.yml and both certificates by fixed name, ordered here (see PostgresStateful): a changed one
+            // is replaced, and a name read from it would make this protected StatefulSet a refused replacement.
+            {
+                parent: this,
+                protect: r.protect,
+                dependsOn: [setup.shrinkJob, config, tlsSecret, http.secret, args.ca],
+                ...waitOptions("dataServer", scope.waits),
+            },
         );
 
         disruptionBudget(scope);

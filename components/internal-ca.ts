@@ -38,8 +38,13 @@ export class InternalCa extends pulumi.ComponentResource {
     readonly certPem: pulumi.Output<string>;
     /** The CA's private key (PEM, a secret output; it never leaves the state). */
     readonly privateKeyPem: pulumi.Output<string>;
-    /** The ConfigMap holding `ca.crt`, for clients to mount at CA_MOUNT_PATH. */
-    readonly configMapName: pulumi.Output<string>;
+    /**
+     * The ConfigMap holding `ca.crt`, for clients to mount at CA_MOUNT_PATH: its fixed name, a plain string, not the
+     * ConfigMap's output. A ConfigMap whose data changes is replaced (delete first: the name is fixed), and a pod
+     * template that took the name from its output would then count as changed in every field, which for a protected
+     * StatefulSet means a refused replacement. Clients order themselves after the CA with `dependsOn`.
+     */
+    readonly configMapName: string;
 
     constructor(name: string, args: InternalCaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("herd:index:InternalCa", name, {}, opts);
@@ -55,7 +60,7 @@ export class InternalCa extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const configMap = new k8s.core.v1.ConfigMap(
+        new k8s.core.v1.ConfigMap(
             name,
             {
                 metadata: { name, namespace: args.namespace, labels: { ...(args.labels ?? {}) } },
@@ -65,7 +70,7 @@ export class InternalCa extends pulumi.ComponentResource {
         );
         this.certPem = cert.certPem;
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
-        this.configMapName = configMap.metadata.name;
+        this.configMapName = name;
         this.registerOutputs({ certPem: this.certPem, configMapName: this.configMapName });
     }
 }

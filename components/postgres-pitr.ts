@@ -134,6 +134,8 @@ export interface ArchivePod {
     readonly mounts: k8s.types.input.core.v1.VolumeMount[];
     /** The ConfigMap's hash, for the pod template: a change of repository settings restarts the server. */
     readonly configHash: pulumi.Output<string>;
+    /** What the server's StatefulSet orders itself after (`dependsOn`): the settings ConfigMap, named as a fixed string. */
+    readonly dependsOn: pulumi.Resource[];
     readonly egress: EgressRule[];
 }
 
@@ -191,10 +193,14 @@ export function createArchive(scope: Scope, a: ArchiveResolved): ArchivePod {
     return {
         serviceAccountName: account.metadata.name,
         env,
-        envFrom: [{ configMapRef: { name: config.metadata.name } }],
+        // By its fixed name, and hashed from the settings themselves, not from the ConfigMap's outputs: the protected
+        // StatefulSet must take no property from an object that could be replaced (tests/replacement-safety.test.ts).
+        envFrom: [{ configMapRef: { name: `${name}-pgbackrest` } }],
         volumes,
         mounts,
-        configHash: config.data.apply((d) => createHash("sha256").update(JSON.stringify(d)).digest("hex").slice(0, 16)),
+        // Keys sorted, as the ConfigMap's data comes back from the engine: the same hash as before this was changed.
+        configHash: settings.apply((s) => createHash("sha256").update(JSON.stringify(Object.fromEntries(Object.entries(s.config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))))).digest("hex").slice(0, 16)),
+        dependsOn: [config],
         egress: store.kind === "volume" ? [] : [DNS_EGRESS, ...store.egress],
     };
 }

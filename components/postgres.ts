@@ -265,11 +265,11 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                                 scratchVolume("tmp", "256Mi"),
                                 scratchVolume("roles-tmp", "1Mi"),
                                 ...(archive?.volumes ?? []),
-                                { name: "roles-sql", configMap: { name: rolesConfig.metadata.name, defaultMode: 0o444 } },
+                                { name: "roles-sql", configMap: { name: `${name}-roles`, defaultMode: 0o444 } },
                                 // 0640: root owns the files, the fsGroup (the postgres group) reads them; PostgreSQL
                                 // accepts a root-owned key readable by its group, and refuses one anyone else can read.
-                                { name: "tls", secret: { secretName: tls.secret.metadata.name, defaultMode: 0o640 } },
-                                { name: "hba", configMap: { name: hba.metadata.name, defaultMode: 0o444 } },
+                                { name: "tls", secret: { secretName: `${name}-tls`, defaultMode: 0o640 } },
+                                { name: "hba", configMap: { name: `${name}-hba`, defaultMode: 0o444 } },
                                 ...(monitorSecret === undefined ? [] : [{ name: "internal-ca", configMap: { name: args.ca.configMapName, defaultMode: 0o444 } }]),
                                 {
                                     name: "role-passwords",
@@ -288,7 +288,11 @@ export class PostgresStateful extends pulumi.ComponentResource implements DataEn
                     },
                 },
             },
-            { parent: this, protect: r.protect, ...waitOptions("dataServer", scope.waits) },
+            // The ConfigMaps and Secrets whose contents change (the roles' SQL, pg_hba.conf, a renewed certificate) are
+            // named above as fixed strings and ordered here: a changed one is replaced, delete first, and a template
+            // that read its name from the replaced object would count as wholly changed, a refused replacement of
+            // this protected StatefulSet (found by npm run e2e:preview on an upgrade).
+            { parent: this, protect: r.protect, dependsOn: [rolesConfig, hba, tls.secret, args.ca, ...(archive?.dependsOn ?? [])], ...waitOptions("dataServer", scope.waits) },
         );
 
         disruptionBudget(scope);

@@ -162,15 +162,17 @@ export class RedisCache extends pulumi.ComponentResource implements DataEndpoint
                             ],
                             volumes: [
                                 // 0440: root owns the files, the fsGroup (the redis group) reads them.
-                                { name: "config", secret: { secretName: configSecret.metadata.name, defaultMode: 0o440 } },
-                                { name: "tls", secret: { secretName: tls.secret.metadata.name, defaultMode: 0o440 } },
+                                { name: "config", secret: { secretName: `${name}-config`, defaultMode: 0o440 } },
+                                { name: "tls", secret: { secretName: `${name}-tls`, defaultMode: 0o440 } },
                                 ...(metrics.enabled ? [{ name: "internal-ca", configMap: { name: args.ca.configMapName, defaultMode: 0o444 } }] : []),
                             ],
                         },
                     },
                 },
             },
-            { parent: this, protect: r.protect, ...waitOptions("dataServer", scope.waits) },
+            // redis.conf and the certificate by fixed name, ordered here (see PostgresStateful): a changed one is
+            // replaced, and a name read from it would make this protected StatefulSet a refused replacement.
+            { parent: this, protect: r.protect, dependsOn: [configSecret, tls.secret, args.ca], ...waitOptions("dataServer", scope.waits) },
         );
 
         disruptionBudget(scope);

@@ -151,6 +151,14 @@ async function main(argv: string[]): Promise<number> {
     }
     const started = Date.now();
     const out = path.resolve(args.out);
+    // A base that does not resolve (or has no engine stack) is an answer of its own: nothing is created for it.
+    let commit: string;
+    try {
+        commit = resolveBase(args.base);
+    } catch (err) {
+        process.stderr.write(`e2e:preview: ${(err as Error).message}\n`);
+        return 1;
+    }
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "herd-e2e-preview-"));
     const baseTree = path.join(tmp, "base");
     let worktree = false;
@@ -183,7 +191,6 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
-        const commit = resolveBase(args.base);
         log(`base ${args.base} = ${commit.slice(0, 12)}; head = this checkout (${PROJECT_DIR})`);
         for (const dir of ["node_modules", "policy/node_modules"]) {
             if (!fs.existsSync(path.join(PROJECT_DIR, dir))) {
@@ -272,8 +279,19 @@ async function main(argv: string[]): Promise<number> {
             if (!failed) {
                 fs.rmSync(tmp, { recursive: true, force: true });
             }
+        } else if (engine !== undefined) {
+            // The stack's state is only usable with the run's passphrase: written for the one who asked to keep it
+            // (mode 0600, in the run's private temp dir), so `pulumi up` of the head can follow the preview by hand.
+            const envFile = path.join(tmp, "env.sh");
+            const keys = ["PATH", "PULUMI_HOME", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "KUBECONFIG", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "PULUMI_SKIP_UPDATE_CHECK"];
+            const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+            fs.writeFileSync(envFile, keys.map((k) => `export ${k}=${quote(engine?.env[k] ?? "")}\n`).join(""), { mode: 0o600 });
+            log(
+                `kept ${tmp}; the control plane is still running. Go on by hand: . ${envFile}; cd ${path.join(tmp, "head")}; pulumi up --stack e2e ` +
+                    `(stop it with HERD_E2E_DIR=${path.join(tmp, "cluster")} e2e/cluster.sh stop; remove the worktree with git worktree remove --force ${baseTree})`,
+            );
         } else {
-            log(`kept ${tmp}${engine !== undefined ? `; the control plane is still running: KUBECONFIG=${path.join(tmp, "cluster", "kubeconfig")} (stop it with HERD_E2E_DIR=${path.join(tmp, "cluster")} e2e/cluster.sh stop; remove the worktree with git worktree remove --force ${baseTree})` : ""}`);
+            log(`kept ${tmp}`);
         }
     }
 }

@@ -31,6 +31,8 @@ export interface RecordedResource {
     };
     /** `type::name` of everything the engine creates before it: the SDK's dependency list and the provider. */
     readonly dependencies: readonly string[];
+    /** Per top-level input property, `type::name` of the resources its value came from (offline/registrations.ts). */
+    readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface Evaluation {
@@ -226,6 +228,7 @@ async function evaluate(config: StackConfig, program: Program): Promise<Evaluati
                         onError: (o.hooks?.onError ?? []).map((h) => h.name),
                     },
                     dependencies: [...(deps?.dependencies ?? []), ...[deps?.provider ?? null].filter((p): p is string => p !== null)],
+                    propertyDependencies: deps?.propertyDependencies ?? {},
                 };
             });
 

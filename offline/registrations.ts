@@ -14,6 +14,8 @@ interface RegisterRequest {
     getType(): string;
     getName(): string;
     getDependenciesList(): string[];
+    /** Per input property, the resources its value came from (the engine's propertyDependencies). */
+    getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
     getProvider(): string;
 }
 
@@ -45,6 +47,12 @@ export function acceptErrorHooks(): void {
 export interface Registered {
     /** `type::name` of each resource in the request's dependency list. */
     readonly dependencies: readonly string[];
+    /**
+     * Per top-level input property, `type::name` of the resources its value came from. When one of those is replaced
+     * delete-first, the engine treats the whole property as unknown for this resource and asks its provider whether
+     * that needs a replacement too.
+     */
+    readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     /** `type::name` of its explicit provider; null for a default provider. */
     readonly provider: string | null;
 }
@@ -64,8 +72,13 @@ export function recordRegistrations(): RegistrationLog {
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
         const provider = req.getProvider();
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((value, key) => {
+            propertyDependencies[key] = value.getUrnsList().map(keyOfUrn);
+        });
         byKey.set(`${req.getType()}::${req.getName()}`, {
             dependencies: req.getDependenciesList().map(keyOfUrn),
+            propertyDependencies,
             provider: provider === "" ? null : keyOfReference(provider),
         });
         return original(req, callback);

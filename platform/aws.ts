@@ -21,7 +21,7 @@ import { AwsContext, physicalPrefix } from "./aws/common";
 import { createNetwork, loadBalancerSources } from "./aws/network";
 import { createRegistry } from "./aws/registry";
 import { createStorage } from "./aws/storage";
-import type { Exposure, Platform } from "./contract";
+import { type Exposure, K8S_PROVIDER_SETTINGS, type Platform } from "./contract";
 
 export type AwsStackConfig = HerdConfig & { platform: "aws" };
 
@@ -87,7 +87,7 @@ export class AwsPlatform extends pulumi.ComponentResource {
 
         const provider = new k8s.Provider(
             `${name}-k8s`,
-            { kubeconfig: cluster.kubeconfig, enableServerSideApply: true },
+            { kubeconfig: cluster.kubeconfig, ...K8S_PROVIDER_SETTINGS },
             // Workloads wait for nodes to run on and DNS to resolve with: links 2 and 3 of the aws stack's wait chain
             // (tests/wait-chain.test.ts). Without nodes nothing schedules; without CoreDNS nginx cannot resolve the
             // API's name at start and would crash-loop with a growing back-off, costing more than the wait.

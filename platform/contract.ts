@@ -238,3 +238,15 @@ export interface Platform {
     /** Stack outputs that describe the platform (cluster, registry, bucket, ...). Secrets stay secret Outputs. */
     readonly outputs: Readonly<Record<string, pulumi.Input<unknown>>>;
 }
+
+/**
+ * How every Kubernetes provider herd creates is set up, on every platform:
+ * - server-side apply;
+ * - ConfigMaps and Secrets updated in place when their data changes, not replaced. A replaced one has a fixed name,
+ *   so it is deleted first, and the engine then asks every resource that took a value from it (as its old state
+ *   records, even after the program stops doing so) whether it must be replaced too: for a protected StatefulSet
+ *   that is a refused `pulumi up`. `npm run e2e:preview` found this on the upgrade to issue 17 (a changed
+ *   elasticsearch.yml, then the StatefulSet `elastic`). The servers' pod templates carry checksums of what they read
+ *   at start (herd.dev/*, checksum/config), so a change still rolls them.
+ */
+export const K8S_PROVIDER_SETTINGS = { enableServerSideApply: true, enableConfigMapMutable: true, enableSecretMutable: true } as const;

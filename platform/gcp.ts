@@ -15,7 +15,7 @@ import * as gcp from "./gcp/sdk";
 import * as k8s from "../lib/k8s";
 import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig } from "../config";
-import type { Platform } from "./contract";
+import { K8S_PROVIDER_SETTINGS, type Platform } from "./contract";
 import { bindBackupWriter, createBackupBucket, gcsRepository, gcsUploader } from "./gcp/backups";
 import { clusterKubeconfig, createCluster, createNodePool, createNodeServiceAccount } from "./gcp/cluster";
 import { defaultLabels, GcpOpts } from "./gcp/common";
@@ -62,7 +62,7 @@ export class GcpPlatform extends pulumi.ComponentResource {
         // own DNS from the start): links 1 and 2 of the gcp stack's wait chain (tests/wait-chain.test.ts).
         const provider = new k8s.Provider(
             `${name}-k8s`,
-            { kubeconfig: this.kubeconfig, enableServerSideApply: true },
+            { kubeconfig: this.kubeconfig, ...K8S_PROVIDER_SETTINGS },
             { parent: this, dependsOn: [pool] },
         );
 

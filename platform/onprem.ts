@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HerdConfig, OnpremConfig } from "../config";
 import { recommendedLabels } from "../lib/labels";
 import { endpointPort, objectStoreEgress, s3Uploader } from "./s3-uploader";
-import type { Exposure, ExposureSources, IdentityBinding, ImageSource, Platform, RepositoryAccess, RepositoryPurpose } from "./contract";
+import { type Exposure, type ExposureSources, type IdentityBinding, type ImageSource, K8S_PROVIDER_SETTINGS, type Platform, type RepositoryAccess, type RepositoryPurpose } from "./contract";
 import { repositoryPrefix, volumeRepository } from "./repository";
 
 export type OnpremStackConfig = HerdConfig & { platform: "onprem" };
@@ -71,7 +71,7 @@ export class OnpremPlatform extends pulumi.ComponentResource {
                 kubeconfig,
                 context: onprem.kubeContext,
                 renderYamlToDirectory: onprem.renderDirectory,
-                enableServerSideApply: true,
+                ...K8S_PROVIDER_SETTINGS,
             },
             { parent: this },
         );
@@ -87,7 +87,7 @@ export class OnpremPlatform extends pulumi.ComponentResource {
                           kubeconfig,
                           context: onprem.kubeContext,
                           renderYamlToDirectory: secretsRenderDirectory(onprem.renderDirectory),
-                          enableServerSideApply: true,
+                          ...K8S_PROVIDER_SETTINGS,
                       },
                       { parent: this },
                   );

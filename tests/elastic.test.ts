@@ -1422,7 +1422,8 @@ describe("ElasticCluster's deploy-time Jobs (3 nodes)", () => {
     });
     it("the StatefulSet changes only after the shrink Job, and the setup Job runs after it too", () => {
         const find = (type: string, name: string) => e.resources.find((r) => r.type === type && r.name === name);
-        assert.deepEqual(find("kubernetes:apps/v1:StatefulSet", "search")?.options.dependsOn, ["search-shrink"]);
+        // The shrink Job first; then what the pods mount by fixed name (tests/replacement-safety.test.ts).
+        assert.deepEqual(find("kubernetes:apps/v1:StatefulSet", "search")?.options.dependsOn, ["search-shrink", "search-config", "search-transport-tls", "search-http-tls", "herd-ca"]);
         assert.deepEqual(find("kubernetes:batch/v1:Job", "search-setup")?.options.dependsOn, ["search-shrink"]);
         for (const name of ["search-setup", "search-shrink"]) {
             const options = find("kubernetes:batch/v1:Job", name)?.options;

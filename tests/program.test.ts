@@ -202,7 +202,8 @@ for (const s of STACKS) {
             }
             const migrate = e.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name === "api-migrate");
             assert.ok(migrate !== undefined);
-            assert.deepEqual(e.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === "api")?.options.dependsOn, ["api-migrate"]);
+            // After its migration; after the sign-in Secret and the CA, which it names as fixed strings (replacement-safety).
+            assert.deepEqual(e.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === "api")?.options.dependsOn, ["api-migrate", "api-auth", "herd-ca"]);
             const env = podSpec(api)?.containers[0]?.env ?? [];
             assert.deepEqual(env.find((v) => v.name === "DATABASE_PASSWORD")?.valueFrom, { secretKeyRef: { name: "postgres-app-credentials", key: "password" } });
             assert.ok(manifests.some((m) => m.kind === "HorizontalPodAutoscaler" && m.metadata.name === "api"));

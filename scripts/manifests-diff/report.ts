@@ -137,8 +137,7 @@ export function formatText(diff: ManifestsDiff): string {
     }
     lines.push(
         "",
-        "Secret values are redacted in both renderings, so a change inside a Secret's data does not show here (its keys do; " +
-            "pulumi-kubernetes replaces a Secret whose data changes).",
+        "Secret values are redacted in both renderings, so a change inside a Secret's data does not show here (its keys do).",
     );
     return `${lines.join("\n")}\n`;
 }
