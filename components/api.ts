@@ -237,6 +237,9 @@ export class ApiService extends pulumi.ComponentResource {
             },
         });
 
+        // The CA's ConfigMap is mounted by its fixed name: ordered after it explicitly (when given as the resource).
+        const afterCa: pulumi.Resource[] = args.ca instanceof pulumi.Resource ? [args.ca] : [];
+
         // Migrations first: the Job must complete (Pulumi waits for it) before the Deployment rolls. Its spec is
         // immutable, so a new image replaces it, deleting the old one first (its name is fixed).
         // It is given only the database's settings and waits for nothing but the image and the namespace: its init
@@ -270,7 +273,7 @@ export class ApiService extends pulumi.ComponentResource {
                 },
             },
             // After the CA's ConfigMap (named as a fixed string): the migration verifies PostgreSQL with it.
-            { parent: this, deleteBeforeReplace: true, dependsOn: args.ca instanceof pulumi.Resource ? [args.ca] : [], ...waitOptions("migration", r.waits) },
+            { parent: this, deleteBeforeReplace: true, dependsOn: afterCa, ...waitOptions("migration", r.waits) },
         );
 
         const http = (path: string) => ({ httpGet: { path, port: "http" } });
@@ -318,7 +321,7 @@ export class ApiService extends pulumi.ComponentResource {
             // Secret: a name read from it would make the Deployment a delete-first replacement) and ordered here.
             {
                 parent: this,
-                dependsOn: [migrate, ...(args.auth.secret !== undefined ? [args.auth.secret] : []), ...(args.ca instanceof pulumi.Resource ? [args.ca] : [])],
+                dependsOn: [migrate, ...(args.auth.secret !== undefined ? [args.auth.secret] : []), ...afterCa],
                 ignoreChanges: ["spec.replicas"],
                 ...waitOptions("apiRollout", r.waits),
             },

@@ -7,7 +7,7 @@
 import * as crypto from "node:crypto";
 import { type Ctx, kubectlJson, pulumi } from "./cluster-state";
 import { E2eError } from "./engine";
-import { TLS_CHECKSUM_ANNOTATION } from "../components/internal-ca";
+import { CA_FILE, TLS_CHECKSUM_ANNOTATION } from "../components/internal-ca";
 
 const NS = "herd";
 
@@ -93,7 +93,7 @@ function checkApi(ctx: Ctx): string {
         }
     };
     expect("DATABASE_SSLMODE", (e) => e?.value === "verify-full", "verify-full");
-    expect("DATABASE_SSLROOTCERT", (e) => e?.value === "/etc/herd/ca/ca.crt", "herd's CA file");
+    expect("DATABASE_SSLROOTCERT", (e) => e?.value === CA_FILE, "herd's CA file");
     expect("REDIS_TLS", (e) => e?.value === "true", "true");
     expect("ELASTICSEARCH_URL", (e) => e?.value?.startsWith("https://") === true, "an https URL");
     expect("HERD_ADMIN_PASSWORD", (e) => e?.valueFrom?.secretKeyRef?.name === "api-auth", "from the Secret api-auth");
